@@ -1,0 +1,86 @@
+"""Pulseboard's server shell: a Flask factory that mounts auth, the API, the WebSocket and Dash.
+
+`create_app(config)` builds everything and starts nothing; `main()` (what `python app.py` runs)
+starts the runtime's threads and serves embedded mode in one process. No business logic here:
+it lives in services/ (pure Python) and pages/ (screens).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from flask import Flask
+from flask_login import current_user
+from flask_sock import Sock
+
+from components.navbar import navbar
+from services import api, auth
+from services.config import Config, load_or_create_secret_key
+from services.realtime import LiveConnection
+from services.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("pulseboard")
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    server = Flask(__name__, static_folder=None)
+    server.config.update(
+        SECRET_KEY=load_or_create_secret_key(config),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SOCK_SERVER_OPTIONS={"ping_interval": config.ws_ping_interval,
+                             "max_message_size": config.ws_max_message_bytes},
+    )
+    runtime = Runtime(config)
+    server.extensions["pulseboard"] = runtime
+    generated = runtime.users.ensure_admin(config.admin_username, config.admin_password)
+    if generated:   # shown once, on the console only; never written to the log
+        print(f"\n  Created admin user {config.admin_username!r} with password: {generated}\n"
+              f"  (set ADMIN_PASSWORD to choose it yourself; this is the only time it is shown)\n", flush=True)
+
+    auth.init_login(server)
+    server.register_blueprint(auth.bp)
+    api.init_api(server)
+    sock = Sock(server)
+
+    @sock.route("/ws")
+    def websocket(ws):
+        LiveConnection(ws, current_user._get_current_object(), runtime).serve()
+
+    mount_dash(server)
+    return server
+
+
+def mount_dash(server: Flask) -> dash.Dash:
+    app = dash.Dash(
+        __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"), serve_locally=True, title="Pulseboard", update_title=None,
+        external_stylesheets=[], suppress_callback_exceptions=True,
+    )
+
+    def shell():
+        user = current_user if current_user.is_authenticated else None
+        return dash.html.Div([navbar(user.username if user else None, user.role if user else None),
+                              dash.page_container])
+
+    app.layout = shell
+    server.extensions["dash_app"] = app
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    config = Config.from_env()
+    server = create_app(config)
+    server.extensions["pulseboard"].start()
+    log.info("Pulseboard (embedded mode) on http://%s:%s", config.host, config.port)
+    from werkzeug.serving import run_simple
+    run_simple(config.host, config.port, server, threaded=True, use_reloader=False, use_debugger=False)
+
+
+if __name__ == "__main__":
+    main()

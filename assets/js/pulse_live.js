@@ -1,0 +1,159 @@
+/*
+ * Clientside rendering of live frames for pages/live.py.
+ * A frame is either a snapshot (draw everything from scratch) or a batch of messages since the last
+ * frame (kpi_update, iot_update, alert, health_update). Alerts are de-duplicated by id, so a snapshot
+ * followed by a batch carrying the same alert shows it once. All text goes through React children,
+ * which are rendered as text, never as HTML.
+ */
+(function () {
+  "use strict";
+  var H = "dash_html_components";
+  var state = {points: [], alerts: {}, health: {}, kpis: null};
+  var money = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD", maximumFractionDigits: 0});
+  var RISK_COLORS = {LOW: "secondary", MEDIUM: "info", HIGH: "warning", CRITICAL: "danger"};
+
+  function el(type, props, children) {
+    var p = Object.assign({}, props || {});
+    if (children !== undefined) { p.children = children; }
+    return {type: type, namespace: H, props: p};
+  }
+
+  function fmt(value, format) {
+    if (value === null || value === undefined) { return "—"; }
+    if (format === "money") { return money.format(value); }
+    if (format === "percent") { return value.toFixed(1) + "%"; }
+    if (format === "rate") { return value.toFixed(1); }
+    return Number(value).toLocaleString("en-US");
+  }
+
+  function timeOf(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleTimeString();
+  }
+
+  function renderAlerts(limit) {
+    var list = Object.keys(state.alerts).map(function (k) { return state.alerts[k]; })
+      .sort(function (a, b) { return b.id - a.id; });
+    // keep memory bounded: forget alerts that can no longer be shown
+    list.slice(limit * 5).forEach(function (a) { delete state.alerts[a.id]; });
+    list = list.slice(0, limit);
+    if (!list.length) { return el("Div", {className: "text-muted small p-2"}, "No HIGH or CRITICAL alerts yet."); }
+    return list.map(function (a) {
+      return el("Div", {className: "alert-item priority-" + a.priority, key: String(a.id),
+                        "data-testid": "alert-item"}, [
+        el("Div", {className: "d-flex justify-content-between"}, [
+          el("Span", {className: "alert-priority"}, a.priority + " · " + a.risk_score),
+          el("Span", {className: "text-muted small"}, timeOf(a.timestamp))
+        ]),
+        el("Div", {className: "alert-message"}, a.message),
+        el("Div", {className: "alert-why small text-muted"}, a.why)
+      ]);
+    });
+  }
+
+  function renderPoints(limit) {
+    return state.points.slice(0, limit).map(function (p) {
+      var level = p.analysis.risk_level;
+      return el("Tr", {key: p.event_id, className: p.analysis.anomaly_detected ? "table-danger" : ""}, [
+        el("Td", {}, timeOf(p.timestamp)),
+        el("Td", {}, String(p.data.store)),
+        el("Td", {}, String(p.data.dept)),
+        el("Td", {className: "text-end"}, money.format(p.data.weekly_sales)),
+        el("Td", {}, el("Span", {className: "badge text-bg-" + (RISK_COLORS[level] || "secondary")},
+                        level + " " + p.analysis.risk_score))
+      ]);
+    });
+  }
+
+  function renderHealth(limit) {
+    var list = Object.keys(state.health).map(function (k) { return state.health[k]; })
+      .sort(function (a, b) { return a.health_score - b.health_score; }).slice(0, limit);
+    if (!list.length) { return el("Div", {className: "text-muted small"}, "No entities yet."); }
+    return list.map(function (h) {
+      var score = h.health_score;
+      var tone = score < 50 ? "bad" : (score < 80 ? "warn" : "good");
+      return el("Div", {className: "health-row", key: h.store + "/" + h.dept}, [
+        el("Span", {className: "health-label"}, "Store " + h.store + " / Dept " + h.dept),
+        el("Div", {className: "health-track"},
+           el("Div", {className: "health-fill " + tone, style: {width: Math.max(2, score) + "%"}})),
+        el("Span", {className: "health-score"}, score.toFixed(0))
+      ]);
+    });
+  }
+
+  function chartArrays(points, kpis, now) {
+    var ev = {x: [], y: []}, an = {x: [], y: []}, avg = {x: [], y: []};
+    points.forEach(function (p) {
+      ev.x.push(p.timestamp); ev.y.push(p.data.weekly_sales);
+      if (p.analysis.anomaly_detected) { an.x.push(p.timestamp); an.y.push(p.data.weekly_sales); }
+    });
+    if (kpis && kpis.avg_weekly_sales !== null && kpis.avg_weekly_sales !== undefined) {
+      avg.x.push(now); avg.y.push(kpis.avg_weekly_sales);
+    }
+    return [ev, an, avg];
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    pulse_live: {
+      render: function (frame, figure, cfg) {
+        var nu = window.dash_clientside.no_update;
+        var nKpi = cfg.kpis.length;
+        var out = [];
+        if (!frame) { for (var i = 0; i < nKpi + 6; i++) { out.push(nu); } return out; }
+        var now = new Date().toISOString();
+        var newPoints = [];
+        var kpis = null, touchedAlerts = false, touchedHealth = false;
+
+        if (frame.type === "snapshot") {
+          state.points = (frame.points || []).slice().reverse();
+          state.alerts = {};
+          (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) { state.alerts[a.id] = a; });
+          state.health = {};
+          (frame.health || []).forEach(function (h) { state.health[h.store + "/" + h.dept] = h; });
+          kpis = frame.kpis;
+          touchedAlerts = touchedHealth = true;
+        } else {
+          (frame.messages || []).forEach(function (m) {
+            if (m.type === "iot_update") { newPoints.push(m); }
+            else if (m.type === "kpi_update") { kpis = m.kpis; }
+            else if (m.type === "alert") { state.alerts[m.id] = m; touchedAlerts = true; }
+            else if (m.type === "health_update") {
+              m.entities.forEach(function (h) { state.health[h.store + "/" + h.dept] = h; });
+              touchedHealth = true;
+            }
+          });
+          if (newPoints.length) {
+            state.points = newPoints.slice().reverse().concat(state.points).slice(0, cfg.table_rows);
+          }
+        }
+        if (kpis) { state.kpis = kpis; }
+
+        cfg.kpis.forEach(function (k) {
+          out.push(kpis ? fmt(kpis[k.key], k.format) : nu);
+        });
+        out.push(touchedAlerts ? renderAlerts(cfg.alert_rows) : nu);
+        out.push(frame.type === "snapshot" || newPoints.length ? renderPoints(cfg.table_rows) : nu);
+        out.push(touchedHealth ? renderHealth(cfg.health_rows) : nu);
+
+        if (frame.type === "snapshot") {
+          var arrays = chartArrays(frame.points || [], kpis, now);
+          var fig = Object.assign({}, figure);
+          fig.data = figure.data.map(function (trace, i) { return Object.assign({}, trace, arrays[i]); });
+          out.push(nu);
+          out.push(fig);
+        } else {
+          var parts = chartArrays(newPoints, kpis, now);
+          var update = {x: [], y: []}, traces = [];
+          parts.forEach(function (p, i) {
+            if (p.x.length) { update.x.push(p.x); update.y.push(p.y); traces.push(i); }
+          });
+          out.push(traces.length ? [update, traces, cfg.chart_max_points] : nu);
+          out.push(nu);
+        }
+        var via = frame.via === "poll" ? " (polling)" : "";
+        out.push("updated " + new Date().toLocaleTimeString() + via);
+        return out;
+      }
+    }
+  });
+})();

@@ -1,0 +1,131 @@
+/*
+ * Clientside half of components/live_socket.py: connect, subscribe, resync, reconnect, fall back.
+ * State per socket lives in this closure (one browser tab), never on the server.
+ */
+(function () {
+  "use strict";
+  var sockets = {};
+
+  function ctxFor(cfg) {
+    var key = JSON.stringify(cfg.socket_id);
+    if (!sockets[key]) {
+      sockets[key] = {attempts: 0, everOpened: false, req: 0, lastAlertId: null, timer: null, poll: null};
+    }
+    return sockets[key];
+  }
+
+  function baseUrl(cfg) {
+    return (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + cfg.path;
+  }
+
+  function noteAlerts(ctx, frame) {
+    var lists = [frame.alerts || [], frame.missed_alerts || [], frame.messages || []];
+    lists.forEach(function (list) {
+      list.forEach(function (m) {
+        if ((m.type === "alert" || frame.type === "snapshot") && typeof m.id === "number") {
+          if (ctx.lastAlertId === null || m.id > ctx.lastAlertId) { ctx.lastAlertId = m.id; }
+        }
+      });
+    });
+  }
+
+  function pollOnce(cfg, ctx) {
+    var url = cfg.fallback_url + (ctx.lastAlertId !== null ? "?since_alert_id=" + ctx.lastAlertId : "");
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) {
+        if (r.status === 401) {   // the session is gone: the socket cannot come back either
+          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+          return null;
+        }
+        return r.ok ? r.json() : null;
+      })
+      .then(function (snap) {
+        if (snap) {
+          noteAlerts(ctx, snap);
+          snap.via = "poll";
+          window.dash_clientside.set_props(cfg.frame_id, {data: snap});
+        }
+      })
+      .catch(function () { /* still offline; the next poll will try again */ });
+  }
+
+  function startPolling(cfg, ctx) {
+    if (ctx.poll) { return; }
+    pollOnce(cfg, ctx);
+    ctx.poll = setInterval(function () { pollOnce(cfg, ctx); }, cfg.poll_ms);
+  }
+
+  function stopPolling(ctx) {
+    if (ctx.poll) { clearInterval(ctx.poll); ctx.poll = null; }
+  }
+
+  function scheduleReconnect(cfg, ctx) {
+    ctx.attempts += 1;
+    // Exponential backoff capped at 10 s, with +/-50% jitter so many tabs do not reconnect in step.
+    var delay = Math.min(10000, 500 * Math.pow(2, ctx.attempts - 1)) * (0.5 + Math.random());
+    ctx.timer = setTimeout(function () {
+      ctx.timer = null;
+      window.dash_clientside.set_props(cfg.socket_id, {url: baseUrl(cfg) + "?attempt=" + ctx.attempts});
+    }, delay);
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    pulse_socket: {
+      url: function (cfg) {
+        return cfg ? baseUrl(cfg) : window.dash_clientside.no_update;
+      },
+
+      state: function (state, cfg) {
+        var nu = window.dash_clientside.no_update;
+        if (!state || !cfg) { return [nu, nu, nu]; }
+        var ctx = ctxFor(cfg);
+        if (state.readyState === 1) {            // OPEN
+          ctx.attempts = 0;
+          ctx.everOpened = true;
+          stopPolling(ctx);
+          ctx.req += 1;
+          return ["Live", "success",
+                  JSON.stringify({type: "subscribe", channels: cfg.channels, id: "sub-" + ctx.req})];
+        }
+        if (state.readyState === 0) {            // CONNECTING
+          if (ctx.poll) { return [nu, nu, nu]; }
+          return [ctx.everOpened ? "Reconnecting…" : "Connecting…", "warning", nu];
+        }
+        if (state.readyState === 3) {            // CLOSED
+          if (!ctx.timer) { scheduleReconnect(cfg, ctx); }
+          if (ctx.attempts >= cfg.offline_after) {
+            startPolling(cfg, ctx);
+            return ["Offline", "danger", nu];
+          }
+          return ["Reconnecting…", "warning", nu];
+        }
+        return [nu, nu, nu];                     // CLOSING: wait for CLOSED
+      },
+
+      message: function (msg, cfg) {
+        var nu = window.dash_clientside.no_update;
+        if (!msg || typeof msg.data !== "string" || !cfg) { return [nu, nu]; }
+        var data;
+        try { data = JSON.parse(msg.data); } catch (e) {
+          console.warn("Pulseboard: ignored a frame that is not JSON");
+          return [nu, nu];
+        }
+        var ctx = ctxFor(cfg);
+        if (data.type === "subscribed") {
+          ctx.req += 1;
+          var req = {type: "snapshot", id: "snap-" + ctx.req};
+          if (ctx.lastAlertId !== null) { req.since_alert_id = ctx.lastAlertId; }
+          return [JSON.stringify(req), nu];
+        }
+        if (data.type === "batch" || data.type === "snapshot") {
+          noteAlerts(ctx, data);
+          return [nu, data];
+        }
+        if (data.type === "error") {
+          console.warn("Pulseboard server error: " + data.code + " " + data.reason);
+        }
+        return [nu, nu];
+      }
+    }
+  });
+})();

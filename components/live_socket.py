@@ -1,0 +1,63 @@
+"""LiveSocket: a dash-extensions WebSocket that reconnects, subscribes and resynchronises by itself.
+
+The stock component never reconnects and drops a `send` made while closed. This All-in-One
+component adds, in clientside callbacks (assets/js/pulse_socket.js):
+- the socket URL derived from the page's own origin (ws: or wss:);
+- on open: subscribe to the configured channels; on the server's `subscribed`: ask for a snapshot
+  (with the last alert id seen, so missed alerts come back);
+- on close: reconnect with exponential backoff and jitter by changing the URL; after a few
+  failures in a row, show "Offline" and poll the REST snapshot until the socket is back;
+- a status badge: Live (green), Connecting/Reconnecting (amber), Offline (red).
+Data frames (batch, snapshot) are handed to the page through the `frame` store.
+"""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import MATCH, ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from dash_extensions import WebSocket
+
+
+class LiveSocket(html.Span):
+    class ids:
+        socket = staticmethod(lambda aio_id: {"component": "LiveSocket", "sub": "socket", "aio_id": aio_id})
+        config = staticmethod(lambda aio_id: {"component": "LiveSocket", "sub": "config", "aio_id": aio_id})
+        badge = staticmethod(lambda aio_id: {"component": "LiveSocket", "sub": "badge", "aio_id": aio_id})
+        frame = staticmethod(lambda aio_id: {"component": "LiveSocket", "sub": "frame", "aio_id": aio_id})
+
+    def __init__(self, aio_id: str, channels: list[str], path: str = "/ws", fallback_url: str = "/api/live-data",
+                 offline_after: int = 4, poll_ms: int = 5000):
+        config = {"path": path, "channels": channels, "fallback_url": fallback_url, "offline_after": offline_after,
+                  "poll_ms": poll_ms, "socket_id": self.ids.socket(aio_id), "frame_id": self.ids.frame(aio_id)}
+        super().__init__([
+            WebSocket(id=self.ids.socket(aio_id)),
+            dcc.Store(id=self.ids.config(aio_id), data=config),
+            dcc.Store(id=self.ids.frame(aio_id)),
+            dbc.Badge("Connecting…", id=self.ids.badge(aio_id), color="warning", pill=True,
+                      className="status-badge", **{"data-testid": "live-status"}),
+        ], className="live-socket")
+
+
+clientside_callback(
+    ClientsideFunction("pulse_socket", "url"),
+    Output(LiveSocket.ids.socket(MATCH), "url"),
+    Input(LiveSocket.ids.config(MATCH), "data"),
+)
+
+clientside_callback(
+    ClientsideFunction("pulse_socket", "state"),
+    Output(LiveSocket.ids.badge(MATCH), "children"),
+    Output(LiveSocket.ids.badge(MATCH), "color"),
+    Output(LiveSocket.ids.socket(MATCH), "send"),
+    Input(LiveSocket.ids.socket(MATCH), "state"),
+    State(LiveSocket.ids.config(MATCH), "data"),
+    prevent_initial_call=True,
+)
+
+clientside_callback(
+    ClientsideFunction("pulse_socket", "message"),
+    Output(LiveSocket.ids.socket(MATCH), "send", allow_duplicate=True),
+    Output(LiveSocket.ids.frame(MATCH), "data"),
+    Input(LiveSocket.ids.socket(MATCH), "message"),
+    State(LiveSocket.ids.config(MATCH), "data"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,111 @@
+"""Live dashboard: KPI cards, live chart, alerts, latest points and entity health, fed by /ws.
+
+Every frame is handled in the browser (assets/js/pulse_live.js): at up to ten frames a second a
+server round trip per frame would be wasted work. The chart is extended in place (`extendData`)
+and only rebuilt from a snapshot, so no full figure is resent per frame.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+
+from components.alert_list import alert_list
+from components.kpi_card import kpi_card
+from components.live_socket import LiveSocket
+
+dash.register_page(__name__, path="/", name="Live", title="Live · Pulseboard")
+
+SOCKET = "live"
+CHART_MAX_POINTS = 600
+# (KPI key in kpi_update, card title, hint, format understood by pulse_live.js)
+KPIS = (
+    ("avg_weekly_sales", "Avg weekly sales", "rolling window", "money"),
+    ("max_weekly_sales", "Max", "rolling window", "money"),
+    ("min_weekly_sales", "Min", "rolling window", "money"),
+    ("volatility", "Volatility", "std / mean, %", "percent"),
+    ("holiday_avg_sales", "Holiday avg", "holiday weeks", "money"),
+    ("events_per_sec", "Events / s", "last 10 s", "rate"),
+    ("anomaly_count", "Anomalies", "rolling window", "count"),
+)
+
+
+class Ids(StrEnum):
+    chart = "live-chart"
+    alerts = "live-alerts"
+    points = "live-points"
+    health = "live-health"
+    updated = "live-updated"
+    render_config = "live-render-config"
+
+
+def kpi_id(key: str) -> str:
+    return f"live-kpi-{key}"
+
+
+def initial_figure() -> go.Figure:
+    fig = go.Figure([
+        go.Scattergl(name="Events", mode="markers", x=[], y=[], marker={"size": 5, "color": "#6c8ebf"}),
+        go.Scattergl(name="Anomalies", mode="markers", x=[], y=[],
+                     marker={"size": 11, "symbol": "x", "color": "#d62728"}),
+        go.Scatter(name="Window average", mode="lines", x=[], y=[], line={"color": "#2ca02c", "width": 2}),
+    ])
+    fig.update_layout(template="plotly_white", height=340, margin={"l": 60, "r": 10, "t": 10, "b": 40},
+                      legend={"orientation": "h", "y": 1.08}, uirevision="live",
+                      xaxis_title=None, yaxis_title="Weekly sales")
+    return fig
+
+
+def layout(**_query):
+    return dbc.Container([
+        dbc.Row([
+            dbc.Col(html.H2("Live dashboard", className="h4 mb-0"), width="auto"),
+            dbc.Col(LiveSocket(SOCKET, channels=["iot", "alerts", "kpis", "health"]), width="auto"),
+            dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
+                    width="auto"),
+        ], className="align-items-center g-3 mb-3"),
+        dbc.Row([dbc.Col(kpi_card(kpi_id(key), title, hint), xs=6, md=3, xl=True, className="mb-3")
+                 for key, title, hint, _ in KPIS], className="g-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Weekly sales, live (anomalies marked)", className="fw-semibold"),
+                              dbc.CardBody(dcc.Graph(id=Ids.chart, figure=initial_figure(),
+                                                     config={"displaylogo": False}), className="p-1")]),
+                    lg=8, className="mb-3"),
+            dbc.Col(alert_list(Ids.alerts), lg=4, className="mb-3"),
+        ], className="g-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card([
+                dbc.CardHeader("Latest points, newest first", className="fw-semibold"),
+                dbc.CardBody(dbc.Table([
+                    html.Thead(html.Tr([html.Th(h) for h in ("Time", "Store", "Dept", "Weekly sales", "Risk")])),
+                    html.Tbody(id=Ids.points, **{"data-testid": "points-body"}),
+                ], size="sm", hover=True, className="mb-0 points-table"), className="p-1"),
+            ]), lg=8, className="mb-3"),
+            dbc.Col(dbc.Card([
+                dbc.CardHeader("Lowest health (store / dept)", className="fw-semibold"),
+                dbc.CardBody(html.Div(id=Ids.health, className="health-list"), className="p-2"),
+            ]), lg=4, className="mb-3"),
+        ], className="g-3"),
+        dcc.Store(id=Ids.render_config, data={
+            "kpis": [{"key": k, "format": f} for k, _, _, f in KPIS],
+            "chart_max_points": CHART_MAX_POINTS, "table_rows": 20, "alert_rows": 20, "health_rows": 8}),
+    ], fluid=True)
+
+
+clientside_callback(
+    ClientsideFunction("pulse_live", "render"),
+    *[Output(kpi_id(key), "children") for key, *_ in KPIS],
+    Output(Ids.alerts, "children"),
+    Output(Ids.points, "children"),
+    Output(Ids.health, "children"),
+    Output(Ids.chart, "extendData"),
+    Output(Ids.chart, "figure"),
+    Output(Ids.updated, "children"),
+    Input(LiveSocket.ids.frame(SOCKET), "data"),
+    State(Ids.chart, "figure"),
+    State(Ids.render_config, "data"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,123 @@
+"""Configuration read from the environment, once, into an immutable object.
+
+Every setting that is part of the product (HOST, PORT, SECRET_KEY, DATA_DIR, ADMIN_USERNAME,
+ADMIN_PASSWORD, ALLOWED_ORIGINS, SIM_RATE, SIMULATOR) is read here and nowhere else, so the rest of
+the code receives a `Config` and never touches `os.environ`. Tests build a Config directly.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be one of on/off, true/false, 1/0 (got {raw!r})")
+
+
+def _number(env: Mapping[str, str], name: str, default, kind=float, minimum=None):
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {kind.__name__} (got {raw!r})") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum} (got {raw!r})")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the server needs to start. Build it with `Config.from_env()`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8050
+    data_dir: Path = Path("instance")
+    secret_key: str | None = None
+    admin_username: str = "admin"
+    admin_password: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    simulator: bool = True
+    sim_rate: float = 5.0
+    sim_anomaly_rate: float = 0.03
+    sim_seed: int | None = None
+    # Pipeline tuning: a micro-batch closes after this many events or this many seconds.
+    batch_max_events: int = 1000
+    batch_max_wait: float = 0.05
+    kpi_window_seconds: float = 300.0
+    # WebSocket fan-out: at most one frame per `ws_frame_interval` seconds per connection.
+    ws_frame_interval: float = 0.1
+    ws_max_points_per_frame: int = 100
+    ws_ping_interval: float = 25.0
+    ws_max_message_bytes: int = 64 * 1024
+    debug: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if env is None else env
+        origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+        seed = env.get("SIM_SEED")
+        return cls(
+            host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
+            port=_number(env, "PORT", 8050, int, minimum=1),
+            data_dir=Path(env.get("DATA_DIR") or "instance"),
+            secret_key=env.get("SECRET_KEY") or None,
+            admin_username=env.get("ADMIN_USERNAME") or "admin",
+            admin_password=env.get("ADMIN_PASSWORD") or None,
+            allowed_origins=origins,
+            simulator=_flag(env, "SIMULATOR", True),
+            sim_rate=_number(env, "SIM_RATE", 5.0, float, minimum=0.0),
+            sim_anomaly_rate=_number(env, "SIM_ANOMALY_RATE", 0.03, float, minimum=0.0),
+            sim_seed=int(seed) if seed not in (None, "") else None,
+            kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
+            debug=_flag(env, "DEBUG", False),
+        )
+
+    def with_overrides(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+    @property
+    def own_origins(self) -> tuple[str, ...]:
+        """The origins the app is served from when ALLOWED_ORIGINS is unset."""
+        hosts = {self.host}
+        if self.host in {"127.0.0.1", "localhost", "0.0.0.0", "::"}:
+            hosts |= {"127.0.0.1", "localhost"}
+        return tuple(sorted(f"http://{h}:{self.port}" for h in hosts))
+
+
+def load_or_create_secret_key(config: Config) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR.
+
+    Persisting it means sessions survive a restart (the reconnecting dashboard keeps working).
+    """
+    if config.secret_key:
+        return config.secret_key
+    path = config.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,73 @@
+"""SQLite access shared by the stores (users, alerts).
+
+One connection per thread (sqlite3 connections must not cross threads), WAL journal so the ingest
+thread can write alerts while web threads read them, and the schema created idempotently on open.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'analyst')),
+    tenant TEXT NOT NULL DEFAULT 'default',
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    store INTEGER NOT NULL,
+    dept INTEGER NOT NULL,
+    risk_score INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    why TEXT NOT NULL,
+    UNIQUE (tenant, event_id)
+);
+CREATE INDEX IF NOT EXISTS alerts_tenant_id ON alerts (tenant, id);
+"""
+
+
+class Database:
+    """A SQLite file with a connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connection().executescript(SCHEMA)   # executescript manages its own transaction
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
+        return self._connection().execute(sql, params).fetchall()

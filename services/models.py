@@ -1,0 +1,187 @@
+"""Scoring a micro-batch: anomaly flag and score, risk score and level, cluster.
+
+Two signals are combined. The entity baseline (services.baselines) says how unusual a sale is for
+that store/department; an IsolationForest over [sales z-score, log sales, temperature, holiday]
+says how unusual the whole event is. Risk is their probabilistic OR on a 0-100 scale, so either
+signal alone can raise it. KMeans puts each event in a segment; segments are numbered by their
+centre's sales level so that cluster 0 is always the lowest-selling segment, across refits.
+
+Models are fitted on a rolling window by a background thread and swapped in atomically; scoring
+never waits for a fit. Until the first fit, risk comes from the baseline alone and cluster is None.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.ensemble import IsolationForest
+
+from services.baselines import EntityBaselines
+
+log = logging.getLogger(__name__)
+
+RISK_LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+RISK_THRESHOLDS = (40, 60, 80)  # risk >= 40 MEDIUM, >= 60 HIGH, >= 80 CRITICAL
+N_CLUSTERS = 4
+Z_FLOOR, Z_SPAN = 2.5, 8.0       # |z| below 2.5 adds no risk; |z| of 10.5 alone is maximal
+
+
+def risk_level(score: float) -> str:
+    return RISK_LEVELS[int(np.searchsorted(RISK_THRESHOLDS, score, side="right"))]
+
+
+def combine_risk(anomaly_score: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """0-100 risk from the model's anomaly score (0-1) and the baseline z-score."""
+    zc = np.clip((np.abs(z) - Z_FLOOR) / Z_SPAN, 0.0, 1.0)
+    return np.rint(100.0 * (1.0 - (1.0 - anomaly_score) * (1.0 - zc))).astype(int)
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    version: int
+    iforest: IsolationForest
+    kmeans: KMeans
+    cluster_order: np.ndarray        # raw KMeans label -> stable cluster number
+    feature_mean: np.ndarray
+    feature_std: np.ndarray
+    score_median: float              # -score_samples at which anomaly_score is 0
+    score_top: float                 # -score_samples at which anomaly_score is 1
+    fitted_on: int
+    fitted_at: float
+
+
+@dataclass
+class Scores:
+    """Per-event results of one batch, as parallel arrays."""
+    anomaly: np.ndarray
+    anomaly_score: np.ndarray
+    risk_score: np.ndarray
+    risk_level: list
+    cluster: list
+    sales_z: np.ndarray
+    expected_sales: np.ndarray
+    temp_z: np.ndarray
+    model_version: int
+
+
+def features(z: np.ndarray, sales: np.ndarray, temperature: np.ndarray, holiday: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.clip(z, -50, 50), np.sign(sales) * np.log1p(np.abs(sales)), temperature, holiday])
+
+
+def fit_models(rows: np.ndarray, version: int, seed: int = 0) -> FittedModels:
+    """Fit IsolationForest and KMeans on a window of feature rows (pure: no shared state)."""
+    iforest = IsolationForest(n_estimators=100, max_samples=min(256, len(rows)), contamination=0.01,
+                              random_state=seed).fit(rows)
+    raw = -iforest.score_samples(rows)
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
+    std[std == 0] = 1.0
+    scaled = (rows[:, :3] - mean[:3]) / std[:3]
+    kmeans = KMeans(n_clusters=N_CLUSTERS, n_init=3, random_state=seed).fit(scaled)
+    order = np.argsort(np.argsort(kmeans.cluster_centers_[:, 1]))  # rank centres by log-sales
+    median, top = float(np.quantile(raw, 0.95)), float(np.quantile(raw, 0.999))
+    return FittedModels(version, iforest, kmeans, order, mean, std, median, max(top, median + 1e-6),
+                        len(rows), time.time())
+
+
+class ModelBank:
+    """Scores batches with the current models and refits them in the background."""
+
+    def __init__(self, window: int = 5000, min_fit_rows: int = 200, refit_every: int = 5000,
+                 refit_min_seconds: float = 30.0, seed: int = 0):
+        self.baselines = EntityBaselines()
+        self.window: deque = deque(maxlen=window)
+        self.min_fit_rows = min_fit_rows
+        self.refit_every = refit_every
+        self.refit_min_seconds = refit_min_seconds
+        self.seed = seed
+        self.models: FittedModels | None = None
+        self._since_fit = 0
+        self._last_fit_request = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.fit_errors = 0
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, events: list[dict]) -> Scores:
+        n = len(events)
+        sales = np.fromiter((e["weekly_sales"] for e in events), float, n)
+        temperature = np.fromiter((e["temperature"] for e in events), float, n)
+        holiday = np.fromiter((e["is_holiday"] for e in events), float, n)
+        keys = [(e["tenant"], e["store"], e["dept"]) for e in events]
+        z, expected = self.baselines.observe(keys, sales, holiday)
+        rows = features(z, sales, temperature, holiday)
+        models = self.models
+        if models is None:
+            anomaly_score = np.zeros(n)
+            outlier = np.zeros(n, dtype=bool)
+            cluster = [None] * n
+            temp_z = np.zeros(n)
+        else:
+            raw = -models.iforest.score_samples(rows)
+            anomaly_score = np.clip((raw - models.score_median) / (models.score_top - models.score_median), 0, 1)
+            outlier = raw > -models.iforest.offset_
+            scaled = (rows[:, :3] - models.feature_mean[:3]) / models.feature_std[:3]
+            cluster = models.cluster_order[models.kmeans.predict(scaled)].tolist()
+            temp_z = (temperature - models.feature_mean[2]) / models.feature_std[2]
+        risk = combine_risk(anomaly_score, z)
+        levels = [RISK_LEVELS[i] for i in np.searchsorted(RISK_THRESHOLDS, risk, side="right")]
+        anomaly = outlier | (risk >= RISK_THRESHOLDS[1])
+        self.window.extend(rows)
+        self._since_fit += n
+        self._maybe_request_fit()
+        return Scores(anomaly, np.round(anomaly_score, 4), risk, levels, cluster, z, expected, temp_z,
+                      models.version if models else 0)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def warm_up(self, events: list[dict]) -> None:
+        """Learn baselines from history and fit the first models synchronously (at start-up)."""
+        if events:
+            self.score(events)
+        self.fit_now()
+
+    def fit_now(self) -> bool:
+        if len(self.window) < self.min_fit_rows:
+            return False
+        rows = np.array(self.window)
+        version = (self.models.version if self.models else 0) + 1
+        try:
+            self.models = fit_models(rows, version, self.seed)
+        except Exception:  # a failed fit keeps the previous models; never kills the trainer
+            self.fit_errors += 1
+            log.exception("model fit failed; keeping version %s", version - 1)
+            return False
+        self._since_fit = 0
+        log.info("models v%d fitted on %d rows", version, len(rows))
+        return True
+
+    def _maybe_request_fit(self) -> None:
+        now = time.monotonic()
+        due = self.models is None and len(self.window) >= self.min_fit_rows
+        due = due or (self._since_fit >= self.refit_every and now - self._last_fit_request >= self.refit_min_seconds)
+        if due and self._thread is not None:
+            self._last_fit_request = now
+            self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="model-trainer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.fit_now()

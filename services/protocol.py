@@ -1,0 +1,117 @@
+"""The WebSocket protocol: parsing what clients send and encoding what the server sends.
+
+Every message is a JSON object with a `type`. docs/PROTOCOL.md is the reference for both
+directions; this module is the single place that knows the field names, so the pipeline, the
+WebSocket endpoint and the REST fallback all produce identical messages.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+from services.events import format_timestamp
+from services.hub import CHANNELS
+
+CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot")
+
+
+class ProtocolError(ValueError):
+    """A client message we cannot act on. `code` is machine-readable, the message human-readable."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def encode(message: dict) -> str:
+    """Compact JSON; NaN/Infinity are refused so every frame is valid JSON for browsers."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+def now_iso() -> str:
+    return format_timestamp(datetime.now(timezone.utc))
+
+
+def _channels(message: dict) -> list[str]:
+    channels = message.get("channels")
+    if not isinstance(channels, list) or not channels or not all(isinstance(c, str) for c in channels):
+        raise ProtocolError("invalid_channels", "'channels' must be a non-empty list of channel names")
+    unknown = sorted(set(channels) - set(CHANNELS))
+    if unknown:
+        raise ProtocolError("unknown_channel",
+                            f"unknown channel(s) {', '.join(unknown)}; known: {', '.join(CHANNELS)}")
+    return list(dict.fromkeys(channels))
+
+
+def parse_client_message(text) -> dict:
+    """Validate one inbound message; returns a normalised dict or raises ProtocolError."""
+    if isinstance(text, bytes):
+        raise ProtocolError("binary_not_supported", "send JSON text frames, not binary")
+    try:
+        message = json.loads(text)
+    except (ValueError, TypeError):
+        raise ProtocolError("invalid_json", "message is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("invalid_message", "message must be a JSON object")
+    kind = message.get("type")
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", f"unknown message type {str(kind)[:40]!r}; "
+                                            f"expected one of {', '.join(CLIENT_TYPES)}")
+    parsed = {"type": kind}
+    if "id" in message:
+        if not isinstance(message["id"], (str, int)) or isinstance(message["id"], bool):
+            raise ProtocolError("invalid_id", "'id' must be a string or an integer")
+        parsed["id"] = message["id"]
+    if kind in ("subscribe", "unsubscribe"):
+        parsed["channels"] = _channels(message)
+    if kind == "snapshot" and message.get("since_alert_id") is not None:
+        since = message["since_alert_id"]
+        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+            raise ProtocolError("invalid_since_alert_id", "'since_alert_id' must be a non-negative integer")
+        parsed["since_alert_id"] = since
+    return parsed
+
+
+# -- server -> client ---------------------------------------------------------------------------
+
+def error(code: str, message: str, request_id=None) -> dict:
+    out = {"type": "error", "code": code, "reason": message}
+    if request_id is not None:
+        out["id"] = request_id
+    return out
+
+
+def pong(request_id=None) -> dict:
+    out = {"type": "pong", "timestamp": now_iso(), "server_time": time.time()}
+    if request_id is not None:
+        out["id"] = request_id
+    return out
+
+
+def iot_update(event: dict, analysis: dict) -> dict:
+    return {
+        "type": "iot_update",
+        "event_id": event["event_id"],
+        "timestamp": event["timestamp"],
+        "data": {"store": event["store"], "dept": event["dept"], "weekly_sales": event["weekly_sales"],
+                 "temperature": event["temperature"], "is_holiday": event["is_holiday"]},
+        "analysis": analysis,
+    }
+
+
+def kpi_update(kpis: dict) -> dict:
+    return {"type": "kpi_update", "timestamp": now_iso(), "kpis": kpis}
+
+
+def health_update(records: list[dict]) -> dict:
+    return {"type": "health_update", "timestamp": now_iso(), "entities": records}
+
+
+def system_update(stats: dict) -> dict:
+    return {"type": "system_update", "timestamp": now_iso(), "stats": stats}
+
+
+def batch_frame(seq: int, encoded_messages: list[str], dropped: int = 0) -> str:
+    """A coalesced frame, assembled from already-encoded messages without re-encoding them."""
+    return f'{{"type":"batch","seq":{seq},"dropped":{dropped},"messages":[{",".join(encoded_messages)}]}}'

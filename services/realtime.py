@@ -1,0 +1,142 @@
+"""The server side of `/ws`: one `LiveConnection` per socket, and the registry of open ones.
+
+Each connection has two threads: the request thread reads client messages (subscribe, ping, ...)
+and a sender thread writes frames taken from the connection's `Outbox`. Only the sender writes
+to the socket, so replies and frames never interleave, and a client that stops reading blocks
+only its own sender. Origin and login are checked before the upgrade (services.auth), so by the
+time a `LiveConnection` exists the user is known; the tenant comes from that user, never from
+the client.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+
+from simple_websocket import ConnectionClosed
+
+from services import protocol
+from services.hub import CHANNELS, Subscription, topic
+from services.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+CLOSE_TRY_AGAIN = 1013   # "try again later": the client fell too far behind; reconnect and resync
+
+
+class ConnectionRegistry:
+    """The open connections of this process, for stats and (later) for closing a user's sockets."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._connections: dict[int, "LiveConnection"] = {}
+        self.opened_total = 0
+
+    def add(self, conn: "LiveConnection") -> None:
+        with self._lock:
+            self._connections[conn.id] = conn
+            self.opened_total += 1
+
+    def remove(self, conn: "LiveConnection") -> None:
+        with self._lock:
+            self._connections.pop(conn.id, None)
+
+    def all(self) -> list["LiveConnection"]:
+        with self._lock:
+            return list(self._connections.values())
+
+    def stats(self) -> dict:
+        conns = self.all()
+        by_channel = {c: sum(1 for conn in conns if c in conn.channels) for c in CHANNELS}
+        return {"connections": len(conns), "connections_by_channel": by_channel,
+                "connections_opened_total": self.opened_total,
+                "frames_sent": sum(c.outbox.frames_sent for c in conns),
+                "points_coalesced": sum(c.outbox.points_dropped_total for c in conns),
+                "resyncs": sum(c.outbox.resyncs for c in conns)}
+
+
+class LiveConnection:
+    _ids = itertools.count(1)
+
+    def __init__(self, ws, user, runtime):
+        self.id = next(self._ids)
+        self.ws = ws
+        self.user = user
+        self.tenant = user.tenant
+        self.runtime = runtime
+        config = runtime.config
+        self.outbox = Outbox(interval=config.ws_frame_interval, max_points=config.ws_max_points_per_frame,
+                             snapshot=self._snapshot_json)
+        self.subscription = Subscription(self.outbox.add)
+        self.channels: set[str] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Run until the socket closes (called in the request thread)."""
+        registry = self.runtime.connections
+        registry.add(self)
+        sender = threading.Thread(target=self._send_loop, name=f"ws-send-{self.id}", daemon=True)
+        sender.start()
+        self.outbox.direct(protocol.encode({
+            "type": "welcome", "user": self.user.username, "role": self.user.role, "tenant": self.tenant,
+            "channels": list(CHANNELS), "frame_interval_ms": int(self.runtime.config.ws_frame_interval * 1000),
+            "server_time": time.time()}))
+        try:
+            while True:
+                self.handle(self.ws.receive())
+        except ConnectionClosed:
+            pass
+        finally:
+            self.runtime.hub.unsubscribe(self.subscription)
+            self.outbox.close()
+            registry.remove(self)
+            sender.join(timeout=2)
+
+    def _send_loop(self) -> None:
+        try:
+            while not self.outbox.closed:
+                frames = self.outbox.next_frame(timeout=1.0)
+                if self.outbox.overflowed:
+                    log.warning("connection %s fell too far behind; closing with %s", self.id, CLOSE_TRY_AGAIN)
+                    self.ws.close(reason=CLOSE_TRY_AGAIN, message="too far behind; reconnect and resync")
+                    return
+                for frame in frames:
+                    self.ws.send(frame)
+        except ConnectionClosed:
+            pass
+        except Exception:   # a broken socket ends this connection only
+            log.exception("sender for connection %s failed", self.id)
+            try:
+                self.ws.close(reason=1011, message="server error")
+            except Exception:
+                pass
+
+    # -- client messages -------------------------------------------------------------------
+    def handle(self, text) -> None:
+        try:
+            message = protocol.parse_client_message(text)
+        except protocol.ProtocolError as exc:
+            self.outbox.direct(protocol.encode(protocol.error(exc.code, str(exc))))
+            return
+        kind, request_id = message["type"], message.get("id")
+        if kind == "subscribe":
+            self.runtime.hub.subscribe(self.subscription, [topic(self.tenant, c) for c in message["channels"]])
+            self.channels.update(message["channels"])
+            self._reply({"type": "subscribed", "channels": sorted(self.channels)}, request_id)
+        elif kind == "unsubscribe":
+            self.runtime.hub.unsubscribe(self.subscription, [topic(self.tenant, c) for c in message["channels"]])
+            self.channels.difference_update(message["channels"])
+            self._reply({"type": "unsubscribed", "channels": sorted(self.channels)}, request_id)
+        elif kind == "ping":
+            self.outbox.direct(protocol.encode(protocol.pong(request_id)))
+        elif kind == "snapshot":
+            self._reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id")), request_id)
+
+    def _reply(self, message: dict, request_id) -> None:
+        if request_id is not None:
+            message = dict(message, id=request_id)
+        self.outbox.direct(protocol.encode(message))
+
+    def _snapshot_json(self) -> str:
+        return protocol.encode(self.runtime.snapshot(self.tenant))

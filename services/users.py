@@ -1,0 +1,119 @@
+"""Users and their roles, kept in SQLite with scrypt password hashes.
+
+`User` is what flask-login keeps in the session; it carries the tenant so that every later lookup
+(channels, alerts, uploads) is scoped by the authenticated user rather than by what a client sends.
+"""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from services.db import Database
+
+ROLES = ("admin", "analyst")
+# A real hash to compare against when the user does not exist, so a wrong username costs the
+# same time as a wrong password and the answer does not reveal which one was wrong.
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method="scrypt")
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    tenant: str
+    active: bool
+
+    # flask-login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _row_to_user(row: sqlite3.Row) -> User:
+    return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]))
+
+
+class UserStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, username: str, password: str, role: str = "analyst", tenant: str = "default") -> User:
+        username = (username or "").strip()
+        if not username or len(username) > 64:
+            raise UserError("username must be 1-64 characters")
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        if len(password or "") < 8:
+            raise UserError("password must be at least 8 characters")
+        created = datetime.now(timezone.utc).isoformat()
+        try:
+            with self.db.connect() as conn:
+                cur = conn.execute(
+                    "INSERT INTO users (username, password_hash, role, tenant, created_at) VALUES (?,?,?,?,?)",
+                    (username, generate_password_hash(password, method="scrypt"), role, tenant, created),
+                )
+        except sqlite3.IntegrityError:
+            raise UserError(f"user {username!r} already exists") from None
+        return User(cur.lastrowid, username, role, tenant, True)
+
+    def get(self, user_id) -> User | None:
+        try:
+            rows = self.db.query("SELECT * FROM users WHERE id = ?", (int(user_id),))
+        except (TypeError, ValueError):
+            return None
+        return _row_to_user(rows[0]) if rows else None
+
+    def find(self, username: str) -> User | None:
+        rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))
+        return _row_to_user(rows[0]) if rows else None
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The active user with these credentials, or None (in constant-ish time either way)."""
+        rows = self.db.query("SELECT * FROM users WHERE username = ?", ((username or "").strip(),))
+        stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+        ok = check_password_hash(stored, password or "")
+        if not rows or not ok or not rows[0]["active"]:
+            return None
+        return _row_to_user(rows[0])
+
+    def count(self) -> int:
+        return self.db.query("SELECT COUNT(*) AS n FROM users")[0]["n"]
+
+    def ensure_admin(self, username: str, password: str | None) -> str | None:
+        """Create the first admin if no user of that name exists.
+
+        Returns the generated password when one had to be made up (the caller prints it once),
+        otherwise None. An existing admin is left alone: changing ADMIN_PASSWORD later does not
+        silently reset a password someone may have changed.
+        """
+        if self.find(username):
+            return None
+        generated = None
+        if not password:
+            password = generated = secrets.token_urlsafe(12)
+        self.create(username, password, role="admin")
+        return generated
