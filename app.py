@@ -74,12 +74,22 @@ def mount_dash(server: Flask) -> dash.Dash:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from werkzeug.serving import make_server
     config = Config.from_env()
     server = create_app(config)
-    server.extensions["pulseboard"].start()
+    try:   # bind first: a busy port should fail before any thread starts
+        httpd = make_server(config.host, config.port, server, threaded=True)
+    except OSError as exc:
+        raise SystemExit(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+    runtime = server.extensions["pulseboard"]
+    runtime.start()
     log.info("Pulseboard (embedded mode) on http://%s:%s", config.host, config.port)
-    from werkzeug.serving import run_simple
-    run_simple(config.host, config.port, server, threaded=True, use_reloader=False, use_debugger=False)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ class LiveSocket(html.Span):
             WebSocket(id=self.ids.socket(aio_id)),
             dcc.Store(id=self.ids.config(aio_id), data=config),
             dcc.Store(id=self.ids.frame(aio_id)),
-            dbc.Badge("Connecting…", id=self.ids.badge(aio_id), color="warning", pill=True,
-                      className="status-badge", **{"data-testid": "live-status"}),
+            html.Span(dbc.Badge("Connecting…", id=self.ids.badge(aio_id), color="warning", pill=True,
+                                className="status-badge"), **{"data-testid": "live-status"}),
         ], className="live-socket")
 
 

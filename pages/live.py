@@ -48,8 +48,8 @@ def kpi_id(key: str) -> str:
 
 def initial_figure() -> go.Figure:
     fig = go.Figure([
-        go.Scattergl(name="Events", mode="markers", x=[], y=[], marker={"size": 5, "color": "#6c8ebf"}),
-        go.Scattergl(name="Anomalies", mode="markers", x=[], y=[],
+        go.Scatter(name="Events", mode="markers", x=[], y=[], marker={"size": 5, "color": "#6c8ebf"}),
+        go.Scatter(name="Anomalies", mode="markers", x=[], y=[],
                      marker={"size": 11, "symbol": "x", "color": "#d62728"}),
         go.Scatter(name="Window average", mode="lines", x=[], y=[], line={"color": "#2ca02c", "width": 2}),
     ])

@@ -25,6 +25,27 @@ log = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013   # "try again later": the client fell too far behind; reconnect and resync
 
 
+class LockedSocket:
+    """Serialises writes to a socket shared by simple-websocket's reader thread and our sender.
+
+    simple-websocket writes pings, pongs and close frames from its own thread with `sock.send`
+    (which may write only part of a buffer); our sender writes frames. Two unsynchronised writers
+    interleave bytes and corrupt the stream, so every write goes through one lock and `sendall`.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data) -> int:
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
 class ConnectionRegistry:
     """The open connections of this process, for stats and (later) for closing a user's sockets."""
 
@@ -62,6 +83,8 @@ class LiveConnection:
     def __init__(self, ws, user, runtime):
         self.id = next(self._ids)
         self.ws = ws
+        if not isinstance(ws.sock, LockedSocket):
+            ws.sock = LockedSocket(ws.sock)
         self.user = user
         self.tenant = user.tenant
         self.runtime = runtime
