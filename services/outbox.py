@@ -86,24 +86,29 @@ class Outbox:
         return bool(self._keyed or self._points or self._reliable)
 
     def next_frame(self, timeout: float) -> list[str]:
-        """Wait up to `timeout` for something to send; returns the frames to send, in order."""
-        deadline = self.clock() + timeout
+        """Wait up to `timeout` seconds for something to send; returns the frames to send, in order.
+
+        Blocking uses real time; the rate limit uses `self.clock` (injectable for tests).
+        """
+        deadline = time.monotonic() + timeout
         with self._cond:
             while not self.closed:
                 if self._direct:
                     out = list(self._direct)
                     self._direct.clear()
                     return out
-                now = self.clock()
-                wake = deadline
+                remaining = deadline - time.monotonic()
                 if self._pending():
+                    now = self.clock()
                     due = self.last_frame_at + self.interval
                     if now >= due:
                         return self._take_frame(now)
-                    wake = min(due, deadline)
-                if now >= wake:
+                    remaining = min(remaining, due - now)
+                elif remaining <= 0:
                     return []
-                self._cond.wait(wake - now)
+                if deadline - time.monotonic() <= 0:
+                    return []
+                self._cond.wait(max(remaining, 0.0005))
             return []
 
     def _take_frame(self, now: float) -> list[str]:

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real Pulseboard server in a subprocess, logged-in HTTP sessions, WS clients.
+
+Integration tests talk to the server exactly as users do: over HTTP and WebSocket on a free local
+port, with a throwaway DATA_DIR. Nothing here is mocked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = "test-admin-pass"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`python app.py` on a free port; can be stopped and started again on the same port and data."""
+
+    def __init__(self, data_dir: Path, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.origin = self.url
+        self.data_dir = data_dir
+        self.env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", "DATA_DIR": str(data_dir),
+                    "ADMIN_PASSWORD": ADMIN_PASSWORD, "SIM_SEED": "11", "PYTHONUNBUFFERED": "1",
+                    **{k: str(v) for k, v in env.items()}}
+        self.log_path = data_dir / "server.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "LiveServer":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=self.env,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/login", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def session(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
+        s = requests.Session()
+        r = s.post(self.url + "/login", data={"username": username, "password": password}, allow_redirects=False)
+        assert r.status_code == 302, r.text
+        return s
+
+    def ws(self, session: requests.Session | None = None, origin: str | None = "same", **kwargs):
+        """A websocket-client connection (raises WebSocketBadStatusException when refused)."""
+        headers = {}
+        if session is not None:
+            headers["cookie"] = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+        origin = self.origin if origin == "same" else origin
+        return websocket.create_connection(self.url.replace("http", "ws") + "/ws", origin=origin,
+                                           suppress_origin=origin is None, timeout=10, **headers, **kwargs)
+
+
+def recv_json(ws, timeout: float = 10) -> dict:
+    ws.settimeout(timeout)
+    return json.loads(ws.recv())
+
+
+def recv_until(ws, predicate, timeout: float = 10) -> dict:
+    """Read messages until one satisfies `predicate`; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = recv_json(ws, max(0.1, deadline - time.monotonic()))
+        if predicate(message):
+            return message
+    raise AssertionError("no matching message within timeout")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = LiveServer(tmp_path_factory.mktemp("server"), SIM_RATE=50).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(server) -> requests.Session:
+    return server.session()

@@ -1,0 +1,120 @@
+"""Hub fan-out and the per-connection coalescing outbox (pure logic, fake clock where time matters)."""
+import json
+import threading
+
+from services.hub import InMemoryHub, Message, Subscription, topic
+from services.outbox import Outbox
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def point(i):
+    return Message("iot_update", None, json.dumps({"type": "iot_update", "n": i}))
+
+
+def test_hub_delivers_only_subscribed_topics_and_unsubscribes():
+    hub = InMemoryHub()
+    got_a, got_b = [], []
+    a, b = Subscription(lambda t, m: got_a.append((t, m))), Subscription(lambda t, m: got_b.append((t, m)))
+    hub.subscribe(a, [topic("default", "iot"), topic("default", "alerts")])
+    hub.subscribe(b, [topic("other", "iot")])
+    hub.publish(topic("default", "iot"), [point(1)])
+    hub.publish(topic("other", "iot"), [point(2)])
+    assert [t for t, _ in got_a] == ["default:iot"] and [t for t, _ in got_b] == ["other:iot"]
+    hub.unsubscribe(a, [topic("default", "iot")])
+    hub.publish(topic("default", "iot"), [point(3)])
+    assert len(got_a) == 1
+    assert hub.subscriber_count() == 2
+    hub.unsubscribe(a)
+    assert hub.subscriber_count() == 1
+
+
+def test_a_failing_subscriber_does_not_stop_the_others():
+    hub = InMemoryHub()
+    got = []
+
+    def broken(t, m):
+        raise RuntimeError("boom")
+
+    hub.subscribe(Subscription(broken), ["default:iot"])
+    hub.subscribe(Subscription(lambda t, m: got.append(m)), ["default:iot"])
+    hub.publish("default:iot", [point(1)])
+    assert len(got) == 1 and hub.delivery_errors == 1
+
+
+def frame_messages(frames):
+    return [json.loads(f) for f in frames]
+
+
+def test_frames_coalesce_keyed_messages_and_cap_points():
+    clock = FakeClock()
+    box = Outbox(interval=0.1, max_points=3, clock=clock)
+    box.add("default:kpis", [Message("kpi_update", "kpis", '{"type":"kpi_update","v":1}')])
+    box.add("default:kpis", [Message("kpi_update", "kpis", '{"type":"kpi_update","v":2}')])
+    box.add("default:iot", [point(i) for i in range(5)])
+    box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":1}')])
+    [frame] = frame_messages(box.next_frame(timeout=0.01))
+    assert frame["type"] == "batch" and frame["seq"] == 1 and frame["dropped"] == 2
+    kinds = [(m["type"], m.get("v", m.get("n", m.get("id")))) for m in frame["messages"]]
+    assert kinds == [("kpi_update", 2), ("iot_update", 2), ("iot_update", 3), ("iot_update", 4), ("alert", 1)]
+
+
+def test_frame_rate_is_limited_but_direct_replies_are_not():
+    clock = FakeClock()
+    box = Outbox(interval=0.1, clock=clock)
+    box.add("default:iot", [point(1)])
+    assert len(box.next_frame(timeout=0.01)) == 1
+    box.add("default:iot", [point(2)])
+    assert box.next_frame(timeout=0.01) == []          # 100 ms have not passed on the fake clock
+    box.direct('{"type":"pong"}')
+    assert box.next_frame(timeout=0.01) == ['{"type":"pong"}']
+    clock.now += 0.1
+    [frame] = frame_messages(box.next_frame(timeout=0.01))
+    assert frame["seq"] == 2 and frame["messages"][0]["n"] == 2
+
+
+def test_alerts_are_never_dropped_and_overflow_is_flagged():
+    box = Outbox(interval=0.0, max_reliable=10, clock=FakeClock())
+    box.add("default:alerts", [Message("alert", None, f'{{"type":"alert","id":{i}}}') for i in range(10)])
+    assert not box.overflowed
+    box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":10}')])
+    assert box.overflowed                      # the connection will be closed with 1013, not trimmed
+    [frame] = frame_messages(box.next_frame(timeout=0.01))
+    assert [m["id"] for m in frame["messages"]] == list(range(11))
+
+
+def test_a_stalled_client_gets_a_snapshot_instead_of_stale_deltas():
+    clock = FakeClock()
+    box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: '{"type":"snapshot"}', clock=clock)
+    box.add("default:iot", [point(0)])
+    box.next_frame(timeout=0.01)
+    clock.now += 5                              # the sender was blocked for 5 s
+    box.add("default:iot", [point(i) for i in range(1, 6)])
+    box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
+    snapshot, batch = frame_messages(box.next_frame(timeout=0.01))
+    assert snapshot["type"] == "snapshot"
+    assert [m["type"] for m in batch["messages"]] == ["alert"]   # the alert still arrives
+    assert box.resyncs == 1
+
+
+def test_next_frame_wakes_up_when_data_arrives():
+    box = Outbox(interval=0.0)
+    result = []
+    t = threading.Thread(target=lambda: result.append(box.next_frame(timeout=5)))
+    t.start()
+    box.add("default:iot", [point(1)])
+    t.join(2)
+    assert not t.is_alive() and len(result[0]) == 1
+
+
+def test_closed_outbox_ignores_new_messages_and_returns_nothing():
+    box = Outbox(interval=0.0)
+    box.close()
+    box.add("default:iot", [point(1)])
+    assert box.next_frame(timeout=0.01) == []
