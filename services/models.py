@@ -49,7 +49,7 @@ class FittedModels:
     cluster_order: np.ndarray        # raw KMeans label -> stable cluster number
     feature_mean: np.ndarray
     feature_std: np.ndarray
-    score_median: float              # -score_samples at which anomaly_score is 0
+    score_floor: float               # -score_samples at which anomaly_score is 0 (95th pct of training)
     score_top: float                 # -score_samples at which anomaly_score is 1
     fitted_on: int
     fitted_at: float
@@ -83,8 +83,8 @@ def fit_models(rows: np.ndarray, version: int, seed: int = 0) -> FittedModels:
     scaled = (rows[:, :3] - mean[:3]) / std[:3]
     kmeans = KMeans(n_clusters=N_CLUSTERS, n_init=3, random_state=seed).fit(scaled)
     order = np.argsort(np.argsort(kmeans.cluster_centers_[:, 1]))  # rank centres by log-sales
-    median, top = float(np.quantile(raw, 0.95)), float(np.quantile(raw, 0.999))
-    return FittedModels(version, iforest, kmeans, order, mean, std, median, max(top, median + 1e-6),
+    floor, top = float(np.quantile(raw, 0.95)), float(np.quantile(raw, 0.999))
+    return FittedModels(version, iforest, kmeans, order, mean, std, floor, max(top, floor + 1e-6),
                         len(rows), time.time())
 
 
@@ -124,7 +124,7 @@ class ModelBank:
             temp_z = np.zeros(n)
         else:
             raw = -models.iforest.score_samples(rows)
-            anomaly_score = np.clip((raw - models.score_median) / (models.score_top - models.score_median), 0, 1)
+            anomaly_score = np.clip((raw - models.score_floor) / (models.score_top - models.score_floor), 0, 1)
             outlier = raw > -models.iforest.offset_
             scaled = (rows[:, :3] - models.feature_mean[:3]) / models.feature_std[:3]
             cluster = models.cluster_order[models.kmeans.predict(scaled)].tolist()
