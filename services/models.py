@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.ensemble import IsolationForest
 
+from services.background import BackgroundThread
 from services.baselines import EntityBaselines
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ def fit_models(rows: np.ndarray, version: int, seed: int = 0) -> FittedModels:
                         len(rows), time.time())
 
 
-class ModelBank:
+class ModelBank(BackgroundThread):
     """Scores batches with the current models and refits them in the background."""
+
+    thread_name = "model-trainer"
 
     def __init__(self, window: int = 5000, min_fit_rows: int = 200, refit_every: int = 5000,
                  refit_min_seconds: float = 30.0, seed: int = 0):
@@ -102,9 +105,8 @@ class ModelBank:
         self.models: FittedModels | None = None
         self._since_fit = 0
         self._last_fit_request = 0.0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._fit_requested = threading.Event()
+        self._init_thread()
         self.fit_errors = 0
 
     # -- scoring ---------------------------------------------------------------------------
@@ -166,22 +168,14 @@ class ModelBank:
         due = due or (self._since_fit >= self.refit_every and now - self._last_fit_request >= self.refit_min_seconds)
         if due and self._thread is not None:
             self._last_fit_request = now
-            self._wake.set()
+            self._fit_requested.set()
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="model-trainer", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _wake(self) -> None:
+        self._fit_requested.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
+            self._fit_requested.wait()
+            self._fit_requested.clear()
             if not self._stop.is_set():
                 self.fit_now()

@@ -8,7 +8,6 @@ logged and counted and the thread carries on: the pipeline never dies on bad dat
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter, deque
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from services import protocol
 from services.alerts import ALERT_LEVELS, AlertStore, alert_message, explain
+from services.background import BackgroundThread
 from services.events import EventError, validate_event
 from services.health import EntityHealth
 from services.hub import Hub, Message, topic
@@ -48,7 +48,9 @@ class PipelineStats:
                 "last_score_ms": round(self.last_score_ms, 2), "uptime_s": round(time.time() - self.started, 1)}
 
 
-class Pipeline:
+class Pipeline(BackgroundThread):
+    thread_name = "ingest"
+
     def __init__(self, queue: IngestQueue, models: ModelBank, hub: Hub, alerts: AlertStore,
                  batch_max_events: int = 1000, batch_max_wait: float = 0.05, kpi_window_seconds: float = 300.0,
                  max_points_per_batch: int = 100):
@@ -69,18 +71,7 @@ class Pipeline:
         self._last_kpi = self._last_slow = 0.0
         self._last_reject_log, self._rejects_unlogged = 0.0, 0
         self.extra_stats = None     # callable returning more stats for the system channel
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._init_thread()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
+from services.background import BackgroundThread
 from services.events import format_timestamp
 
 HOLIDAY_WEEKS = frozenset({6, 36, 47, 52})  # Super Bowl, Labor Day, Thanksgiving, Christmas
@@ -83,26 +83,20 @@ class RetailSimulator:
         return [self.next_event() for _ in range(count)]
 
 
-class SimulatorSource:
+class SimulatorSource(BackgroundThread):
     """Feeds a simulator into a sink at `rate` events per second from its own thread."""
+
+    thread_name = "simulator"
 
     def __init__(self, simulator: RetailSimulator, sink: Callable[[list[dict]], object], rate: float):
         self.simulator = simulator
         self.sink = sink
         self.rate = rate
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_thread()
 
     def start(self) -> None:
-        if self.rate <= 0 or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        if self.rate > 0:
+            super().start()
 
     def _run(self) -> None:
         # Emit in ticks of up to 20 per second so high rates do not mean one wake-up per event.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timezone
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,9 +16,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from services.db import Database
 
 ROLES = ("admin", "analyst")
-# A real hash to compare against when the user does not exist, so a wrong username costs the
-# same time as a wrong password and the answer does not reveal which one was wrong.
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A real hash to check against when the user does not exist, so a wrong username costs the
+    same time as a wrong password and the answer does not reveal which one was wrong."""
+    return generate_password_hash(secrets.token_hex(8), method="scrypt")
 
 
 class UserError(ValueError):
@@ -94,7 +99,7 @@ class UserStore:
     def authenticate(self, username: str, password: str) -> User | None:
         """The active user with these credentials, or None (in constant-ish time either way)."""
         rows = self.db.query("SELECT * FROM users WHERE username = ?", ((username or "").strip(),))
-        stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+        stored = rows[0]["password_hash"] if rows else _dummy_hash()
         ok = check_password_hash(stored, password or "")
         if not rows or not ok or not rows[0]["active"]:
             return None
