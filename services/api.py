@@ -54,6 +54,12 @@ def alerts():
     return jsonify(alerts=items)
 
 
+@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(unknown):
+    """Unknown API paths get a JSON 404 instead of falling through to the Dash page router."""
+    return jsonify(error=f"no such API endpoint: /api/{unknown}"), 404
+
+
 def init_api(app) -> None:
     """Mount the API and make every error under /api/ (and the WebSocket path) a JSON body."""
     app.register_blueprint(bp)

@@ -1,0 +1,170 @@
+"""The WebSocket endpoint with real clients against a real server."""
+import json
+import socket
+import time
+
+import pytest
+import websocket
+
+from conftest import LiveServer, recv_json, recv_until
+
+ALL = ["iot", "alerts", "kpis", "health", "system"]
+
+
+def open_subscribed(server, admin, channels=ALL, **kwargs):
+    ws = server.ws(admin, **kwargs)
+    assert recv_json(ws)["type"] == "welcome"
+    ws.send(json.dumps({"type": "subscribe", "channels": channels}))
+    assert recv_until(ws, lambda m: m["type"] == "subscribed")["channels"] == sorted(channels)
+    return ws
+
+
+def batches(ws, seconds):
+    frames, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        m = recv_json(ws, timeout=5)
+        if m["type"] == "batch":
+            frames.append((time.monotonic(), m))
+    return frames
+
+
+def close_code(ws, timeout=10):
+    ws.settimeout(timeout)
+    while True:
+        opcode, frame = ws.recv_data_frame(True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(frame.data[:2], "big")
+
+
+def test_login_is_required(server):
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        server.ws(None)
+    assert info.value.status_code == 401
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", None, "http://127.0.0.1:1"])
+def test_foreign_or_missing_origin_is_refused_before_upgrade(server, admin, origin):
+    with pytest.raises(websocket.WebSocketBadStatusException) as info:
+        server.ws(admin, origin=origin)
+    assert info.value.status_code == 403
+
+
+def test_welcome_then_data_flows_after_subscribe(server, admin):
+    ws = server.ws(admin)
+    welcome = recv_json(ws)
+    assert welcome["type"] == "welcome" and welcome["user"] == "admin" and set(welcome["channels"]) == set(ALL)
+    ws.send(json.dumps({"type": "subscribe", "channels": ["iot", "kpis"], "id": 7}))
+    assert recv_until(ws, lambda m: m["type"] == "subscribed")["id"] == 7
+    seen = set()
+    for _, frame in batches(ws, 3):
+        seen |= {m["type"] for m in frame["messages"]}
+    assert {"iot_update", "kpi_update"} <= seen
+    assert "alert" not in seen and "health_update" not in seen      # not subscribed
+    ws.close()
+
+
+def test_frames_are_rate_limited_and_sequenced(server, admin):
+    ws = open_subscribed(server, admin)
+    frames = batches(ws, 3)
+    assert 5 <= len(frames) <= 36                       # <= ~10/s plus margin; the server sends 50 ev/s
+    seqs = [f["seq"] for _, f in frames]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert all(b - a == 1 for a, b in zip(seqs, seqs[1:]))
+    points = [m for _, f in frames for m in f["messages"] if m["type"] == "iot_update"]
+    assert points and {"store", "dept", "weekly_sales", "temperature", "is_holiday"} <= set(points[0]["data"])
+    assert {"anomaly_detected", "anomaly_score", "risk_level", "risk_score", "cluster"} <= set(points[0]["analysis"])
+    ws.close()
+
+
+def test_a_stalled_client_does_not_delay_another(server, admin):
+    stalled = open_subscribed(server, admin, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    # Ask for far more than the socket buffers hold (~30 KB per snapshot) and never read: the
+    # server's sender for this client is now blocked in a write.
+    for _ in range(300):
+        stalled.send(json.dumps({"type": "snapshot"}))
+    healthy = open_subscribed(server, admin)
+    frames = batches(healthy, 5)                        # the stalled client reads nothing meanwhile
+    gaps = [b[0] - a[0] for a, b in zip(frames, frames[1:])]
+    assert len(frames) >= 15 and max(gaps) < 1.5
+    stalled.close()
+    healthy.close()
+
+
+@pytest.mark.parametrize("payload, code", [
+    ("this is not json", "invalid_json"),
+    ('{"type":"launch"}', "unknown_type"),
+    ('{"type":"subscribe","channels":["secrets"]}', "unknown_channel"),
+    ('{"type":"subscribe","channels":"iot"}', "invalid_channels"),
+    ("[1,2,3]", "invalid_message"),
+])
+def test_bad_input_gets_an_error_and_the_connection_stays_up(server, admin, payload, code):
+    ws = server.ws(admin)
+    recv_json(ws)
+    ws.send(payload)
+    error = recv_until(ws, lambda m: m["type"] == "error")
+    assert error["code"] == code and error["reason"]
+    ws.send(json.dumps({"type": "ping", "id": "still-there"}))
+    assert recv_until(ws, lambda m: m["type"] == "pong")["id"] == "still-there"
+    ws.close()
+
+
+def test_binary_frames_are_refused_with_an_error(server, admin):
+    ws = server.ws(admin)
+    recv_json(ws)
+    ws.send_binary(b'{"type":"ping"}')
+    assert recv_until(ws, lambda m: m["type"] == "error")["code"] == "binary_not_supported"
+    ws.close()
+
+
+def test_oversized_message_closes_with_1009(server, admin):
+    ws = open_subscribed(server, admin)
+    ws.send("x" * (64 * 1024 + 1))
+    assert close_code(ws) == 1009
+
+
+def test_snapshot_over_ws_matches_rest_shape(server, admin):
+    ws = server.ws(admin)
+    recv_json(ws)
+    ws.send(json.dumps({"type": "snapshot", "id": "s1"}))
+    snap = recv_until(ws, lambda m: m["type"] == "snapshot")
+    rest = admin.get(server.url + "/api/live-data").json()
+    assert snap["id"] == "s1" and set(snap) - {"id"} == set(rest)
+    assert set(snap["kpis"]) == set(rest["kpis"])
+    ws.close()
+
+
+def test_unsubscribe_stops_points(server, admin):
+    ws = open_subscribed(server, admin, channels=["iot", "kpis"])
+    ws.send(json.dumps({"type": "unsubscribe", "channels": ["iot"]}))
+    assert recv_until(ws, lambda m: m["type"] == "unsubscribed")["channels"] == ["kpis"]
+    batches(ws, 0.5)                                    # let frames already coalesced drain
+    late = [m for _, f in batches(ws, 2) for m in f["messages"]]
+    assert late and all(m["type"] == "kpi_update" for m in late)
+    ws.close()
+
+
+def test_alerts_are_pushed_stored_and_survive_a_restart(tmp_path):
+    srv = LiveServer(tmp_path / "restart", SIM_RATE=50, SIM_ANOMALY_RATE=0.1).start()
+    try:
+        session = srv.session()
+        ws = open_subscribed(srv, session, channels=["alerts"])
+        alert = recv_until(ws, lambda m: m["type"] == "batch" and any(x["type"] == "alert" for x in m["messages"]),
+                           timeout=20)
+        pushed = [m for m in alert["messages"] if m["type"] == "alert"][0]
+        assert pushed["priority"] in ("HIGH", "CRITICAL") and pushed["why"] and pushed["message"]
+        stored = session.get(srv.url + "/api/alerts?limit=500").json()["alerts"]
+        assert pushed["id"] in [a["id"] for a in stored]
+        ws.close()
+        srv.stop()
+        srv.start()
+        session = srv.session()
+        after = session.get(srv.url + "/api/alerts?after_id=0&limit=500").json()["alerts"]
+        assert pushed in after                                    # same alert, same fields, after restart
+        ws = srv.ws(session)
+        recv_json(ws)
+        ws.send(json.dumps({"type": "snapshot", "since_alert_id": pushed["id"] - 1}))
+        snap = recv_until(ws, lambda m: m["type"] == "snapshot")
+        assert snap["missed_alerts"][0]["id"] == pushed["id"]
+        ws.close()
+    finally:
+        srv.stop()
