@@ -1,0 +1,88 @@
+"""The Live dashboard in a real headless Chromium: log in, live data, alerts, two tabs, reconnect."""
+import os
+import shutil
+import time
+
+import pytest
+
+from conftest import ADMIN_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+STATUS = "[data-testid=live-status]"
+KPI = "[data-testid=kpi-value]"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    os.environ.setdefault("HOME", str(tmp_path))
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status(page):
+    return page.inner_text(STATUS).strip()
+
+
+def first_kpi(page):
+    return page.locator(KPI).first.inner_text().strip()
+
+
+def kpi_changes(page, timeout=15):
+    before = first_kpi(page)
+    wait_for(lambda: first_kpi(page) not in (before, "", "—"), timeout, f"first KPI to change from {before!r}")
+
+
+def test_live_dashboard_end_to_end(browser, tmp_path):
+    server = LiveServer(tmp_path / "srv", SIM_RATE=30, SIM_ANOMALY_RATE=0.05).start()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page.goto(server.url + "/")
+        assert "/login" in page.url                                     # anonymous -> login page
+        page.fill("#username", "admin")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("#login-submit")
+        wait_for(lambda: status(page) == "Live", 20, "Live status")
+        assert page.locator(KPI).count() == 7
+        kpi_changes(page)
+        wait_for(lambda: page.locator("[data-testid=alert-item]").count() > 0, 30, "an alert")
+        alert_text = page.locator("[data-testid=alert-item]").first.inner_text()
+        assert "HIGH" in alert_text or "CRITICAL" in alert_text
+        wait_for(lambda: page.locator("[data-testid=points-body] tr").count() > 0, 10, "points rows")
+        assert page.locator(".js-plotly-plot").count() == 1
+
+        second = context.new_page()                                     # several tabs update together
+        second.goto(server.url + "/")
+        wait_for(lambda: status(second) == "Live", 20, "Live in the second tab")
+        kpi_changes(second)
+        assert errors == [], errors                                     # a clean page while all is well
+
+        server.stop()                                                   # the server goes away...
+        wait_for(lambda: status(page) in ("Reconnecting…", "Offline"), 15, "Reconnecting after stop")
+        server.start()                                                  # ...and comes back
+        wait_for(lambda: status(page) == "Live", 40, "Live again after restart")
+        wait_for(lambda: status(second) == "Live", 40, "Live again in the second tab")
+        kpi_changes(page, timeout=20)                                   # fresh values, no reload
+        context.close()
+    finally:
+        server.stop()
