@@ -91,15 +91,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def baseline(history: list[dict], events: list[dict]) -> tuple[float, float]:
+def baseline(history: list[dict], events: list[dict], singles: int = 2000) -> tuple[float, float]:
     """(events/s scoring one at a time, events/s in batches of 1,000) on a fresh, equally warmed ModelBank."""
     from services.models import ModelBank
     bank = ModelBank(seed=0)
     bank.warm_up(history)
     started = time.perf_counter()
-    for event in events[:2000]:
+    for event in events[:singles]:
         bank.score([event])
-    single = 2000 / (time.perf_counter() - started)
+    single = singles / (time.perf_counter() - started)
     started = time.perf_counter()
     for i in range(0, len(events), 1000):
         bank.score(events[i:i + 1000])
@@ -166,7 +166,7 @@ def main() -> int:
     sim = RetailSimulator(seed=1)
     history = [validate_event(e) for e in sim.history(2000)]
     pool = [sim.next_event() for _ in range(5000)]
-    single, batched = baseline(history, [validate_event(e) for e in pool] * 4)
+    single, batched = baseline(history, [validate_event(e) for e in pool] * 4, 300 if args.quick else 2000)
 
     tmp = tempfile.TemporaryDirectory(prefix="pulseboard-bench-")
     port = free_port()

@@ -63,7 +63,7 @@ class Config:
     kpi_window_seconds: float = 300.0
     # WebSocket fan-out: at most one frame per `ws_frame_interval` seconds per connection.
     ws_frame_interval: float = 0.1
-    ws_max_points_per_frame: int = 100
+    ws_max_points_per_frame: int = 50
     ws_ping_interval: float = 25.0
     ws_max_message_bytes: int = 64 * 1024
     debug: bool = False

@@ -56,6 +56,7 @@ class Outbox:
         with self._cond:
             if self.closed:
                 return
+            was_pending = self._pending()
             for m in messages:
                 if m.key is not None:
                     self._keyed.pop((channel, m.key), None)
@@ -68,7 +69,10 @@ class Outbox:
                     self._reliable.append(m.json)
             if len(self._reliable) > self.max_reliable:
                 self.overflowed = True
-            self._cond.notify()
+            if not was_pending or self.overflowed:
+                # A sender with data already pending is asleep until its frame is due; waking
+                # it for every publish would cost a thread switch per batch per client for nothing.
+                self._cond.notify()
 
     def direct(self, encoded: str) -> None:
         """Queue a reply to send ahead of any frame and outside the rate limit."""
