@@ -150,7 +150,7 @@ class ModelBank(BackgroundThread):
     def fit_now(self) -> bool:
         if len(self.window) < self.min_fit_rows:
             return False
-        rows = np.array(self.window)
+        rows = np.array(list(self.window))   # list(deque) copies in one step, safe against the ingest thread
         version = (self.models.version if self.models else 0) + 1
         try:
             self.models = fit_models(rows, version, self.seed)
