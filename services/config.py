@@ -87,6 +87,7 @@ class Config:
             sim_anomaly_rate=_number(env, "SIM_ANOMALY_RATE", 0.03, float, minimum=0.0),
             sim_seed=int(seed) if seed not in (None, "") else None,
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
+            ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
             debug=_flag(env, "DEBUG", False),
         )
 

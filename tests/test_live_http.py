@@ -86,3 +86,11 @@ def test_alerts_api_rejects_bad_parameters_with_400_json(server, admin, query):
 def test_unknown_api_path_is_404_json(server, admin):
     r = admin.get(server.url + "/api/nope")
     assert r.status_code == 404 and "error" in r.json()
+
+
+def test_the_page_loads_nothing_from_other_hosts(server, admin):
+    """Works offline: every script, stylesheet and icon is served by the app itself."""
+    import re
+    html = admin.get(server.url + "/").text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert refs and all(ref.startswith("/") and not ref.startswith("//") for ref in refs), refs

@@ -168,3 +168,20 @@ def test_alerts_are_pushed_stored_and_survive_a_restart(tmp_path):
         ws.close()
     finally:
         srv.stop()
+
+
+def test_server_pings_and_drops_nothing_while_answered(tmp_path):
+    srv = LiveServer(tmp_path / "ping", SIM_RATE=0, SIMULATOR="off", WS_PING_INTERVAL=1).start()
+    try:
+        ws = srv.ws(srv.session())
+        ws.settimeout(5)
+        pings, deadline = 0, time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            opcode, _ = ws.recv_data_frame(True)          # websocket-client answers pings with pongs
+            pings += opcode == websocket.ABNF.OPCODE_PING
+        assert pings >= 2
+        ws.send(json.dumps({"type": "ping", "id": 1}))
+        assert recv_until(ws, lambda m: m["type"] == "pong")["id"] == 1
+        ws.close()
+    finally:
+        srv.stop()
