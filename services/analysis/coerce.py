@@ -1,0 +1,92 @@
+"""Column typing after pandas has read the file: flags, numbers written with separators, dates.
+
+pandas infers plain numbers itself; what it leaves as text are the cases people actually send:
+"TRUE"/"no" flags, "1,234.50" in a comma-separated file (quoted), and dates in whatever format.
+Required numeric and date columns are checked here, with counts and line-numbered examples.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from services.analysis.errors import AnalysisError
+
+TRUE = {"true", "t", "yes", "y", "1"}
+FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _as_bool(series: pd.Series) -> pd.Series | None:
+    values = series.dropna().astype(str).str.strip().str.lower()
+    uniques = set(values.unique()[:20])
+    if not uniques or not uniques <= TRUE | FALSE or len(values.unique()) > 4:
+        return None
+    return series.map(lambda v: None if pd.isna(v) else str(v).strip().lower() in TRUE).astype("boolean")
+
+
+def _as_number(series: pd.Series) -> pd.Series | None:
+    text = series.dropna().astype(str).str.strip()
+    if text.empty:
+        return None
+    cleaned = series.astype(str).str.strip().str.replace(r"[,\s$€£]", "", regex=True)
+    numbers = pd.to_numeric(cleaned.where(series.notna()), errors="coerce")
+    if numbers.notna().sum() >= 0.9 * len(text):
+        return numbers
+    return None
+
+
+def coerce_columns(df: pd.DataFrame, notes: list[str]) -> None:
+    """Turn text columns that are really flags or numbers into those types, in place."""
+    for name in df.columns:
+        col = df[name]
+        if col.dtype == bool:
+            continue
+        if pd.api.types.is_numeric_dtype(col):
+            continue
+        as_bool = _as_bool(col)
+        if as_bool is not None:
+            df[name] = as_bool
+            continue
+        as_number = _as_number(col)
+        if as_number is not None:
+            df[name] = as_number
+            notes.append(f"Read '{name}' as numbers (thousands separators or currency signs removed).")
+
+
+def _examples(df: pd.DataFrame, mask: np.ndarray, column: str, line_of_row: np.ndarray, limit: int = 5) -> tuple:
+    idx = np.flatnonzero(mask)[:limit]
+    examples = ", ".join(f"{df[column].iloc[i]!r} (line {line_of_row[i]})" for i in idx)
+    return examples, [int(line_of_row[i]) for i in idx]
+
+
+def require_numeric(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
+    for column in mapping.values:
+        col = df[column]
+        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+            numbers = pd.to_numeric(col.astype(str).str.replace(",", "", regex=False), errors="coerce")
+            bad = (numbers.isna() & col.notna()).to_numpy()
+            examples, lines = _examples(df, bad, column, line_of_row)
+            raise AnalysisError("non_numeric", f"Column '{column}' must hold numbers, but {int(bad.sum()):,} value(s) "
+                                f"are not numeric, e.g. {examples}.", 422, lines)
+        if col.isna().all():
+            raise AnalysisError("empty_column", f"Column '{column}' is empty (every value is missing).", 422)
+
+
+def parse_dates(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
+    column = mapping.time
+    raw = df[column]
+    if raw.isna().all():
+        raise AnalysisError("empty_column", f"Column '{column}' is empty (every value is missing).", 422)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True) if not pd.api.types.is_numeric_dtype(raw) \
+            else pd.Series(pd.NaT, index=raw.index)
+        if parsed.isna().sum() > raw.isna().sum():
+            parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=False)
+    bad = (parsed.isna() & raw.notna()).to_numpy()
+    if bad.any():
+        examples, lines = _examples(df, bad, column, line_of_row)
+        raise AnalysisError("bad_dates", f"Column '{column}' should hold dates, but {int(bad.sum()):,} values do not "
+                            f"parse as dates, e.g. {examples}.", 422, lines)
+    df[column] = parsed

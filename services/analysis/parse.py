@@ -1,0 +1,144 @@
+"""Read a CSV into a validated DataFrame, or explain exactly why not.
+
+Order matters: size limits and the byte-level sniff come first (cheap, and they protect memory),
+then one pass over the lines checks every row has as many fields as the header (with line numbers),
+then pandas' C parser reads the data, then columns are typed (numbers with thousands separators,
+boolean-ish flags, dates) and checked against the profile's mapping. Any failure raises
+AnalysisError and leaves nothing behind.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from services.analysis.errors import AnalysisError, first_lines
+from services.analysis.limits import Limits
+from services.analysis.profiles import Mapping, detect_profile, validate_mapping
+from services.analysis.sniff import Sniffed, decoded_lines, sniff
+from services.analysis.coerce import coerce_columns, parse_dates, require_numeric
+
+EURO_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
+
+
+@dataclass
+class ParsedCsv:
+    df: pd.DataFrame
+    profile: str
+    mapping: Mapping
+    encoding: str
+    delimiter: str
+    has_header: bool
+    line_of_row: np.ndarray            # file line number of each data row
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.df)
+
+
+def _check_size(path: Path, limits: Limits) -> None:
+    size = path.stat().st_size
+    if size == 0:
+        raise AnalysisError("empty", "The file is empty.", 400)
+    if size > limits.max_bytes:
+        raise AnalysisError("file_too_large", f"The file is {size / 2**20:.1f} MB; the limit is {limits.max_mb} MB "
+                            "(MAX_UPLOAD_MB).", 413)
+
+
+def scan_fields(path: Path, sniffed: Sniffed, limits: Limits) -> np.ndarray:
+    """Check every row's field count; return the file line number of each data row."""
+    expected = len(sniffed.header)
+    d = sniffed.delimiter
+    starts, bad_more, bad_fewer = [], [], []
+    reader = csv.reader(decoded_lines(path, sniffed.encoding), delimiter=d, strict=True)
+    line = 0
+    try:
+        for row in reader:
+            start = line + 1
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) > expected:
+                bad_more.append(start)
+            elif len(row) < expected:
+                bad_fewer.append(start)
+            starts.append(start)
+            if len(starts) > limits.max_rows + 1:
+                raise AnalysisError("too_many_rows", f"The file has more than {limits.max_rows:,} rows, the limit "
+                                    "(MAX_ROWS).", 413)
+    except csv.Error as exc:
+        raise AnalysisError("unbalanced_quotes", f"Unbalanced quotes: a quoted field starting on line {line + 1} is "
+                            f"never closed ({exc}).", 400, [line + 1]) from None
+    problems = []
+    if bad_more:
+        problems.append(f"{first_lines(bad_more)} {'has' if len(bad_more) == 1 else 'have'} more than {expected} fields")
+    if bad_fewer:
+        problems.append(f"{first_lines(bad_fewer)} {'has' if len(bad_fewer) == 1 else 'have'} fewer than {expected} "
+                        "fields")
+    if problems:
+        raise AnalysisError("field_count", f"Rows do not match the header's {expected} columns: "
+                            + "; ".join(problems) + ".", 400, sorted(bad_more + bad_fewer)[:50])
+    rows = np.array(starts[1:] if sniffed.has_header else starts, dtype=np.int64)
+    if len(rows) == 0:
+        raise AnalysisError("header_only", "The file has a header line but no data rows.", 422)
+    return rows
+
+
+def _number_format(path: Path, sniffed: Sniffed) -> dict:
+    if sniffed.delimiter == ",":
+        return {}
+    sample = list(decoded_lines(path, sniffed.encoding))[1:50] if path.stat().st_size < 1 << 20 else []
+    if not sample:
+        with open(path, encoding=sniffed.encoding, newline="") as handle:
+            sample = [handle.readline() for _ in range(50)][1:]
+    fields = [f.strip().strip('"') for ln in sample for f in ln.split(sniffed.delimiter)]
+    if sniffed.delimiter == ";" and any(EURO_NUMBER.match(f) for f in fields):
+        return {"decimal": ",", "thousands": "."}
+    return {"thousands": ","}
+
+
+def _duplicate_check(header: list[str]) -> None:
+    seen, dupes = set(), []
+    for name in header:
+        key = name.strip().lower()
+        if key in seen and name not in dupes:
+            dupes.append(name)
+        seen.add(key)
+    if dupes:
+        raise AnalysisError("duplicate_columns", f"Duplicate column names: {', '.join(dupes)}. Rename them so each "
+                            "column has its own name.", 422)
+
+
+def load_csv(path, limits: Limits | None = None, mapping: Mapping | None = None) -> ParsedCsv:
+    path, limits = Path(path), limits or Limits()
+    _check_size(path, limits)
+    sniffed = sniff(path)
+    if len(sniffed.header) > limits.max_columns:
+        raise AnalysisError("too_many_columns", f"The file has {len(sniffed.header)} columns; the limit is "
+                            f"{limits.max_columns} (MAX_COLUMNS).", 413)
+    header = [h if h else f"column_{i + 1}" for i, h in enumerate(sniffed.header)]
+    _duplicate_check(header)
+    line_of_row = scan_fields(path, sniffed, limits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = pd.read_csv(path, sep=sniffed.delimiter, encoding=sniffed.encoding, header=0 if sniffed.has_header else None,
+                         names=header, engine="c", skip_blank_lines=True, low_memory=False,
+                         **_number_format(path, sniffed))
+    df.columns = header
+    notes: list[str] = []
+    coerce_columns(df, notes)
+    profile, mapping = (mapping.profile, mapping) if mapping else detect_profile(df)
+    validate_mapping(df, mapping)
+    require_numeric(df, mapping, line_of_row)
+    parse_dates(df, mapping, line_of_row)
+    empty_optional = [c for c in df.columns if c not in mapping.required_columns() and df[c].isna().all()]
+    if empty_optional:
+        df = df.drop(columns=empty_optional)
+        notes.append(f"Ignored empty column(s): {', '.join(empty_optional)}.")
+    return ParsedCsv(df, profile, mapping, sniffed.encoding, sniffed.delimiter, sniffed.has_header, line_of_row, notes)

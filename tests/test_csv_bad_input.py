@@ -1,0 +1,93 @@
+"""Every kind of bad file gets one AnalysisError with a fitting status and a message naming the problem."""
+import bz2
+import gzip
+import io
+import os
+import zipfile
+
+import pytest
+
+from services.analysis import AnalysisError, Limits, load_csv
+
+HEADER = "Store,Dept,Date,Weekly_Sales\n"
+
+
+def _zip_bytes():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("data.csv", HEADER + "1,1,2010-02-05,5\n")
+    return buf.getvalue()
+
+
+CASES = {
+    "empty": (b"", 400, "empty", "empty"),
+    "whitespace only": (b"\n\n  \n", 400, "empty", "empty"),
+    "header only": (HEADER.encode(), 422, "header_only", "no data rows"),
+    "single column": (b"Sales\n1\n2\n", 400, "no_delimiter", "separator"),
+    "mixed delimiters": (b"Store;Dept;Date;Weekly_Sales\n1;1;2010-02-05;5\n1,2,2010-02-05,5\n1;3;2010-02-05;5\n",
+                         400, "mixed_delimiters", "line 3"),
+    "unbalanced quotes": ((HEADER + '1,1,"2010-02-05,5\n1,2,2010-02-05,5\n').encode(), 400, "unbalanced_quotes",
+                          "line 2"),
+    "too many fields": ((HEADER + "1,1,2010-02-05,5\n1,2,2010-02-05,5,9\n1,3,2010-02-05,5,9\n").encode(), 400,
+                        "field_count", "lines 3, 4"),
+    "too few fields": ((HEADER + "1,1,2010-02-05\n1,2,2010-02-05,5\n").encode(), 400, "field_count", "line 2"),
+    "binary renamed": (b"\x89PNG\r\n\x1a\n" + os.urandom(200), 415, "not_csv", "PNG"),
+    "nul bytes": (b"Store,Dept\x00\x00,Date\n" + os.urandom(100), 415, "not_csv", "binary"),
+    "pdf": (b"%PDF-1.7\n...", 415, "not_csv", "PDF"),
+    "gzip": (gzip.compress((HEADER + "1,1,2010-02-05,5\n").encode()), 415, "compressed", "gzip"),
+    "bzip2": (bz2.compress((HEADER + "1,1,2010-02-05,5\n").encode()), 415, "compressed", "bzip2"),
+    "zip or xlsx": (_zip_bytes(), 415, "compressed", "ZIP"),
+    "missing required column": (b"Store,Dept,Weekly_Sales\n1,1,5\n", 422, "missing_columns", "Date"),
+    "non-numeric values": ((HEADER + "1,1,2010-02-05,abc\n1,2,2010-02-05,5\n1,3,2010-02-05,n/a\n").encode(), 422,
+                           "non_numeric", "'abc' (line 2)"),
+    "duplicate columns": (b"Store,Dept,Date,Weekly_Sales,Dept\n1,1,2010-02-05,5,2\n", 422, "duplicate_columns",
+                          "Dept"),
+    "all-NaN required column": ((HEADER + "1,1,2010-02-05,\n1,2,2010-02-05,\n").encode(), 422, "empty_column",
+                                "Weekly_Sales"),
+    "unparseable dates": ((HEADER + "1,1,2010-02-05,5\n1,2,someday,5\n").encode(), 422, "bad_dates",
+                          "'someday' (line 3)"),
+    "no time column at all": (b"a,b\nx,1\ny,2\n", 422, "needs_mapping", "mapping"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_corpus(tmp_path, name):
+    data, status, code, fragment = CASES[name]
+    path = tmp_path / "upload.csv"
+    path.write_bytes(data)
+    with pytest.raises(AnalysisError) as info:
+        load_csv(path)
+    assert (info.value.status, info.value.code) == (status, code), info.value.message
+    assert fragment in info.value.message
+    assert info.value.to_dict()["error"] == info.value.message
+
+
+def test_over_the_size_limit_names_the_limit(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes((HEADER + "1,1,2010-02-05,5\n" * 2000).encode())
+    with pytest.raises(AnalysisError) as info:
+        load_csv(path, limits=Limits(max_bytes=10_000))
+    assert info.value.status == 413 and "MAX_UPLOAD_MB" in info.value.message
+
+
+def test_too_many_columns(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(30)) + "\n" + ",".join("1" * 30) + "\n")
+    with pytest.raises(AnalysisError) as info:
+        load_csv(path, limits=Limits(max_columns=20))
+    assert info.value.status == 413 and "MAX_COLUMNS" in info.value.message
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_and_truncated_bytes_only_ever_raise_analysis_errors(tmp_path, seed):
+    import random
+    rng = random.Random(seed)
+    good = (HEADER + "".join(f"{rng.randint(1, 9)},{rng.randint(1, 9)},2010-02-05,{rng.random() * 100:.2f}\n"
+                             for _ in range(30))).encode()
+    data = good[: rng.randint(0, len(good))] if seed % 2 else bytes(rng.getrandbits(8) for _ in range(300))
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    try:
+        load_csv(path)
+    except AnalysisError:
+        pass
