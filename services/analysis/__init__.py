@@ -4,11 +4,12 @@ Pure pandas/numpy (no Dash). Entry points: `load_csv(path, limits, mapping)` -> 
 `compute_kpis(parsed)`; every problem with the input raises `AnalysisError` with a code, a message
 that names the problem (and line numbers where possible) and the HTTP status an API should use.
 """
+from services.analysis.anomalies import find_anomalies
 from services.analysis.errors import AnalysisError
 from services.analysis.kpis import compute_kpis, trend_of
 from services.analysis.limits import Limits
 from services.analysis.parse import ParsedCsv, load_csv
 from services.analysis.profiles import Mapping, suggest_mapping
 
-__all__ = ["AnalysisError", "Limits", "Mapping", "ParsedCsv", "compute_kpis", "load_csv", "suggest_mapping",
-           "trend_of"]
+__all__ = ["AnalysisError", "Limits", "Mapping", "ParsedCsv", "compute_kpis", "find_anomalies", "load_csv",
+           "suggest_mapping", "trend_of"]

@@ -18,20 +18,27 @@ FALSE = {"false", "f", "no", "n", "0"}
 
 
 def _as_bool(series: pd.Series) -> pd.Series | None:
-    values = series.dropna().astype(str).str.strip().str.lower()
-    uniques = set(values.unique()[:20])
-    if not uniques or not uniques <= TRUE | FALSE or len(values.unique()) > 4:
+    uniques = series.dropna().unique()
+    if not 0 < len(uniques) <= 4 or not {str(v).strip().lower() for v in uniques} <= TRUE | FALSE:
         return None
-    return series.map(lambda v: None if pd.isna(v) else str(v).strip().lower() in TRUE).astype("boolean")
+    lowered = series.astype(str).str.strip().str.lower()
+    return lowered.isin(TRUE).astype("boolean").mask(series.isna())
+
+
+def _clean_numbers(series: pd.Series) -> pd.Series:
+    cleaned = series.astype(str).str.strip().str.replace(r"[,\s$€£]", "", regex=True)
+    return pd.to_numeric(cleaned.where(series.notna()), errors="coerce")
 
 
 def _as_number(series: pd.Series) -> pd.Series | None:
-    text = series.dropna().astype(str).str.strip()
-    if text.empty:
+    present = series.dropna()
+    if present.empty:
         return None
-    cleaned = series.astype(str).str.strip().str.replace(r"[,\s$€£]", "", regex=True)
-    numbers = pd.to_numeric(cleaned.where(series.notna()), errors="coerce")
-    if numbers.notna().sum() >= 0.9 * len(text):
+    sample = present.head(1000)           # decide on a sample: most text columns fail at once
+    if _clean_numbers(sample).notna().sum() < 0.9 * len(sample):
+        return None
+    numbers = _clean_numbers(series)
+    if numbers.notna().sum() >= 0.9 * len(present):
         return numbers
     return None
 

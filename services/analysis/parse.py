@@ -51,9 +51,37 @@ def _check_size(path: Path, limits: Limits) -> None:
                             "(MAX_UPLOAD_MB).", 413)
 
 
+def _fast_counts(path: Path, sniffed: Sniffed) -> tuple[np.ndarray, np.ndarray] | None:
+    """(line numbers, field counts) of non-blank lines by counting delimiters, when no field is quoted.
+
+    Byte counting is exact for ASCII-compatible encodings without quotes, and ~10x faster than the
+    csv module; anything else takes the csv path.
+    """
+    if sniffed.encoding not in ("utf-8", "utf-8-sig", "latin-1") or path.stat().st_size > 512 * 2**20:
+        return None
+    data = path.read_bytes()
+    if b'"' in data:
+        return None
+    lines = data.split(b"\n")
+    d = sniffed.delimiter.encode()
+    counts = np.fromiter((ln.count(d) + 1 if ln.strip() else 0 for ln in lines), dtype=np.int64, count=len(lines))
+    numbers = np.flatnonzero(counts) + 1
+    return numbers, counts[counts > 0]
+
+
 def scan_fields(path: Path, sniffed: Sniffed, limits: Limits) -> np.ndarray:
     """Check every row's field count; return the file line number of each data row."""
     expected = len(sniffed.header)
+    fast = _fast_counts(path, sniffed)
+    if fast is not None:
+        numbers, counts = fast
+        if len(numbers) > limits.max_rows + 1:
+            raise AnalysisError("too_many_rows", f"The file has more than {limits.max_rows:,} rows, the limit "
+                                "(MAX_ROWS).", 413)
+        bad_more = numbers[counts > expected].tolist()
+        bad_fewer = numbers[counts < expected].tolist()
+        _report_field_counts(expected, bad_more, bad_fewer)
+        return _data_rows(numbers, sniffed)
     d = sniffed.delimiter
     starts, bad_more, bad_fewer = [], [], []
     reader = csv.reader(decoded_lines(path, sniffed.encoding), delimiter=d, strict=True)
@@ -75,6 +103,18 @@ def scan_fields(path: Path, sniffed: Sniffed, limits: Limits) -> np.ndarray:
     except csv.Error as exc:
         raise AnalysisError("unbalanced_quotes", f"Unbalanced quotes: a quoted field starting on line {line + 1} is "
                             f"never closed ({exc}).", 400, [line + 1]) from None
+    _report_field_counts(expected, bad_more, bad_fewer)
+    return _data_rows(np.array(starts, dtype=np.int64), sniffed)
+
+
+def _data_rows(numbers: np.ndarray, sniffed: Sniffed) -> np.ndarray:
+    rows = numbers[1:] if sniffed.has_header else numbers
+    if len(rows) == 0:
+        raise AnalysisError("header_only", "The file has a header line but no data rows.", 422)
+    return rows
+
+
+def _report_field_counts(expected: int, bad_more: list, bad_fewer: list) -> None:
     problems = []
     if bad_more:
         problems.append(f"{first_lines(bad_more)} {'has' if len(bad_more) == 1 else 'have'} more than {expected} fields")
@@ -84,10 +124,6 @@ def scan_fields(path: Path, sniffed: Sniffed, limits: Limits) -> np.ndarray:
     if problems:
         raise AnalysisError("field_count", f"Rows do not match the header's {expected} columns: "
                             + "; ".join(problems) + ".", 400, sorted(bad_more + bad_fewer)[:50])
-    rows = np.array(starts[1:] if sniffed.has_header else starts, dtype=np.int64)
-    if len(rows) == 0:
-        raise AnalysisError("header_only", "The file has a header line but no data rows.", 422)
-    return rows
 
 
 def _number_format(path: Path, sniffed: Sniffed) -> dict:
