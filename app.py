@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_sock import Sock
 
 from components.navbar import navbar
-from services import api, auth
+from services import analysis_api, api, auth
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
 from services.runtime import Runtime
@@ -33,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SOCK_SERVER_OPTIONS={"ping_interval": config.ws_ping_interval,
                              "max_message_size": config.ws_max_message_bytes},
+        MAX_CONTENT_LENGTH=int(config.max_upload_mb * 2**20) + 2**20,   # + room for multipart framing
     )
     runtime = Runtime(config)
     server.extensions["pulseboard"] = runtime
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_login(server)
     server.register_blueprint(auth.bp)
     api.init_api(server)
+    server.register_blueprint(analysis_api.bp)
     sock = Sock(server)
 
     @sock.route("/ws")

@@ -67,5 +67,9 @@ def init_api(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith(("/api/", "/ws")):
+            if exc.code == 413:
+                mb = current_app.extensions["pulseboard"].config.max_upload_mb
+                return jsonify(error=f"The upload is larger than the limit of {mb:g} MB (MAX_UPLOAD_MB).",
+                               code="file_too_large"), 413
             return jsonify(error=exc.description or exc.name), exc.code
         return exc

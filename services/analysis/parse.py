@@ -47,7 +47,7 @@ def _check_size(path: Path, limits: Limits) -> None:
     if size == 0:
         raise AnalysisError("empty", "The file is empty.", 400)
     if size > limits.max_bytes:
-        raise AnalysisError("file_too_large", f"The file is {size / 2**20:.1f} MB; the limit is {limits.max_mb} MB "
+        raise AnalysisError("file_too_large", f"The file is {size / 2**20:.1f} MB; the limit is {limits.max_mb:g} MB "
                             "(MAX_UPLOAD_MB).", 413)
 
 
