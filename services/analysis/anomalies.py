@@ -13,11 +13,12 @@ from sklearn.ensemble import IsolationForest
 FIT_SAMPLE = 20_000
 
 
-def find_anomalies(df: pd.DataFrame, mapping, line_of_row: np.ndarray, top: int = 20, seed: int = 0) -> dict:
+def anomaly_scores(df: pd.DataFrame, mapping, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """(score per row, NaN where no value; flagged per row; value relative to its group)."""
     value = df[mapping.values[0]].astype(float)
     valid = value.notna().to_numpy()
-    if valid.sum() < 10:
-        return {"count": 0, "share": 0.0, "top": []}
+    scores = np.full(len(df), np.nan)
+    flagged = np.zeros(len(df), dtype=bool)
     if mapping.groups:
         grouped = value.groupby([df[g] for g in mapping.groups])
         median = grouped.transform("median")
@@ -25,22 +26,33 @@ def find_anomalies(df: pd.DataFrame, mapping, line_of_row: np.ndarray, top: int 
         relative = ((value - median) / spread.fillna(value.std(ddof=0) or 1.0)).fillna(0.0)
     else:
         relative = (value - value.median()) / (value.std(ddof=0) or 1.0)
+    if valid.sum() < 10:
+        return scores, flagged, relative
     features = np.column_stack([np.sign(value) * np.log1p(value.abs()), relative.clip(-50, 50)])[valid]
     rng = np.random.default_rng(seed)
     sample = features if len(features) <= FIT_SAMPLE else features[rng.choice(len(features), FIT_SAMPLE, False)]
-    forest = IsolationForest(n_estimators=100, contamination=0.01, random_state=seed).fit(sample)
-    scores = -forest.score_samples(features)
-    flagged = scores > -forest.offset_
-    rows = np.flatnonzero(valid)
-    order = np.argsort(-scores)[:top]
+    forest = IsolationForest(n_estimators=50, contamination=0.01, random_state=seed).fit(sample)
+    scores[valid] = -forest.score_samples(features)
+    flagged[valid] = scores[valid] > -forest.offset_
+    return scores, flagged, relative
+
+
+def find_anomalies(df: pd.DataFrame, mapping, line_of_row: np.ndarray, top: int = 20, seed: int = 0,
+                   scored: tuple | None = None) -> dict:
+    """The count and share of anomalous rows and the `top` most anomalous, with their file lines."""
+    scores, flagged, relative = scored or anomaly_scores(df, mapping, seed)
+    valid = ~np.isnan(scores)
+    if not valid.any():
+        return {"count": 0, "share": 0.0, "top": []}
+    value = df[mapping.values[0]].astype(float)
+    order = np.argsort(np.where(valid, -scores, np.inf))[:min(top, int(valid.sum()))]
     listing = []
-    for i in order:
-        row = rows[i]
+    for row in order:
         item = {"line": int(line_of_row[row]), "time": df[mapping.time].iloc[row].isoformat(),
-                "value": float(value.iloc[row]), "score": round(float(scores[i]), 4),
+                "value": float(value.iloc[row]), "score": round(float(scores[row]), 4),
                 "relative_to_group": round(float(relative.iloc[row]), 2)}
         for g in mapping.groups:
             v = df[g].iloc[row]
             item[g] = v.item() if hasattr(v, "item") else v
         listing.append(item)
-    return {"count": int(flagged.sum()), "share": round(float(flagged.mean()), 4), "top": listing}
+    return {"count": int(flagged.sum()), "share": round(float(flagged[valid].mean()), 4), "top": listing}

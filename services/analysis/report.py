@@ -1,0 +1,31 @@
+"""The whole analysis of a parsed file, optionally filtered: what the page and the API show."""
+from __future__ import annotations
+
+import numpy as np
+
+from services.analysis.anomalies import anomaly_scores, find_anomalies
+from services.analysis.charts import chart_data
+from services.analysis.errors import AnalysisError
+from services.analysis.filters import apply_filters
+from services.analysis.kpis import compute_kpis
+from services.analysis.segments import group_profile, risk_table, segments
+
+
+def analyze(parsed, groups=None, start=None, end=None) -> dict:
+    """KPIs, chart data, anomalies, segments and risk for the rows that pass the filters."""
+    df, mapping = parsed.df, parsed.mapping
+    rows = apply_filters(df, mapping, groups, start, end)
+    if rows.empty:
+        raise AnalysisError("no_rows", "No rows match these filters; widen the date range or pick more groups.", 422)
+    lines = parsed.line_of_row[df.index.get_indexer(rows.index)] if len(rows) != len(df) else parsed.line_of_row
+    rows = rows.reset_index(drop=True)
+    scored = anomaly_scores(rows, mapping)
+    result = {"rows": len(rows), "kpis": compute_kpis(rows, mapping), "charts": chart_data(rows, mapping),
+              "anomalies": find_anomalies(rows, mapping, np.asarray(lines), scored=scored),
+              "segments": [], "risk": []}
+    if mapping.groups:
+        stats = group_profile(rows, mapping, scored[1])
+        label = str(mapping.groups[0]).lower().replace("_", " ")
+        result["segments"] = segments(stats, label)
+        result["risk"] = risk_table(stats)
+    return result
