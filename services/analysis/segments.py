@@ -36,8 +36,9 @@ def segments(stats: pd.DataFrame, label: str, seed: int = 0) -> list[dict]:
     if n < 3:
         return []
     k = 2 if n < 6 else (3 if n < 20 else 4)
-    features = np.column_stack([np.log1p(stats["mean"].clip(lower=0)), stats["volatility"]])
-    features = (features - features.mean(axis=0)) / np.where(features.std(axis=0) == 0, 1, features.std(axis=0))
+    # Unscaled on purpose: a tenfold level difference (1 in log10) weighs like a 100-point difference
+    # in coefficient of variation (1.0), so neither dimension's noise is blown up by standardising.
+    features = np.column_stack([np.log10(stats["mean"].clip(lower=1)), stats["volatility"] / 100])
     labels = KMeans(n_clusters=k, n_init=5, random_state=seed).fit_predict(features)
     overall_mean, overall_vol = stats["mean"].median(), stats["volatility"].median()
     out = []
