@@ -12,12 +12,13 @@ import dash
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from flask_login import current_user
 
 from components.alert_list import alert_list
 from components.kpi_card import kpi_card
 from components.live_socket import LiveSocket
 
-dash.register_page(__name__, path="/", name="Live", title="Live · Pulseboard")
+dash.register_page(__name__, path="/", name="Live", title="Live · Pulseboard", order=0)
 
 SOCKET = "live"
 CHART_MAX_POINTS = 600
@@ -40,6 +41,8 @@ class Ids(StrEnum):
     health = "live-health"
     updated = "live-updated"
     render_config = "live-render-config"
+    choice = "live-choice"
+    choose_live = "live-choose-live"
 
 
 def kpi_id(key: str) -> str:
@@ -59,8 +62,21 @@ def initial_figure() -> go.Figure:
     return fig
 
 
+def choice_panel():
+    """For admins: analyse a CSV offline, or carry on with the live stream (the default)."""
+    if not (current_user.is_authenticated and current_user.is_admin):
+        return html.Div()
+    return dbc.Alert([
+        html.Div("Start with your own data or with the live stream?", className="fw-semibold mb-2"),
+        dbc.Button("Upload a CSV", href="/analysis", color="primary", size="sm", className="me-2"),
+        dbc.Button("Connect to live stream", id=Ids.choose_live, color="outline-primary", size="sm"),
+    ], id=Ids.choice, color="light", dismissable=True, persistence=True, persistence_type="local",
+        className="choice-panel")
+
+
 def layout(**_query):
     return dbc.Container([
+        choice_panel(),
         dbc.Row([
             dbc.Col(html.H2("Live dashboard", className="h4 mb-0"), width="auto"),
             dbc.Col(LiveSocket(SOCKET, channels=["iot", "alerts", "kpis", "health"]), width="auto"),
@@ -107,5 +123,13 @@ clientside_callback(
     Input(LiveSocket.ids.frame(SOCKET), "data"),
     State(Ids.chart, "figure"),
     State(Ids.render_config, "data"),
+    prevent_initial_call=True,
+)
+
+
+clientside_callback(   # "Connect to live stream" just closes the panel: the page is already live
+    "function (n) { return n ? false : window.dash_clientside.no_update; }",
+    Output(Ids.choice, "is_open"),
+    Input(Ids.choose_live, "n_clicks"),
     prevent_initial_call=True,
 )

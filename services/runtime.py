@@ -11,6 +11,7 @@ import logging
 
 from services import protocol
 from services.alerts import AlertStore
+from services.analysis import Limits
 from services.config import Config
 from services.db import Database
 from services.events import EventError, validate_event
@@ -20,6 +21,7 @@ from services.models import ModelBank
 from services.pipeline import Pipeline
 from services.realtime import ConnectionRegistry
 from services.simulator import RetailSimulator, SimulatorSource
+from services.uploads import UploadStore
 from services.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class Runtime:
         self.db = Database(config.data_dir / "pulseboard.db")
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
+        self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
         self.hub = hub or InMemoryHub()
         self.queue = IngestQueue()
         self.models = ModelBank(seed=config.sim_seed or 0)

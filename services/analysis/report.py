@@ -11,6 +11,16 @@ from services.analysis.kpis import compute_kpis
 from services.analysis.segments import group_profile, risk_table, segments
 
 
+SAMPLE_POINTS = 2000
+
+
+def _sample(rows, mapping) -> dict:
+    """Up to 2,000 rows (time, value) as the backdrop of the anomaly scatter."""
+    picked = rows.sample(min(SAMPLE_POINTS, len(rows)), random_state=0).sort_values(mapping.time)
+    values = picked[mapping.values[0]].astype(float)
+    return {"time": [t.isoformat() for t in picked[mapping.time]], "value": values.round(2).tolist()}
+
+
 def analyze(parsed, groups=None, start=None, end=None) -> dict:
     """KPIs, chart data, anomalies, segments and risk for the rows that pass the filters."""
     df, mapping = parsed.df, parsed.mapping
@@ -22,7 +32,7 @@ def analyze(parsed, groups=None, start=None, end=None) -> dict:
     scored = anomaly_scores(rows, mapping)
     result = {"rows": len(rows), "kpis": compute_kpis(rows, mapping), "charts": chart_data(rows, mapping),
               "anomalies": find_anomalies(rows, mapping, np.asarray(lines), scored=scored),
-              "segments": [], "risk": []}
+              "sample": _sample(rows, mapping), "segments": [], "risk": []}
     if mapping.groups:
         stats = group_profile(rows, mapping, scored[1])
         label = str(mapping.groups[0]).lower().replace("_", " ")

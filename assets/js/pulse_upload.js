@@ -1,0 +1,76 @@
+/*
+ * Upload zones (components/upload_zone.py): drop or pick a file, stream it with one XMLHttpRequest
+ * whose body is the File itself (the browser reads it from disk as it sends), show progress, and
+ * hand the server's JSON answer to Dash through the zone's `done` store.
+ */
+(function () {
+  "use strict";
+  var set = function (id, props) { window.dash_clientside.set_props(id, props); };
+
+  function send(zone, file) {
+    var aio = zone.getAttribute("data-aio");
+    var url = zone.getAttribute("data-endpoint") + "?name=" + encodeURIComponent(file.name);
+    var xhr = new XMLHttpRequest();
+    var lastPaint = 0;
+    set(aio + "-progress", {value: 0, label: "0%", color: "primary", animated: true, striped: true});
+    set(aio + "-status", {children: "Uploading " + file.name + "…"});
+    xhr.upload.onprogress = function (e) {
+      var now = Date.now();
+      if (!e.lengthComputable || now - lastPaint < 100) { return; }   // at most 10 repaints a second
+      lastPaint = now;
+      var pct = Math.floor(100 * e.loaded / e.total);
+      set(aio + "-progress", {value: pct, label: pct + "%"});
+    };
+    xhr.upload.onload = function () {
+      set(aio + "-progress", {value: 100, label: "Analysing…"});
+      set(aio + "-status", {children: "Checking and analysing " + file.name + "…"});
+    };
+    xhr.onload = function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = {error: "Unexpected answer from the server."}; }
+      if (xhr.status === 201) {
+        set(aio + "-progress", {value: 100, label: "Done", color: "success", animated: false, striped: false});
+        set(aio + "-status", {children: file.name + ": " + body.rows.toLocaleString() + " rows, " + body.profile + " profile"});
+        set(aio + "-done", {data: body});
+      } else {
+        if (xhr.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname); }
+        set(aio + "-progress", {value: 100, label: "Failed", color: "danger", animated: false, striped: false});
+        set(aio + "-status", {children: (body.error || ("Upload failed (" + xhr.status + ")"))});
+      }
+    };
+    xhr.onerror = function () {
+      set(aio + "-progress", {value: 100, label: "Failed", color: "danger", animated: false});
+      set(aio + "-status", {children: "The upload was interrupted; check the connection and try again."});
+    };
+    xhr.open("POST", url);
+    xhr.setRequestHeader("Content-Type", "text/csv");
+    xhr.send(file);
+  }
+
+  function zoneOf(target) { return target && target.closest ? target.closest(".upload-zone") : null; }
+
+  document.addEventListener("dragover", function (e) {
+    var zone = zoneOf(e.target);
+    if (zone) { e.preventDefault(); zone.classList.add("dragging"); }
+  });
+  document.addEventListener("dragleave", function (e) {
+    var zone = zoneOf(e.target);
+    if (zone) { zone.classList.remove("dragging"); }
+  });
+  document.addEventListener("drop", function (e) {
+    var zone = zoneOf(e.target);
+    if (!zone) { return; }
+    e.preventDefault();
+    zone.classList.remove("dragging");
+    if (e.dataTransfer.files.length) { send(zone, e.dataTransfer.files[0]); }
+  });
+  document.addEventListener("click", function (e) {
+    var zone = zoneOf(e.target);
+    if (!zone) { return; }
+    var input = document.createElement("input");
+    input.type = "file";
+    input.accept = ".csv,.txt,text/csv";
+    input.onchange = function () { if (input.files.length) { send(zone, input.files[0]); } };
+    input.click();
+  });
+})();
