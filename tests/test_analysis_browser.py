@@ -1,0 +1,63 @@
+"""The analysis page in headless Chromium: upload, KPIs and charts, filter, export."""
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ADMIN_PASSWORD, LiveServer
+from test_live_browser import browser, wait_for  # noqa: F401  (fixture and helper)
+
+pytestmark = pytest.mark.browser
+
+
+def make_csv(path):
+    rng = np.random.default_rng(0)
+    s, d, w = np.meshgrid(np.arange(1, 7), np.arange(1, 4), np.arange(30), indexing="ij")
+    dates = pd.Timestamp("2011-01-07") + pd.to_timedelta(w.ravel() * 7, unit="D")
+    values = (1000 * s.ravel() * rng.normal(1, 0.05, s.size)).round(2)
+    pd.DataFrame({"Store": s.ravel(), "Dept": d.ravel(), "Date": dates.strftime("%Y-%m-%d"),
+                  "Weekly_Sales": values, "IsHoliday": np.where(w.ravel() == 5, "TRUE", "FALSE")}).to_csv(path, index=False)
+    return path
+
+
+def kpis(page):
+    return [e.inner_text().strip() for e in page.query_selector_all("[data-testid=kpi-value]")]
+
+
+def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
+    csv_path = make_csv(tmp_path / "stores.csv")
+    server = LiveServer(tmp_path / "srv", SIMULATOR="off").start()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "/analysis")
+        page.fill("#username", "admin")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_selector("[data-testid=upload-zone]")
+        started = time.monotonic()
+        with page.expect_file_chooser() as chooser:
+            page.click("[data-testid=upload-zone]")
+        chooser.value.set_files(str(csv_path))
+        wait_for(lambda: "540 rows" in page.inner_text("[data-testid=upload-status]"), 30, "upload done")
+        wait_for(lambda: len(kpis(page)) == 8 and kpis(page)[5] == "540", 30, "KPI cards")
+        print(f"drop to KPIs visible: {time.monotonic() - started:.2f} s")
+        assert page.locator(".js-plotly-plot").count() == 4
+        assert page.locator(".segment-item").count() >= 2
+
+        page.click("#analysis-groups")                                  # filter: only store 1
+        page.get_by_role("option", name="1", exact=True).click()
+        page.keyboard.press("Escape")
+        wait_for(lambda: kpis(page)[5] == "90", 30, "filtered row count")   # 3 depts x 30 weeks
+
+        with page.expect_download() as download:
+            page.click("#analysis-export-rows")
+        content = open(download.value.path()).read().splitlines()
+        assert content[0].startswith('"Store"') and len(content) == 91
+        assert all(line.startswith("1,") for line in content[1:])
+        assert errors == [], errors
+    finally:
+        server.stop()
