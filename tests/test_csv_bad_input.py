@@ -91,3 +91,12 @@ def test_random_and_truncated_bytes_only_ever_raise_analysis_errors(tmp_path, se
         load_csv(path)
     except AnalysisError:
         pass
+
+
+def test_a_long_line_balanced_by_a_short_one_is_still_found(tmp_path):
+    """Delimiter totals add up, so only the per-line fallback can name the lines."""
+    path = tmp_path / "balanced.csv"
+    path.write_text(HEADER + "1,1,2010-02-05,5\n1,2,2010-02-05,5,9\n1,3,2010-02-05\n")
+    with pytest.raises(AnalysisError) as info:
+        load_csv(path)
+    assert info.value.code == "field_count" and info.value.lines == [3, 4]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from services.analysis.kpis import period_of
+from services.analysis.kpis import period_keys, period_of
 
 RANKING_TOP = 20
 HISTOGRAM_BINS = 40
@@ -19,13 +19,12 @@ def _clean(values) -> list:
 
 
 def totals_over_time(df: pd.DataFrame, mapping) -> dict:
-    times = df[mapping.time].dt.tz_localize(None)
     period = period_of(df[mapping.time])
-    keys = times.dt.to_period(period)
+    keys = period_keys(df[mapping.time], period)
     value = df[mapping.values[0]].astype(float)
     totals = value.groupby(keys).sum()
     out = {"period": "week" if period == "W" else "day",
-           "start": [p.start_time.isoformat() for p in totals.index], "total": _clean(totals.round(2).tolist())}
+           "start": [str(np.datetime64(p, "D")) for p in totals.index], "total": _clean(totals.round(2).tolist())}
     if mapping.flag:
         holiday = df[mapping.flag].fillna(False).astype(bool).groupby(keys).any()
         out["holiday"] = holiday.reindex(totals.index, fill_value=False).tolist()

@@ -18,6 +18,8 @@ FALSE = {"false", "f", "no", "n", "0"}
 
 
 def _as_bool(series: pd.Series) -> pd.Series | None:
+    if len(series.head(1000).dropna().unique()) > 4:      # cheap early exit for ordinary text columns
+        return None
     uniques = series.dropna().unique()
     if not 0 < len(uniques) <= 4 or not {str(v).strip().lower() for v in uniques} <= TRUE | FALSE:
         return None
@@ -87,8 +89,10 @@ def parse_dates(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
         raise AnalysisError("empty_column", f"Column '{column}' is empty (every value is missing).", 422)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(raw, errors="coerce", utc=True) if not pd.api.types.is_numeric_dtype(raw) \
-            else pd.Series(pd.NaT, index=raw.index)
+        iso = not pd.api.types.is_numeric_dtype(raw) and \
+            raw.dropna().head(200).astype(str).str.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?").all()
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601" if iso else None) \
+            if not pd.api.types.is_numeric_dtype(raw) else pd.Series(pd.NaT, index=raw.index)
         if parsed.isna().sum() > raw.isna().sum():
             parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=False)
     bad = (parsed.isna() & raw.notna()).to_numpy()

@@ -23,6 +23,7 @@ from services.analysis.profiles import Mapping, detect_profile, validate_mapping
 from services.analysis.sniff import Sniffed, decoded_lines, sniff
 from services.analysis.coerce import coerce_columns, parse_dates, require_numeric
 
+SPACES_LINE = re.compile(rb"\n[ \t]+\r?\n")
 EURO_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
 
 
@@ -51,7 +52,7 @@ def _check_size(path: Path, limits: Limits) -> None:
                             "(MAX_UPLOAD_MB).", 413)
 
 
-def _fast_counts(path: Path, sniffed: Sniffed) -> tuple[np.ndarray, np.ndarray] | None:
+def _fast_counts(path: Path, sniffed: Sniffed, expected: int, exact: bool) -> tuple[np.ndarray, np.ndarray] | None:
     """(line numbers, field counts) of non-blank lines by counting delimiters, when no field is quoted.
 
     Counting delimiter bytes per line (vectorised with numpy) is exact for ASCII-compatible
@@ -62,6 +63,14 @@ def _fast_counts(path: Path, sniffed: Sniffed) -> tuple[np.ndarray, np.ndarray] 
     data = path.read_bytes()
     if b'"' in data:
         return None
+    body = data.rstrip(b"\r\n")
+    blank = b"\n\n" in body or b"\n\r\n" in body or not body.strip() or SPACES_LINE.search(body)
+    if exact is False and not blank:
+        # No blank lines: if the delimiters add up to exactly `expected` fields on every line, no
+        # line can be short (pandas itself rejects any long line), so per-line counting is not needed.
+        lines = body.count(b"\n") + 1
+        if body.count(sniffed.delimiter.encode()) == lines * (expected - 1):
+            return np.arange(1, lines + 1), np.full(lines, expected)
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)                                   # newline positions
     delimiters = np.bincount(np.searchsorted(ends, np.flatnonzero(raw == ord(sniffed.delimiter))),
@@ -75,10 +84,14 @@ def _fast_counts(path: Path, sniffed: Sniffed) -> tuple[np.ndarray, np.ndarray] 
     return numbers, delimiters[content] + 1
 
 
-def scan_fields(path: Path, sniffed: Sniffed, limits: Limits) -> np.ndarray:
-    """Check every row's field count; return the file line number of each data row."""
+def scan_fields(path: Path, sniffed: Sniffed, limits: Limits, exact: bool = False) -> np.ndarray:
+    """Check every row's field count; return the file line number of each data row.
+
+    `exact` forces a per-line count even when the totals add up (used when pandas found a bad line
+    that a short line elsewhere had balanced out).
+    """
     expected = len(sniffed.header)
-    fast = _fast_counts(path, sniffed)
+    fast = _fast_counts(path, sniffed, expected, exact)
     if fast is not None:
         numbers, counts = fast
         if len(numbers) > limits.max_rows + 1:
@@ -157,6 +170,16 @@ def _duplicate_check(header: list[str]) -> None:
                             "column has its own name.", 422)
 
 
+def _read(path: Path, sniffed: Sniffed, header: list[str], limits: Limits) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep=sniffed.delimiter, encoding=sniffed.encoding,
+                           header=0 if sniffed.has_header else None, names=header, engine="c",
+                           skip_blank_lines=True, **_number_format(path, sniffed))
+    except pd.errors.ParserError as exc:
+        scan_fields(path, sniffed, limits, exact=True)     # names the offending lines if it can
+        raise AnalysisError("malformed", f"The file could not be read as CSV: {str(exc).strip()[:200]}", 400) from None
+
+
 def load_csv(path, limits: Limits | None = None, mapping: Mapping | None = None) -> ParsedCsv:
     path, limits = Path(path), limits or Limits()
     _check_size(path, limits)
@@ -169,9 +192,7 @@ def load_csv(path, limits: Limits | None = None, mapping: Mapping | None = None)
     line_of_row = scan_fields(path, sniffed, limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        df = pd.read_csv(path, sep=sniffed.delimiter, encoding=sniffed.encoding, header=0 if sniffed.has_header else None,
-                         names=header, engine="c", skip_blank_lines=True, low_memory=False,
-                         **_number_format(path, sniffed))
+        df = _read(path, sniffed, header, limits)
     df.columns = header
     notes: list[str] = []
     coerce_columns(df, notes)
