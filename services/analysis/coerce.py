@@ -82,6 +82,15 @@ def require_numeric(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
             raise AnalysisError("empty_column", f"Column '{column}' is empty (every value is missing).", 422)
 
 
+def _to_datetime(raw: pd.Series, fmt: str | None) -> pd.Series:
+    """Dates repeat a lot in grouped data (143 weeks over 421,570 rows): parse each distinct one once."""
+    if raw.head(2000).nunique() < 1000:
+        codes, uniques = pd.factorize(raw)
+        parsed = pd.to_datetime(pd.Series(uniques), errors="coerce", utc=True, format=fmt)
+        return pd.Series(parsed.array.take(codes, allow_fill=True), index=raw.index)   # code -1 -> NaT
+    return pd.to_datetime(raw, errors="coerce", utc=True, format=fmt)
+
+
 def parse_dates(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
     column = mapping.time
     raw = df[column]
@@ -91,7 +100,7 @@ def parse_dates(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
         warnings.simplefilter("ignore")
         iso = not pd.api.types.is_numeric_dtype(raw) and \
             raw.dropna().head(200).astype(str).str.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?").all()
-        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601" if iso else None) \
+        parsed = _to_datetime(raw, "ISO8601" if iso else None) \
             if not pd.api.types.is_numeric_dtype(raw) else pd.Series(pd.NaT, index=raw.index)
         if parsed.isna().sum() > raw.isna().sum():
             parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=False)
