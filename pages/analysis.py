@@ -148,14 +148,20 @@ def refresh_uploads(uploaded, _delete, selected):
 
 @callback(Output(Ids.mapping, "is_open"), Output(Ids.map_time, "options"), Output(Ids.map_time, "value"),
           Output(Ids.map_value, "options"), Output(Ids.map_value, "value"), Output(Ids.map_groups, "options"),
-          Output(Ids.map_groups, "value"), Output(Ids.mapping_store, "data"), Input(Ids.select, "value"))
+          Output(Ids.map_groups, "value"), Output(Ids.mapping_store, "data"), Output(Ids.groups, "value"),
+          Output(Ids.dates, "start_date"), Output(Ids.dates, "end_date"), Input(Ids.select, "value"))
 def show_mapping(upload_id):
+    """A different file: its own mapping, and filters reset (another file's groups mean nothing here)."""
+    reset = (None, None, None, None)
     if not upload_id:
-        return False, [], None, [], None, [], [], None
-    record = store().get(current_user.id, upload_id)
+        return False, [], None, [], None, [], [], *reset
+    try:
+        record = store().get(current_user.id, upload_id)
+    except UploadNotFound:
+        return False, [], None, [], None, [], [], *reset
     columns = list(store().parsed(current_user.id, upload_id).df.columns)
     m = record["mapping"]
-    return (record["profile"] == "custom", columns, m["time"], columns, m["values"][0], columns, m["groups"], None)
+    return (record["profile"] == "custom", columns, m["time"], columns, m["values"][0], columns, m["groups"], *reset)
 
 
 @callback(Output(Ids.mapping_store, "data", allow_duplicate=True), Input(Ids.map_apply, "n_clicks"),

@@ -58,6 +58,24 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
         content = open(download.value.path()).read().splitlines()
         assert content[0].startswith('"Store"') and len(content) == 91
         assert all(line.startswith("1,") for line in content[1:])
-        assert errors == [], errors
+        assert errors == [], errors                                      # clean while all is well
+
+        bad = tmp_path / "bad.csv"                                       # a bad file: a clear message
+        bad.write_text("Store,Dept,Date,Weekly_Sales\n1,1,2011-01-07,10\n1,2,2011-01-07\n")
+        with page.expect_file_chooser() as chooser:
+            page.click("[data-testid=upload-zone]")
+        chooser.value.set_files(str(bad))
+        wait_for(lambda: "line 3" in page.inner_text("[data-testid=upload-status]"), 20, "field-count message")
+
+        custom = tmp_path / "meters.csv"                                 # unknown layout: mapping step
+        custom.write_text("reading_day,site,kwh\n" + "".join(f"2024-01-{d:02d},{s},{d * 10 + len(s)}\n"
+                                                             for d in range(1, 29) for s in ("north", "south")))
+        with page.expect_file_chooser() as chooser:
+            page.click("[data-testid=upload-zone]")
+        chooser.value.set_files(str(custom))
+        wait_for(lambda: "56 rows" in page.inner_text("[data-testid=upload-status]"), 20, "custom upload")
+        wait_for(lambda: page.locator("#analysis-mapping.show").count() == 1, 20, "mapping step shown")
+        wait_for(lambda: kpis(page)[5] == "56", 20, "KPIs from the suggested mapping")
+        assert all("400" in e for e in errors), errors                   # only the refused bad upload
     finally:
         server.stop()
