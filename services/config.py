@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -70,8 +70,6 @@ class Config:
     max_upload_mb: float = 200.0
     max_rows: int = 3_000_000
     max_columns: int = 500
-    debug: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -95,11 +93,7 @@ class Config:
             max_upload_mb=_number(env, "MAX_UPLOAD_MB", 200.0, float, minimum=0.001),
             max_rows=_number(env, "MAX_ROWS", 3_000_000, int, minimum=1),
             max_columns=_number(env, "MAX_COLUMNS", 500, int, minimum=2),
-            debug=_flag(env, "DEBUG", False),
         )
-
-    def with_overrides(self, **changes) -> "Config":
-        return replace(self, **changes)
 
     @property
     def own_origins(self) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ Header names are compared normalised (lower case, no spaces, underscores or dash
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -28,7 +28,6 @@ class Mapping:
     groups: tuple[str, ...] = ()
     flag: str | None = None
     profile: str = "custom"
-    optional: tuple[str, ...] = field(default=())
 
     def required_columns(self) -> list[str]:
         return [self.time, *self.values, *self.groups, *([self.flag] if self.flag else [])]
