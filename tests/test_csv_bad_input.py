@@ -34,6 +34,7 @@ CASES = {
     "binary renamed": (b"\x89PNG\r\n\x1a\n" + os.urandom(200), 415, "not_csv", "PNG"),
     "nul bytes": (b"Store,Dept\x00\x00,Date\n" + os.urandom(100), 415, "not_csv", "binary"),
     "pdf": (b"%PDF-1.7\n...", 415, "not_csv", "PDF"),
+    "neither UTF-8 nor text": (bytes(range(1, 32)) * 20 + b"\xff\xfe\xfa" * 50, 415, "not_text", "neither UTF-8"),
     "gzip": (gzip.compress((HEADER + "1,1,2010-02-05,5\n").encode()), 415, "compressed", "gzip"),
     "bzip2": (bz2.compress((HEADER + "1,1,2010-02-05,5\n").encode()), 415, "compressed", "bzip2"),
     "zip or xlsx": (_zip_bytes(), 415, "compressed", "ZIP"),

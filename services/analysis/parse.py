@@ -23,7 +23,6 @@ from services.analysis.profiles import Mapping, detect_profile, validate_mapping
 from services.analysis.sniff import Sniffed, decoded_lines, sniff
 from services.analysis.coerce import coerce_columns, parse_dates, require_numeric
 
-SPACES_LINE = re.compile(rb"\n[ \t]+\r?\n")
 EURO_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
 
 
@@ -63,13 +62,17 @@ def _fast_counts(path: Path, sniffed: Sniffed, expected: int, exact: bool) -> tu
     data = path.read_bytes()
     if b'"' in data:
         return None
-    body = data.rstrip(b"\r\n")
-    blank = b"\n\n" in body or b"\n\r\n" in body or not body.strip() or SPACES_LINE.search(body)
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":                            # ignore trailing newlines (no copy)
+        end -= 1
+    # Conservative: any empty line, or any line starting with a space or tab, takes the exact path.
+    blank = (end == 0 or data.isspace() or any(data.find(p, 0, end) != -1 for p in (b"\n\n", b"\n\r\n", b"\n ", b"\n\t"))
+             or data[:1] in (b" ", b"\t"))
     if exact is False and not blank:
         # No blank lines: if the delimiters add up to exactly `expected` fields on every line, no
         # line can be short (pandas itself rejects any long line), so per-line counting is not needed.
-        lines = body.count(b"\n") + 1
-        if body.count(sniffed.delimiter.encode()) == lines * (expected - 1):
+        lines = data.count(b"\n", 0, end) + 1
+        if data.count(sniffed.delimiter.encode(), 0, end) == lines * (expected - 1):
             return np.arange(1, lines + 1), np.full(lines, expected)
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)                                   # newline positions
