@@ -27,6 +27,7 @@ import pandas as pd  # noqa: E402
 
 from services.analysis import AnalysisError, analyze, compute_kpis, load_csv  # noqa: E402
 from services.analysis.charts import chart_data  # noqa: E402
+from services.analysis.kpis import period_totals  # noqa: E402
 from services.analysis.synthetic import generate_walmart_csv  # noqa: E402
 
 
@@ -50,8 +51,9 @@ def floor(path):
 
 def kpis_and_charts(path):
     parsed = load_csv(path)
-    compute_kpis(parsed.df, parsed.mapping)
-    chart_data(parsed.df, parsed.mapping)
+    totals = period_totals(parsed.df, parsed.mapping)
+    compute_kpis(parsed.df, parsed.mapping, totals)
+    chart_data(parsed.df, parsed.mapping, totals)
 
 
 def child_big(path):

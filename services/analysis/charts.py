@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from services.analysis.kpis import period_keys, period_of
+from services.analysis.kpis import period_keys, period_totals
 
 RANKING_TOP = 20
 HISTOGRAM_BINS = 40
@@ -18,16 +18,15 @@ def _clean(values) -> list:
     return [None if (isinstance(v, float) and not np.isfinite(v)) else v for v in values]
 
 
-def totals_over_time(df: pd.DataFrame, mapping) -> dict:
-    period = period_of(df[mapping.time])
-    keys = period_keys(df[mapping.time], period)
-    value = df[mapping.values[0]].astype(float)
-    totals = value.groupby(keys).sum()
+def totals_over_time(df: pd.DataFrame, mapping, totals: tuple | None = None) -> dict:
+    period, per_period = totals or period_totals(df, mapping)
     out = {"period": "week" if period == "W" else "day",
-           "start": [str(np.datetime64(p, "D")) for p in totals.index], "total": _clean(totals.round(2).tolist())}
+           "start": [str(np.datetime64(p, "D")) for p in per_period.index],
+           "total": _clean(per_period.round(2).tolist())}
     if mapping.flag:
+        keys = period_keys(df[mapping.time], period)
         holiday = df[mapping.flag].fillna(False).astype(bool).groupby(keys).any()
-        out["holiday"] = holiday.reindex(totals.index, fill_value=False).tolist()
+        out["holiday"] = holiday.reindex(per_period.index, fill_value=False).tolist()
     return out
 
 
@@ -48,6 +47,6 @@ def distribution(df: pd.DataFrame, mapping, bins: int = HISTOGRAM_BINS) -> dict:
     return {"edges": np.round(edges, 2).tolist(), "counts": counts.tolist()}
 
 
-def chart_data(df: pd.DataFrame, mapping) -> dict:
-    return {"over_time": totals_over_time(df, mapping), "ranking": ranking(df, mapping),
+def chart_data(df: pd.DataFrame, mapping, totals: tuple | None = None) -> dict:
+    return {"over_time": totals_over_time(df, mapping, totals), "ranking": ranking(df, mapping),
             "distribution": distribution(df, mapping)}

@@ -32,6 +32,13 @@ def period_keys(times: pd.Series, period: str) -> np.ndarray:
     return naive.astype("datetime64[W]" if period == "W" else "datetime64[D]")
 
 
+def period_totals(df: pd.DataFrame, mapping) -> tuple[str, pd.Series]:
+    """('W' or 'D', the value summed per period): shared by the KPIs (trend) and the time chart."""
+    times = df[mapping.time]
+    period = period_of(times)
+    return period, df[mapping.values[0]].astype(float).groupby(period_keys(times, period)).sum()
+
+
 def trend_of(totals: np.ndarray) -> tuple[str, float]:
     """('increasing'|'stable'|'decreasing', relative change over the span) for period totals."""
     totals = np.asarray(totals, dtype=float)
@@ -47,7 +54,7 @@ def trend_of(totals: np.ndarray) -> tuple[str, float]:
     return "stable", change
 
 
-def compute_kpis(df: pd.DataFrame, mapping) -> dict:
+def compute_kpis(df: pd.DataFrame, mapping, totals: tuple[str, pd.Series] | None = None) -> dict:
     value = df[mapping.values[0]].astype(float)
     times = df[mapping.time]
     count = int(value.notna().sum())
@@ -57,9 +64,8 @@ def compute_kpis(df: pd.DataFrame, mapping) -> dict:
     if mapping.flag:
         flag = df[mapping.flag].fillna(False).astype(bool)
         holiday_avg = value[flag].mean() if flag.any() else None
-    period = period_of(times)
-    totals = value.groupby(period_keys(times, period)).sum()
-    trend, change = trend_of(totals.to_numpy())
+    period, per_period = totals or period_totals(df, mapping)
+    trend, change = trend_of(per_period.to_numpy())
     first, last = times.min(), times.max()
     return {
         "value_column": mapping.values[0],

@@ -7,7 +7,7 @@ from services.analysis.anomalies import anomaly_scores, find_anomalies
 from services.analysis.charts import chart_data
 from services.analysis.errors import AnalysisError
 from services.analysis.filters import apply_filters
-from services.analysis.kpis import compute_kpis
+from services.analysis.kpis import compute_kpis, period_totals
 from services.analysis.segments import group_profile, risk_table, segments
 
 
@@ -30,7 +30,8 @@ def analyze(parsed, groups=None, start=None, end=None) -> dict:
     lines = parsed.line_of_row[df.index.get_indexer(rows.index)] if len(rows) != len(df) else parsed.line_of_row
     rows = rows.reset_index(drop=True)
     scored = anomaly_scores(rows, mapping)
-    result = {"rows": len(rows), "kpis": compute_kpis(rows, mapping), "charts": chart_data(rows, mapping),
+    totals = period_totals(rows, mapping)
+    result = {"rows": len(rows), "kpis": compute_kpis(rows, mapping, totals), "charts": chart_data(rows, mapping, totals),
               "anomalies": find_anomalies(rows, mapping, np.asarray(lines), scored=scored),
               "sample": _sample(rows, mapping), "segments": [], "risk": []}
     if mapping.groups:
