@@ -85,6 +85,9 @@ def require_numeric(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
 
 def _to_datetime(raw: pd.Series, fmt: str | None) -> pd.Series:
     """Dates repeat a lot in grouped data (143 weeks over 421,570 rows): parse each distinct one once."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        parsed = pd.to_datetime(pd.Series(raw.cat.categories.astype(str)), errors="coerce", utc=True, format=fmt)
+        return pd.Series(parsed.array.take(raw.cat.codes.to_numpy(), allow_fill=True), index=raw.index)
     if raw.head(2000).nunique() < 1000:
         codes, uniques = pd.factorize(raw)
         parsed = pd.to_datetime(pd.Series(uniques), errors="coerce", utc=True, format=fmt)
@@ -103,7 +106,8 @@ def parse_dates(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
         if pd.api.types.is_numeric_dtype(raw):
             parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
         else:
-            iso = raw.dropna().head(200).astype(str).str.fullmatch(ISO_DATE).all()
+            sample = raw.cat.categories[:200] if isinstance(raw.dtype, pd.CategoricalDtype) else raw.dropna().head(200)
+            iso = pd.Series(sample).astype(str).str.fullmatch(ISO_DATE).all()
             parsed = _to_datetime(raw, "ISO8601" if iso else None)
             if parsed.isna().to_numpy().sum() > missing.sum():
                 parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=False)

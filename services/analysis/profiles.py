@@ -44,6 +44,12 @@ def _find(columns, *names) -> str | None:
     return None
 
 
+def time_column_hint(columns: list[str]) -> str | None:
+    """The likely time column from header names alone (read as categories: dates repeat a lot)."""
+    exact = _find(columns, "date", "timestamp", "datetime", "time")
+    return exact or next((c for c in columns if any(h in norm(c) for h in TIME_HINTS)), None)
+
+
 def detect_profile(df: pd.DataFrame) -> tuple[str, Mapping]:
     cols = list(df.columns)
     store, dept, date, sales = (_find(cols, "store"), _find(cols, "dept", "department"), _find(cols, "date"),
