@@ -17,7 +17,7 @@ from flask_login import current_user
 from components import analysis_figures as figures
 from components.kpi_card import kpi_card
 from components.upload_zone import UploadZone
-from services.analysis import AnalysisError, Mapping, analyze
+from services.analysis import AnalysisError, Mapping, detail, summarize
 from services.analysis.export import export_kpis_csv, export_rows_csv
 from services.analysis.filters import apply_filters
 from services.uploads import UploadNotFound
@@ -94,16 +94,18 @@ def layout(**_query):
                           dbc.Button("Export KPIs (CSV)", id=Ids.export_kpis, color="secondary", size="sm")],
                          lg="auto")], className="mb-3 g-2 align-items-center"),
         dcc.Download(id=Ids.download),
-        dcc.Loading(html.Div([
+        dcc.Loading(html.Div([      # the fast part renders first...
             dbc.Row([dbc.Col(kpi_card(kpi_id(k), title), xs=6, md=3, xl=True, className="mb-3") for k, title in KPIS],
                     className="g-3"),
-            dbc.Row([_graph(Ids.chart_time), _graph(Ids.chart_rank), _graph(Ids.chart_dist), _graph(Ids.chart_anom)],
-                    className="g-3"),
-            dbc.Row([dbc.Col(dbc.Card([dbc.CardHeader("Most anomalous rows"), dbc.CardBody(id=Ids.anomalies)]), lg=6),
-                     dbc.Col([dbc.Card([dbc.CardHeader("Segments"), dbc.CardBody(id=Ids.segments)], className="mb-3"),
-                              dbc.Card([dbc.CardHeader("Highest risk"), dbc.CardBody(id=Ids.risk)])], lg=6)],
-                    className="g-3 mb-4"),
+            dbc.Row([_graph(Ids.chart_time), _graph(Ids.chart_rank), _graph(Ids.chart_dist)], className="g-3"),
         ], id=Ids.results), type="circle"),
+        dcc.Loading(dbc.Row([       # ...the model part (anomalies, segments, risk) follows
+            _graph(Ids.chart_anom),
+            dbc.Col([dbc.Card([dbc.CardHeader("Segments"), dbc.CardBody(id=Ids.segments)], className="mb-3"),
+                     dbc.Card([dbc.CardHeader("Highest risk"), dbc.CardBody(id=Ids.risk)])], lg=6),
+            dbc.Col(dbc.Card([dbc.CardHeader("Most anomalous rows"), dbc.CardBody(id=Ids.anomalies)]), lg=6,
+                    className="mb-4"),
+        ], className="g-3"), type="circle"),
     ], fluid=True)
 
 
@@ -171,36 +173,47 @@ def apply_mapping(_clicks, time, value, groups):
     return {"time": time, "values": [value] if value else [], "groups": groups or []}
 
 
+FILTER_INPUTS = (Input(Ids.select, "value"), Input(Ids.mapping_store, "data"), Input(Ids.groups, "value"),
+                 Input(Ids.dates, "start_date"), Input(Ids.dates, "end_date"))
+
+
 @callback(*[Output(kpi_id(k), "children") for k, _ in KPIS],
           Output(Ids.chart_time, "figure"), Output(Ids.chart_rank, "figure"), Output(Ids.chart_dist, "figure"),
-          Output(Ids.chart_anom, "figure"), Output(Ids.anomalies, "children"), Output(Ids.segments, "children"),
-          Output(Ids.risk, "children"), Output(Ids.groups, "options"),
-          Output(Ids.message, "children", allow_duplicate=True),
-          Input(Ids.select, "value"), Input(Ids.mapping_store, "data"), Input(Ids.groups, "value"),
-          Input(Ids.dates, "start_date"), Input(Ids.dates, "end_date"), prevent_initial_call=True)
-def show_analysis(upload_id, mapping, groups, start, end):
-    blank = [no_update] * (len(KPIS) + 8)
+          Output(Ids.groups, "options"), Output(Ids.message, "children", allow_duplicate=True),
+          *FILTER_INPUTS, prevent_initial_call=True)
+def show_summary(upload_id, mapping, groups, start, end):
+    blank = [no_update] * (len(KPIS) + 4)
     if not upload_id:
         return *blank, None
     try:
         parsed = store().parsed(current_user.id, upload_id, _mapping(mapping))
-        report = analyze(parsed, groups, start, end)
+        report = summarize(parsed, groups, start, end)
     except (AnalysisError, UploadNotFound) as exc:
         return *blank, dbc.Alert(str(exc), color="danger", className="py-1")
     label = parsed.mapping.values[0]
     group_options = sorted(parsed.df[parsed.mapping.groups[0]].astype(str).unique(), key=lambda v: (len(v), v)) \
         if parsed.mapping.groups else []
-    anomalies = [{"line": a["line"], "time": a["time"][:10], "value": f"{a['value']:,.2f}",
-                  "score": a["score"], **{g: a[g] for g in parsed.mapping.groups}} for a in report["anomalies"]["top"]]
-    return (*[_fmt(k, report["kpis"][k]) for k, _ in KPIS],
-            figures.over_time(report, label), figures.ranking(report, label), figures.distribution(report, label),
-            figures.anomaly_scatter(report, label),
-            _table(anomalies, ["line", "time", *parsed.mapping.groups, "value", "score"]),
+    return (*[_fmt(k, report["kpis"][k]) for k, _ in KPIS], figures.over_time(report, label),
+            figures.ranking(report, label), figures.distribution(report, label), group_options, None)
+
+
+@callback(Output(Ids.chart_anom, "figure"), Output(Ids.anomalies, "children"), Output(Ids.segments, "children"),
+          Output(Ids.risk, "children"), *FILTER_INPUTS, prevent_initial_call=True)
+def show_detail(upload_id, mapping, groups, start, end):
+    try:
+        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping))
+        report = detail(parsed, groups, start, end)
+    except (AnalysisError, UploadNotFound, ValueError):   # the summary callback shows the reason
+        return figures.empty_figure(), None, None, None
+    groups_cols = parsed.mapping.groups
+    anomalies = [{"line": a["line"], "time": a["time"][:10], "value": f"{a['value']:,.2f}", "score": a["score"],
+                  **{g: a[g] for g in groups_cols}} for a in report["anomalies"]["top"]]
+    return (figures.anomaly_scatter(report, parsed.mapping.values[0]),
+            _table(anomalies, ["line", "time", *groups_cols, "value", "score"]),
             [html.Div([html.Div(s["description"], className="fw-semibold"),
                        html.Div(", ".join(s["members"][:20]), className="small text-muted")], className="segment-item")
              for s in report["segments"]] or html.Div("No groups to segment.", className="text-muted small"),
-            _table(report["risk"], ["group", "risk", "mean", "volatility", "anomaly_share", "decline_pct"]),
-            group_options, None)
+            _table(report["risk"], ["group", "risk", "mean", "volatility", "anomaly_share", "decline_pct"]))
 
 
 @callback(Output(Ids.download, "data"), Input(Ids.export_rows, "n_clicks"), Input(Ids.export_kpis, "n_clicks"),
@@ -212,7 +225,7 @@ def export(_rows, _kpis, upload_id, mapping, groups, start, end):
     try:
         parsed = store().parsed(current_user.id, upload_id, _mapping(mapping))
         if ctx.triggered_id == Ids.export_kpis:
-            report = analyze(parsed, groups, start, end)
+            report = summarize(parsed, groups, start, end)
             return dict(content=export_kpis_csv(report["kpis"]), filename="pulseboard-kpis.csv")
     except (AnalysisError, UploadNotFound):
         return no_update       # the analysis callback already shows why

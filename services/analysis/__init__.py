@@ -10,7 +10,7 @@ from services.analysis.kpis import compute_kpis, trend_of
 from services.analysis.limits import Limits
 from services.analysis.parse import ParsedCsv, load_csv
 from services.analysis.profiles import Mapping, suggest_mapping
-from services.analysis.report import analyze
+from services.analysis.report import analyze, detail, summarize
 
-__all__ = ["analyze", "AnalysisError", "Limits", "Mapping", "ParsedCsv", "compute_kpis", "find_anomalies", "load_csv",
+__all__ = ["analyze", "detail", "summarize", "AnalysisError", "Limits", "Mapping", "ParsedCsv", "compute_kpis", "find_anomalies", "load_csv",
            "suggest_mapping", "trend_of"]
