@@ -26,7 +26,7 @@ dash.register_page(__name__, path="/analysis", name="Analysis", title="Analysis 
 
 UPLOAD = "analysis-upload"
 KPIS = (("average", "Average"), ("max", "Max"), ("min", "Min"), ("volatility", "Volatility %"),
-        ("holiday_average", "Holiday avg"), ("count", "Rows"), ("days", "Days"), ("trend", "Trend"))
+        ("holiday_average", "Holiday avg"), ("count", "Rows"), ("span", "Date span"), ("trend", "Trend"))
 
 
 class Ids(StrEnum):
@@ -63,8 +63,8 @@ def store():
 
 
 def _graph(gid):
-    return dbc.Col(dbc.Card(dcc.Graph(id=gid, figure=figures.empty_figure(), config={"displaylogo": False})),
-                   lg=6, className="mb-3")
+    graph = dcc.Graph(id=gid, figure=figures.empty_figure(), config={"displaylogo": False})
+    return dbc.Col(dbc.Card(dcc.Loading(graph, type="circle")), lg=6, className="mb-3")
 
 
 def layout(**_query):
@@ -94,19 +94,26 @@ def layout(**_query):
                           dbc.Button("Export KPIs (CSV)", id=Ids.export_kpis, color="secondary", size="sm")],
                          lg="auto")], className="mb-3 g-2 align-items-center"),
         dcc.Download(id=Ids.download),
-        dcc.Loading(html.Div([      # the fast part renders first...
-            dbc.Row([dbc.Col(kpi_card(kpi_id(k), title), xs=6, md=3, xl=True, className="mb-3") for k, title in KPIS],
-                    className="g-3"),
-            dbc.Row([_graph(Ids.chart_time), _graph(Ids.chart_rank), _graph(Ids.chart_dist)], className="g-3"),
-        ], id=Ids.results), type="circle"),
-        dcc.Loading(dbc.Row([       # ...the model part (anomalies, segments, risk) follows
-            _graph(Ids.chart_anom),
-            dbc.Col([dbc.Card([dbc.CardHeader("Segments"), dbc.CardBody(id=Ids.segments)], className="mb-3"),
-                     dbc.Card([dbc.CardHeader("Highest risk"), dbc.CardBody(id=Ids.risk)])], lg=6),
-            dbc.Col(dbc.Card([dbc.CardHeader("Most anomalous rows"), dbc.CardBody(id=Ids.anomalies)]), lg=6,
-                    className="mb-4"),
-        ], className="g-3"), type="circle"),
+        # One loader per block: KPIs and the fast charts appear first, the model part when it is ready.
+        dcc.Loading(dbc.Row([dbc.Col(kpi_card(kpi_id(k), title), xs=6, md=3, xl=True, className="mb-3")
+                             for k, title in KPIS], className="g-3", id=Ids.results), type="circle"),
+        dbc.Row([_graph(Ids.chart_time), _graph(Ids.chart_rank)], className="g-3"),
+        dbc.Row([_graph(Ids.chart_dist), _graph(Ids.chart_anom)], className="g-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Most anomalous rows"),
+                              dcc.Loading(dbc.CardBody(id=Ids.anomalies), type="dot")]), lg=6, className="mb-4"),
+            dbc.Col([dbc.Card([dbc.CardHeader("Segments"), dcc.Loading(dbc.CardBody(id=Ids.segments), type="dot")],
+                              className="mb-3"),
+                     dbc.Card([dbc.CardHeader("Highest risk"), dcc.Loading(dbc.CardBody(id=Ids.risk), type="dot")])],
+                    lg=6, className="mb-4"),
+        ], className="g-3"),
     ], fluid=True)
+
+
+def _kpi_text(kpis: dict, key: str) -> str:
+    if key == "span":
+        return [f"{kpis['days']:,} days", html.Div(f"{kpis['first'][:10]} → {kpis['last'][:10]}", className="kpi-hint")]
+    return _fmt(key, kpis[key])
 
 
 def _fmt(key, value):
@@ -193,7 +200,7 @@ def show_summary(upload_id, mapping, groups, start, end):
     label = parsed.mapping.values[0]
     group_options = sorted(parsed.df[parsed.mapping.groups[0]].astype(str).unique(), key=lambda v: (len(v), v)) \
         if parsed.mapping.groups else []
-    return (*[_fmt(k, report["kpis"][k]) for k, _ in KPIS], figures.over_time(report, label),
+    return (*[_kpi_text(report["kpis"], k) for k, _ in KPIS], figures.over_time(report, label),
             figures.ranking(report, label), figures.distribution(report, label), group_options, None)
 
 
