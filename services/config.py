@@ -66,6 +66,7 @@ class Config:
     ws_max_points_per_frame: int = 50
     ws_ping_interval: float = 25.0
     ws_max_message_bytes: int = 64 * 1024
+    redis_url: str | None = None     # distributed mode: the hub (and later the ingest) on Redis
     # Offline analysis upload limits (services.analysis.Limits)
     max_upload_mb: float = 200.0
     max_rows: int = 3_000_000
@@ -90,6 +91,7 @@ class Config:
             sim_seed=int(seed) if seed not in (None, "") else None,
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
+            redis_url=env.get("REDIS_URL") or None,
             max_upload_mb=_number(env, "MAX_UPLOAD_MB", 200.0, float, minimum=0.001),
             max_rows=_number(env, "MAX_ROWS", 3_000_000, int, minimum=1),
             max_columns=_number(env, "MAX_COLUMNS", 500, int, minimum=2),

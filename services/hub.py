@@ -65,11 +65,18 @@ class Hub(ABC):
     def unsubscribe(self, subscription: Subscription, topics: Iterable[str] | None = None) -> None:
         """Stop delivering the given topics (all of them when None)."""
 
+    def start(self) -> None:
+        """Start background work (the Redis relay); the in-process hub has none."""
+
     def close(self) -> None:
         """Release resources (threads, connections)."""
 
     def subscriber_count(self) -> int:
         return 0
+
+    def status(self) -> dict:
+        """For the system channel: which hub, and whether it is healthy."""
+        return {"kind": "memory", "connected": True}
 
 
 class InMemoryHub(Hub):

@@ -19,6 +19,7 @@ from services.hub import Hub, InMemoryHub
 from services.ingest import IngestQueue
 from services.models import ModelBank
 from services.pipeline import Pipeline
+from services.redis_hub import RedisHub
 from services.realtime import ConnectionRegistry
 from services.simulator import RetailSimulator, SimulatorSource
 from services.uploads import UploadStore
@@ -38,7 +39,7 @@ class Runtime:
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
         self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
-        self.hub = hub or InMemoryHub()
+        self.hub = hub or (RedisHub(config.redis_url) if config.redis_url else InMemoryHub())
         self.queue = IngestQueue()
         self.models = ModelBank(seed=config.sim_seed or 0)
         self.pipeline = Pipeline(self.queue, self.models, self.hub, self.alerts,
@@ -46,7 +47,7 @@ class Runtime:
                                  kpi_window_seconds=config.kpi_window_seconds,
                                  max_points_per_batch=config.ws_max_points_per_frame)
         self.connections = ConnectionRegistry()
-        self.pipeline.extra_stats = self.connections.stats
+        self.pipeline.extra_stats = lambda: {**self.connections.stats(), "hub": self.hub.status()}
         self.simulator = (RetailSimulator(seed=config.sim_seed, anomaly_rate=config.sim_anomaly_rate)
                           if config.simulator else None)
         self.source = (SimulatorSource(self.simulator, self.queue.put, config.sim_rate)
@@ -58,6 +59,7 @@ class Runtime:
         if self.started:
             return
         self.started = True
+        self.hub.start()                # with Redis: the relay, so this process hears every publisher
         if self.simulator is not None:
             # The simulator's recent history plays the part of the stored history a real
             # deployment would load, so scoring is meaningful from the first live event.
