@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_sock import Sock
 
 from components.navbar import navbar
-from services import analysis_api, api, auth, uploads_api
+from services import analysis_api, api, auth, ingest_api, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
 from services.runtime import Runtime
@@ -47,6 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.init_api(server)
     server.register_blueprint(analysis_api.bp)
     server.register_blueprint(uploads_api.bp)
+    server.register_blueprint(ingest_api.bp)
     sock = Sock(server)
 
     @sock.route("/ws")

@@ -66,6 +66,8 @@ class Config:
     ws_max_points_per_frame: int = 50
     ws_ping_interval: float = 25.0
     ws_max_message_bytes: int = 64 * 1024
+    iot_rate_limit: float = 50_000.0   # events/s per API key on POST /api/v1/iot
+    iot_max_body_kb: int = 4096
     redis_url: str | None = None     # distributed mode: the hub (and later the ingest) on Redis
     # Offline analysis upload limits (services.analysis.Limits)
     max_upload_mb: float = 200.0
@@ -92,6 +94,8 @@ class Config:
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
             redis_url=env.get("REDIS_URL") or None,
+            iot_rate_limit=_number(env, "IOT_RATE_LIMIT", 50_000.0, float, minimum=0.001),
+            iot_max_body_kb=_number(env, "IOT_MAX_BODY_KB", 4096, int, minimum=1),
             max_upload_mb=_number(env, "MAX_UPLOAD_MB", 200.0, float, minimum=0.001),
             max_rows=_number(env, "MAX_ROWS", 3_000_000, int, minimum=1),
             max_columns=_number(env, "MAX_COLUMNS", 500, int, minimum=2),

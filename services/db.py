@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS alerts (
     UNIQUE (tenant, event_id)
 );
 CREATE INDEX IF NOT EXISTS alerts_tenant_id ON alerts (tenant, id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL UNIQUE,
+    key_hash TEXT NOT NULL,
+    tenant TEXT NOT NULL DEFAULT 'default',
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
 """
 
 

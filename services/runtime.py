@@ -11,6 +11,7 @@ import logging
 
 from services import protocol
 from services.alerts import AlertStore
+from services.apikeys import ApiKeyStore
 from services.analysis import Limits
 from services.config import Config
 from services.db import Database
@@ -19,6 +20,7 @@ from services.hub import Hub, InMemoryHub
 from services.ingest import IngestQueue
 from services.models import ModelBank
 from services.pipeline import Pipeline
+from services.ratelimit import RecentIds, TokenBuckets
 from services.redis_hub import RedisHub
 from services.realtime import ConnectionRegistry
 from services.simulator import RetailSimulator, SimulatorSource
@@ -38,6 +40,9 @@ class Runtime:
         self.db = Database(config.data_dir / "pulseboard.db")
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
+        self.api_keys = ApiKeyStore(self.db)
+        self.rate_limits = TokenBuckets(config.iot_rate_limit)
+        self.recent_ids = RecentIds()
         self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
         self.hub = hub or (RedisHub(config.redis_url) if config.redis_url else InMemoryHub())
         self.queue = IngestQueue()

@@ -1,0 +1,69 @@
+"""`POST /api/v1/iot`: producers push one event or a JSON array, authenticated by `X-API-Key`.
+
+The answer is 202 only once every event is in the ingest queue (embedded mode; Redis in
+distributed mode), never a false success: a full queue is 503 with Retry-After. A batch is all or
+nothing: one invalid event makes it 422 naming the event's index and the field. The tenant comes
+from the key, whatever the payload says. Event ids already seen recently are acknowledged but not
+queued again, so retries are safe.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+
+from services.events import EventError, validate_event
+from services.ingest import QueueFull
+
+bp = Blueprint("ingest_api", __name__, url_prefix="/api/v1")
+MAX_EVENTS_PER_REQUEST = 10_000
+
+
+def _error(status: int, message: str, **extra):
+    return jsonify(error=message, **extra), status
+
+
+@bp.post("/iot")
+def ingest():
+    runtime = current_app.extensions["pulseboard"]
+    key = runtime.api_keys.verify(request.headers.get("X-API-Key"))
+    if key is None:
+        return _error(401, "A valid X-API-Key header is required.")
+    limit = runtime.config.iot_max_body_kb * 1024
+    if (request.content_length or 0) > limit:
+        return _error(413, f"The body is larger than {runtime.config.iot_max_body_kb} KB (IOT_MAX_BODY_KB).")
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        return _error(413, f"The body is larger than {runtime.config.iot_max_body_kb} KB (IOT_MAX_BODY_KB).")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _error(400, "The body is not valid JSON.")
+    events = body if isinstance(body, list) else [body]
+    if not events:
+        return _error(422, "The array holds no events.")
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        return _error(413, f"At most {MAX_EVENTS_PER_REQUEST:,} events per request.")
+    checked = []
+    for index, event in enumerate(events):
+        try:
+            checked.append(validate_event(event, tenant=key.tenant))
+        except EventError as exc:
+            return _error(422, f"Event {index}: {exc.field} {exc.reason}.", field=exc.field, index=index)
+    allowed, retry = runtime.rate_limits.take(key.prefix, len(checked))
+    if not allowed:
+        response = jsonify(error=f"Rate limit of {runtime.config.iot_rate_limit:g} events/s for this key exceeded.")
+        response.headers["Retry-After"] = str(retry)
+        return response, 429
+    ids = [(key.tenant, e["event_id"]) for e in checked]
+    fresh = runtime.recent_ids.split_new(ids)
+    queued = [dict(events[i], tenant=key.tenant) for i, new in enumerate(fresh) if new]
+    try:
+        if queued:
+            runtime.queue.put(queued)
+    except QueueFull:
+        runtime.recent_ids.forget([i for i, new in zip(ids, fresh) if new])
+        response = jsonify(error="The ingest queue is full; retry shortly.")
+        response.headers["Retry-After"] = "1"
+        return response, 503
+    return jsonify(accepted=len(queued), duplicates=len(events) - len(queued)), 202
