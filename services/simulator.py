@@ -107,3 +107,64 @@ class SimulatorSource(BackgroundThread):
             count, owed = int(owed), owed - int(owed)
             if count:
                 self.sink([self.simulator.next_event() for _ in range(count)])
+
+
+def post_events(url: str, api_key: str, events: list[dict], timeout: float = 10.0) -> tuple[int, dict]:
+    """POST a batch to /api/v1/iot; (status, JSON body). Uses the stdlib so producers need nothing else."""
+    import json
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(url.rstrip("/") + "/api/v1/iot", data=json.dumps(events).encode(),
+                                     headers={"Content-Type": "application/json", "X-API-Key": api_key},
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        try:
+            return exc.code, json.loads(body)
+        except ValueError:
+            return exc.code, {"error": body.decode(errors="replace")[:200]}
+
+
+def main(argv=None) -> int:
+    """python -m services.simulator --url http://127.0.0.1:8050 --api-key KEY [--rate 50] [--duration 10]"""
+    import argparse
+    import sys
+    import time
+    parser = argparse.ArgumentParser(prog="python -m services.simulator",
+                                     description="Post simulated retail events to a Pulseboard server.")
+    parser.add_argument("--url", required=True, help="server base URL, e.g. http://127.0.0.1:8050")
+    parser.add_argument("--api-key", required=True, help="a key from `python -m services.apikeys create`")
+    parser.add_argument("--rate", type=float, default=50.0, help="events per second")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between posts")
+    parser.add_argument("--anomaly-rate", type=float, default=0.03)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    args = parser.parse_args(argv)
+    sim = RetailSimulator(seed=args.seed, anomaly_rate=args.anomaly_rate)
+    started, sent, owed = time.monotonic(), 0, 0.0
+    try:
+        while args.duration is None or time.monotonic() - started < args.duration:
+            owed += args.rate * args.interval
+            count, owed = int(owed), owed - int(owed)
+            if count:
+                status, body = post_events(args.url, args.api_key, [sim.next_event() for _ in range(count)])
+                if status == 202:
+                    sent += body.get("accepted", 0)
+                elif status in (429, 503):
+                    print(f"server busy ({status}): {body.get('error')}; backing off", file=sys.stderr)
+                    time.sleep(1.0)
+                else:
+                    print(f"post failed ({status}): {body.get('error')}", file=sys.stderr)
+                    return 1
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        pass
+    print(f"sent {sent} events in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

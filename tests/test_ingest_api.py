@@ -112,3 +112,15 @@ def test_cli_creates_a_key_that_works(srv):
     subprocess.run([sys.executable, "-m", "services.apikeys", "revoke", prefix], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=30)
     assert post(srv, key, event()).status_code == 401
+
+
+def test_simulator_cli_posts_over_rest(srv):
+    key = ApiKeyStore(Database(srv.data_dir / "pulseboard.db")).create("sim-cli")[1]
+    out = subprocess.run([sys.executable, "-m", "services.simulator", "--url", srv.url, "--api-key", key,
+                          "--rate", "100", "--interval", "0.2", "--duration", "1.5", "--seed", "3"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    sent = int(out.stdout.split()[1])
+    assert 100 <= sent <= 200
+    stats = srv.session().get(srv.url + "/api/live-data").json()["stats"]
+    assert stats["processed"] >= sent
