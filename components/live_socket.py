@@ -7,7 +7,8 @@ component adds, in clientside callbacks (assets/js/pulse_socket.js):
   (with the last alert id seen, so missed alerts come back);
 - on close: reconnect with exponential backoff and jitter by changing the URL; after a few
   failures in a row, show "Offline" and poll the REST snapshot until the socket is back;
-- a status badge: Live (green), Connecting/Reconnecting (amber), Offline (red).
+- a status badge: Live (green), Connecting/Reconnecting (amber), Degraded (amber: connected, but the
+  server lost its Redis hub), Offline (red).
 Data frames (batch, snapshot) are handed to the page through the `frame` store.
 """
 from __future__ import annotations
@@ -27,7 +28,8 @@ class LiveSocket(html.Span):
     def __init__(self, aio_id: str, channels: list[str], path: str = "/ws", fallback_url: str = "/api/live-data",
                  offline_after: int = 4, poll_ms: int = 5000):
         config = {"path": path, "channels": channels, "fallback_url": fallback_url, "offline_after": offline_after,
-                  "poll_ms": poll_ms, "socket_id": self.ids.socket(aio_id), "frame_id": self.ids.frame(aio_id)}
+                  "poll_ms": poll_ms, "socket_id": self.ids.socket(aio_id), "frame_id": self.ids.frame(aio_id),
+                  "badge_id": self.ids.badge(aio_id)}
         super().__init__([
             WebSocket(id=self.ids.socket(aio_id)),
             dcc.Store(id=self.ids.config(aio_id), data=config),

@@ -22,6 +22,7 @@ from services.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
+HUB_CHECK_SECONDS = 1.0
 CLOSE_TRY_AGAIN = 1013   # "try again later": the client fell too far behind; reconnect and resync
 
 
@@ -116,9 +117,20 @@ class LiveConnection:
             registry.remove(self)
             sender.join(timeout=2)
 
+    def _hub_status(self, previous: bool | None) -> bool:
+        """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames."""
+        status = self.runtime.hub.status()
+        ok = bool(status.get("connected", True))
+        if ok != previous and (previous is not None or not ok):
+            self.ws.send(protocol.encode({"type": "status", "state": "live" if ok else "degraded", "hub": status}))
+        return ok
+
     def _send_loop(self) -> None:
+        hub_ok, checked = None, 0.0
         try:
             while not self.outbox.closed:
+                if time.monotonic() - checked >= HUB_CHECK_SECONDS:
+                    hub_ok, checked = self._hub_status(hub_ok), time.monotonic()
                 frames = self.outbox.next_frame(timeout=1.0)
                 if self.outbox.overflowed:
                     log.warning("connection %s fell too far behind; closing with %s", self.id, CLOSE_TRY_AGAIN)

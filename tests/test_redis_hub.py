@@ -83,3 +83,25 @@ def test_the_app_streams_through_redis_when_redis_url_is_set(redis_server, tmp_p
         ws.close()
     finally:
         srv.stop()
+
+
+def test_clients_are_told_when_redis_is_lost_and_back_and_pages_keep_serving(tmp_path):
+    from conftest import RedisServer
+    redis_srv = RedisServer(tmp_path / "redis").start()
+    srv = LiveServer(tmp_path / "srv", SIM_RATE=20, REDIS_URL=redis_srv.url).start()
+    try:
+        ws = srv.ws(srv.session())
+        recv_json(ws)
+        ws.send(json.dumps({"type": "subscribe", "channels": ["kpis"]}))
+        recv_until(ws, lambda m: m["type"] == "batch")
+        redis_srv.stop()
+        degraded = recv_until(ws, lambda m: m["type"] == "status", timeout=15)
+        assert degraded["state"] == "degraded" and degraded["hub"]["kind"] == "redis"
+        assert srv.session().get(srv.url + "/", allow_redirects=False).status_code == 200    # pages still served
+        redis_srv.start()
+        assert recv_until(ws, lambda m: m["type"] == "status", timeout=30)["state"] == "live"
+        recv_until(ws, lambda m: m["type"] == "batch", timeout=15)                            # streaming resumed
+        ws.close()
+    finally:
+        srv.stop()
+        redis_srv.stop()

@@ -121,6 +121,18 @@
           noteAlerts(ctx, data);
           return [nu, data];
         }
+        if (data.type === "status") {           // the server's hub (Redis) was lost or is back
+          var degraded = data.state === "degraded";
+          window.dash_clientside.set_props(cfg.badge_id, {children: degraded ? "Degraded" : "Live",
+                                                          color: degraded ? "warning" : "success"});
+          if (!degraded) {                      // back: catch up on what was missed
+            ctx.req += 1;
+            var resync = {type: "snapshot", id: "snap-" + ctx.req};
+            if (ctx.lastAlertId !== null) { resync.since_alert_id = ctx.lastAlertId; }
+            return [JSON.stringify(resync), nu];
+          }
+          return [nu, nu];
+        }
         if (data.type === "error") {
           console.warn("Pulseboard server error: " + data.code + " " + data.reason);
         }
