@@ -1,53 +1,89 @@
-"""Per store/department health score, 0 (failing) to 100 (healthy).
+"""Health score per entity (a store/department, or a sensor asset), 0 (failing) to 100 (healthy).
 
 Health is an exponentially weighted average of (100 - risk score) over the entity's events, so it
 drops quickly on a burst of risky events and recovers as normal ones come in; it answers "which
 departments need attention now" rather than "what happened once".
+
+A micro-batch is folded in as one `HealthDelta` per entity: k events change the score as
+h -> h * (1 - a)^k + sum_j a (1 - a)^(k - j) x_j, so the delta is just (decay, add). That lets the
+in-process store and the Redis one (a Lua script applying the same formula atomically, see
+services/redis_state.py) share the arithmetic here, and lets several workers update one entity.
 """
 from __future__ import annotations
 
 import threading
-
-import numpy as np
+from dataclasses import dataclass
 
 ALPHA = 0.2
 
 
+@dataclass
+class HealthDelta:
+    identity: dict          # the fields that name the entity in messages: store/dept, or asset_id
+    events: int = 0
+    decay: float = 1.0
+    add: float = 0.0
+    anomalies: int = 0
+    last_seen: str = ""
+
+    def fold(self, risk: float, anomaly: bool, timestamp: str) -> None:
+        self.decay *= 1 - ALPHA
+        self.add = self.add * (1 - ALPHA) + ALPHA * (100 - risk)
+        self.events += 1
+        self.anomalies += int(anomaly)
+        self.last_seen = timestamp
+
+
+def deltas(entities: list[str], identities: list[dict], risk, anomaly, timestamps: list[str]) -> dict[str, HealthDelta]:
+    """One delta per entity of the batch, events folded in order."""
+    out: dict[str, HealthDelta] = {}
+    for entity, identity, r, a, ts in zip(entities, identities, risk.tolist(), anomaly.tolist(), timestamps):
+        delta = out.get(entity)
+        if delta is None:
+            delta = out[entity] = HealthDelta(identity)
+        delta.fold(r, a, ts)
+    return out
+
+
+def apply_delta(record: dict | None, delta: HealthDelta) -> dict:
+    """The stored record after a delta (a new entity starts healthy at 100). Same formula as the Lua."""
+    rec = dict(record) if record else {**delta.identity, "h": 100.0, "events": 0, "anomalies": 0}
+    rec["h"] = rec["h"] * delta.decay + delta.add
+    rec["events"] += delta.events
+    rec["anomalies"] += delta.anomalies
+    rec["last_seen"] = delta.last_seen
+    return rec
+
+
+def public(record: dict) -> dict:
+    """A stored record as clients see it: `h` becomes a rounded `health_score`."""
+    out = {k: v for k, v in record.items() if k != "h"}
+    out["health_score"] = round(record["h"], 1)
+    return out
+
+
+def least_healthy_first(records: list[dict]) -> list[dict]:
+    return sorted(records, key=lambda r: (r["health_score"], str(r.get("asset_id", "")),
+                                          r.get("store", 0), r.get("dept", 0)))
+
+
 class EntityHealth:
+    """In-process health records, per tenant (embedded mode)."""
+
     def __init__(self):
-        self._entities: dict[tuple, dict] = {}   # (tenant, store, dept) -> record
+        self._records: dict[str, dict[str, dict]] = {}   # tenant -> entity -> record
         self._lock = threading.Lock()   # the ingest thread writes, web threads read snapshots
 
-    def update(self, keys: list[tuple], risk: np.ndarray, anomaly: np.ndarray, timestamps: list[str]) -> set:
-        """Fold a batch in; returns the keys whose record changed."""
-        changed = set()
+    def apply(self, tenant: str, batch: dict[str, HealthDelta]) -> list[dict]:
+        """Fold a batch's deltas in; returns the changed records (public form)."""
         with self._lock:
-            self._fold(keys, risk, anomaly, timestamps, changed)
-        return changed
-
-    def _fold(self, keys, risk, anomaly, timestamps, changed) -> None:
-        for key, r, a, ts in zip(keys, risk.tolist(), anomaly.tolist(), timestamps):
-            rec = self._entities.get(key)
-            if rec is None:
-                rec = self._entities[key] = {"store": key[1], "dept": key[2], "health": 100.0,
-                                             "events": 0, "anomalies": 0, "last_seen": ts}
-            rec["health"] += ALPHA * ((100 - r) - rec["health"])
-            rec["events"] += 1
-            rec["anomalies"] += int(a)
-            rec["last_seen"] = ts
-            changed.add(key)
-
-    def records(self, keys) -> list[dict]:
-        with self._lock:
-            return [self._record(k) for k in keys]
-
-    def _record(self, key: tuple) -> dict:
-        rec = self._entities[key]
-        return {"store": rec["store"], "dept": rec["dept"], "health_score": round(rec["health"], 1),
-                "events": rec["events"], "anomalies": rec["anomalies"], "last_seen": rec["last_seen"]}
+            records = self._records.setdefault(tenant, {})
+            for entity, delta in batch.items():
+                records[entity] = apply_delta(records.get(entity), delta)
+            return [public(records[e]) for e in batch]
 
     def snapshot(self, tenant: str) -> list[dict]:
         """Every entity of a tenant, least healthy first."""
         with self._lock:
-            records = [self._record(k) for k in self._entities if k[0] == tenant]
-        return sorted(records, key=lambda r: (r["health_score"], r["store"], r["dept"]))
+            records = [public(r) for r in self._records.get(tenant, {}).values()]
+        return least_healthy_first(records)

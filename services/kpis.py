@@ -35,7 +35,45 @@ def summarize(sales: np.ndarray, holiday: np.ndarray, anomaly: np.ndarray) -> tu
             int(hol.sum()), float(sales[hol].sum()), int(anomaly.sum()))
 
 
+def empty_kpis(window_seconds: float) -> dict:
+    return {"window_seconds": window_seconds, "event_count": 0, "avg_weekly_sales": None,
+            "max_weekly_sales": None, "min_weekly_sales": None, "volatility": 0.0,
+            "holiday_avg_sales": None, "events_per_sec": 0.0, "anomaly_count": 0}
+
+
+def combine(arrivals: np.ndarray, summaries: list, now: float, window_seconds: float, rate_span: float) -> dict:
+    """KPIs from batch (or per-second bucket) summaries that arrived at `arrivals`, all inside the window.
+
+    Exact: counts, means and M2s combine with Chan et al.'s parallel formula. `rate_span` is the
+    number of seconds `events_per_sec` divides by (at most RATE_WINDOW_SECONDS).
+    """
+    kpis = empty_kpis(window_seconds)
+    if not summaries:
+        return kpis
+    s = np.array(summaries, dtype=float)
+    counts, means, m2 = s[:, 0], s[:, 1], s[:, 2]
+    total = counts.sum()
+    mean = float((counts * means).sum() / total)
+    m2_total = float(m2.sum() + (counts * (means - mean) ** 2).sum())
+    std = math.sqrt(m2_total / (total - 1)) if total > 1 else 0.0
+    hol_n = s[:, 5].sum()
+    recent = arrivals >= now - RATE_WINDOW_SECONDS
+    kpis.update(
+        event_count=int(total),
+        avg_weekly_sales=round(mean, 2),
+        max_weekly_sales=round(float(s[:, 3].max()), 2),
+        min_weekly_sales=round(float(s[:, 4].min()), 2),
+        volatility=round(volatility_pct(std, mean), 2),
+        holiday_avg_sales=round(float(s[:, 6].sum() / hol_n), 2) if hol_n else None,
+        events_per_sec=round(float(counts[recent].sum()) / max(rate_span, 1e-9), 2),
+        anomaly_count=int(s[:, 7].sum()),
+    )
+    return kpis
+
+
 class KpiWindow:
+    """The window in one process (embedded mode): a deque of (arrival, summary) per micro-batch."""
+
     def __init__(self, window_seconds: float = 300.0, clock=time.monotonic):
         self.window_seconds = window_seconds
         self.clock = clock
@@ -44,7 +82,10 @@ class KpiWindow:
 
     def add(self, sales: np.ndarray, holiday: np.ndarray, anomaly: np.ndarray) -> None:
         if len(sales):
-            self._batches.append((self.clock(), summarize(sales, holiday, anomaly)))
+            self.add_summary(summarize(sales, holiday, anomaly))
+
+    def add_summary(self, summary: tuple) -> None:
+        self._batches.append((self.clock(), summary))
 
     def _evict(self, now: float) -> None:
         while self._batches and self._batches[0][0] < now - self.window_seconds:
@@ -53,29 +94,6 @@ class KpiWindow:
     def compute(self) -> dict:
         now = self.clock()
         self._evict(now)
-        kpis = {"window_seconds": self.window_seconds, "event_count": 0, "avg_weekly_sales": None,
-                "max_weekly_sales": None, "min_weekly_sales": None, "volatility": 0.0,
-                "holiday_avg_sales": None, "events_per_sec": 0.0, "anomaly_count": 0}
-        if not self._batches:
-            return kpis
         arrivals = np.fromiter((b[0] for b in self._batches), float, len(self._batches))
-        s = np.array([b[1] for b in self._batches], dtype=float)
-        counts, means, m2 = s[:, 0], s[:, 1], s[:, 2]
-        total = counts.sum()
-        mean = float((counts * means).sum() / total)
-        m2_total = float(m2.sum() + (counts * (means - mean) ** 2).sum())
-        std = math.sqrt(m2_total / (total - 1)) if total > 1 else 0.0
-        hol_n = s[:, 5].sum()
-        recent = arrivals >= now - RATE_WINDOW_SECONDS
         span = min(RATE_WINDOW_SECONDS, max(now - self.started, 1e-9))
-        kpis.update(
-            event_count=int(total),
-            avg_weekly_sales=round(mean, 2),
-            max_weekly_sales=round(float(s[:, 3].max()), 2),
-            min_weekly_sales=round(float(s[:, 4].min()), 2),
-            volatility=round(volatility_pct(std, mean), 2),
-            holiday_avg_sales=round(float(s[:, 6].sum() / hol_n), 2) if hol_n else None,
-            events_per_sec=round(float(counts[recent].sum()) / span, 2),
-            anomaly_count=int(s[:, 7].sum()),
-        )
-        return kpis
+        return combine(arrivals, [b[1] for b in self._batches], now, self.window_seconds, span)

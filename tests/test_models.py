@@ -118,3 +118,15 @@ def test_baselines_learn_per_entity_and_resist_spikes():
     # one spike must not move the baseline much
     z, expected = b.observe([("t", 1, 1)], np.array([1001.0]), np.zeros(1))
     assert abs(z[0]) < 3 and expected[0] < 1200
+
+
+def test_fast_isolation_scoring_matches_sklearn(scored):
+    from services.models import IsolationPaths, features
+    bank, _, _ = scored
+    models = bank.models
+    rng = np.random.default_rng(3)
+    rows = features(rng.normal(0, 3, 500), rng.lognormal(9, 1, 500), rng.normal(60, 15, 500),
+                    rng.integers(0, 2, 500).astype(float))
+    assert models.paths is not None
+    np.testing.assert_allclose(models.paths.raw_scores(rows), -models.iforest.score_samples(rows), rtol=1e-12)
+    assert IsolationPaths.build(object()) is None          # unknown internals: fall back to sklearn

@@ -1,0 +1,144 @@
+"""From one micro-batch of checked events to everything it changes, computed once and applied anywhere.
+
+`BatchProcessor.process` scores the events and reduces them, per tenant, to a `TenantBatch`: the
+KPI summary, one health delta per entity, the alerts to raise and the newest points as encoded
+messages. It does no I/O, so the embedded pipeline (which applies a batch to in-process state)
+and the Redis worker (which applies it to Redis atomically with the stream acknowledgement) share
+it, and a worker that finds part of a batch already handled elsewhere can rebuild the summary of
+the rest with `TenantBatch.subset` without scoring anything twice.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from services import protocol
+from services.alerts import ALERT_LEVELS, explain
+from services.events import EventError, validate_event
+from services.health import HealthDelta, deltas
+from services.kpis import summarize
+from services.models import ModelBank, Scores
+
+
+@dataclass
+class TenantBatch:
+    tenant: str
+    events: list[dict]
+    scores: Scores
+    kpi: tuple | None                 # services.kpis.summarize() of the batch
+    health: dict[str, HealthDelta]    # entity -> delta
+    alerts: list[dict]                # alerts to store (no ids yet)
+    points: list[str]                 # encoded iot_update messages, oldest first, at most max_points
+    max_points: int
+
+    def subset(self, keep: list[int]) -> "TenantBatch":
+        """The same batch restricted to the events at positions `keep` (scores are reused)."""
+        return build_tenant_batch(self.tenant, [self.events[i] for i in keep], self.scores.take(keep),
+                                  self.max_points)
+
+
+def build_tenant_batch(tenant: str, events: list[dict], scores: Scores, max_points: int) -> TenantBatch:
+    n = len(events)
+    sales = np.fromiter((e["weekly_sales"] for e in events), float, n)
+    holiday = np.fromiter((e["is_holiday"] for e in events), float, n)
+    health = deltas([f"{e['store']}/{e['dept']}" for e in events],
+                    [{"store": e["store"], "dept": e["dept"]} for e in events],
+                    scores.risk_score, scores.anomaly, [e["timestamp"] for e in events])
+    return TenantBatch(tenant, events, scores, summarize(sales, holiday, scores.anomaly) if n else None,
+                       health, pending_alerts(events, scores), encoded_points(events, scores, max_points),
+                       max_points)
+
+
+def pending_alerts(events: list[dict], scores: Scores) -> list[dict]:
+    """An alert for every HIGH or CRITICAL event, with the human explanation."""
+    out = []
+    for i, level in enumerate(scores.risk_level):
+        if level not in ALERT_LEVELS:
+            continue
+        e = events[i]
+        message, why = explain(e, float(scores.sales_z[i]), float(scores.expected_sales[i]),
+                               float(scores.temp_z[i]), float(scores.anomaly_score[i]))
+        out.append({"event_id": e["event_id"], "priority": level, "timestamp": e["timestamp"],
+                    "store": e["store"], "dept": e["dept"], "risk_score": int(scores.risk_score[i]),
+                    "message": message, "why": why})
+    return out
+
+
+def encoded_points(events: list[dict], scores: Scores, max_points: int) -> list[str]:
+    """Only the newest points can reach a client (a frame carries at most max_points), so only they are encoded."""
+    out = []
+    for i in range(max(0, len(events) - max_points), len(events)):
+        out.append(protocol.encode(protocol.iot_update(events[i], {
+            "anomaly_detected": bool(scores.anomaly[i]), "anomaly_score": float(scores.anomaly_score[i]),
+            "risk_level": scores.risk_level[i], "risk_score": int(scores.risk_score[i]),
+            "cluster": scores.cluster[i], "model_version": scores.model_version})))
+    return out
+
+
+class BatchProcessor:
+    def __init__(self, models: ModelBank, max_points: int = 50):
+        self.models = models
+        self.max_points = max_points
+        self.last_score_ms = 0.0
+
+    def process(self, events: list[dict]) -> list[TenantBatch]:
+        """Score checked events (services.events.validate_event output); one TenantBatch per tenant."""
+        by_tenant: dict[str, list[dict]] = {}
+        for event in events:
+            by_tenant.setdefault(event["tenant"], []).append(event)
+        out = []
+        for tenant, group in by_tenant.items():
+            started = time.perf_counter()
+            scores = self.models.score(group)
+            self.last_score_ms = (time.perf_counter() - started) * 1000
+            out.append(build_tenant_batch(tenant, group, scores, self.max_points))
+        return out
+
+
+def validate_all(raw_events: list, stats: "PipelineStats") -> list[dict]:
+    """Checked events; each rejection is counted by reason (and logged, rate-limited, by `stats`)."""
+    checked = []
+    for raw in raw_events:
+        try:
+            checked.append(validate_event(raw))
+        except EventError as exc:
+            stats.reject(exc)
+    return checked
+
+
+class PipelineStats:
+    """Counters for the system channel; one instance per pipeline or worker."""
+
+    def __init__(self, log=None):
+        self.processed = 0
+        self.batches = 0
+        self.rejected: Counter = Counter()
+        self.batch_errors = 0
+        self.alerts = 0
+        self.last_batch_size = 0
+        self.last_score_ms = 0.0
+        self.started = time.time()
+        self._log = log
+        self._last_reject_log, self._rejects_unlogged = 0.0, 0
+
+    def reject(self, exc: EventError) -> None:
+        """Count a rejection by reason; log it at most once a second so bad producers cannot flood logs."""
+        self.rejected[f"{exc.field}: {exc.reason}"] += 1
+        now = time.monotonic()
+        if self._log is None:
+            return
+        if now - self._last_reject_log >= 1.0:
+            extra = f" (+{self._rejects_unlogged} more since last report)" if self._rejects_unlogged else ""
+            self._log.warning("rejected event: %s%s", exc, extra)
+            self._last_reject_log, self._rejects_unlogged = now, 0
+        else:
+            self._rejects_unlogged += 1
+
+    def as_dict(self) -> dict:
+        return {"processed": self.processed, "batches": self.batches, "rejected": dict(self.rejected),
+                "rejected_total": sum(self.rejected.values()), "batch_errors": self.batch_errors,
+                "alerts": self.alerts, "last_batch_size": self.last_batch_size,
+                "last_score_ms": round(self.last_score_ms, 2), "uptime_s": round(time.time() - self.started, 1)}

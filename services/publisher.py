@@ -1,0 +1,53 @@
+"""Turns what a micro-batch changed into hub messages: one publish per batch and channel, not per event.
+
+Points and alerts go out as each batch is applied; health is collected and sent once a second
+(only the entities that changed, one coalescing key per entity); KPIs and system stats are keyed
+so a client that is behind only ever gets the latest. Shared by the embedded pipeline and the
+Redis worker, so both produce byte-identical messages.
+"""
+from __future__ import annotations
+
+from services import protocol
+from services.alerts import alert_message
+from services.hub import Hub, Message, topic
+
+
+def entity_key(record: dict) -> str:
+    return str(record["asset_id"]) if "asset_id" in record else f"{record['store']}/{record['dept']}"
+
+
+class Publisher:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self._health: dict[str, dict[str, dict]] = {}   # tenant -> entity -> latest record
+
+    def points(self, tenant: str, encoded: list[str]) -> None:
+        if encoded:
+            self.hub.publish(topic(tenant, "iot"), [Message("iot_update", None, p) for p in encoded])
+
+    def alerts(self, tenant: str, stored: list[dict]) -> None:
+        """Alerts that are already stored (they carry their id)."""
+        if stored:
+            self.hub.publish(topic(tenant, "alerts"),
+                             [Message("alert", None, protocol.encode(alert_message(a))) for a in stored])
+
+    def note_health(self, tenant: str, records: list[dict]) -> None:
+        latest = self._health.setdefault(tenant, {})
+        for record in records:
+            latest[entity_key(record)] = record
+
+    def flush_health(self) -> None:
+        pending, self._health = self._health, {}
+        for tenant, records in pending.items():
+            self.hub.publish(topic(tenant, "health"), [
+                Message("health_update", entity, protocol.encode(protocol.health_update([record])))
+                for entity, record in records.items()])
+
+    def kpis(self, tenant: str, kpis: dict) -> None:
+        self.hub.publish(topic(tenant, "kpis"),
+                         [Message("kpi_update", "kpis", protocol.encode(protocol.kpi_update(kpis)))])
+
+    def system(self, tenants, stats: dict) -> None:
+        message = Message("system_update", "system", protocol.encode(protocol.system_update(stats)))
+        for tenant in tenants or ("default",):
+            self.hub.publish(topic(tenant, "system"), [message])
