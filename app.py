@@ -1,8 +1,10 @@
 """Pulseboard's server shell: a Flask factory that mounts auth, the API, the WebSocket and Dash.
 
 `create_app(config)` builds everything and starts nothing; `main()` (what `python app.py` runs)
-starts the runtime's threads and serves embedded mode in one process. No business logic here:
-it lives in services/ (pure Python) and pages/ (screens).
+starts the runtime's threads and serves embedded mode in one process. `gunicorn app:server` gets
+its app from `app.server` (built on first access, never at import) and starts each worker's
+threads in gunicorn.conf.py's `post_worker_init`. No business logic here: it lives in services/
+(pure Python) and pages/ (screens).
 """
 from __future__ import annotations
 
@@ -94,6 +96,14 @@ def main() -> None:
         pass
     finally:
         runtime.stop()
+
+
+def __getattr__(name: str):
+    """`app.server` for WSGI servers (`gunicorn app:server`): a new app from the environment on each
+    access (gunicorn reads it once per worker), so importing this module never opens anything."""
+    if name == "server":
+        return create_app()
+    raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 
 if __name__ == "__main__":

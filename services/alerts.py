@@ -52,8 +52,13 @@ class AlertStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def save(self, tenant: str, alerts: list[dict]) -> list[dict]:
-        """Store alerts (dicts without id); return those newly stored, with their ids, in order."""
+    def save(self, tenant: str, alerts: list[dict], include_existing: bool = False) -> list[dict]:
+        """Store alerts (dicts without id); return those newly stored, with their ids, in order.
+
+        With `include_existing`, alerts already stored for the same events come back too (as
+        stored): a worker re-processing reclaimed events must re-publish what the dead worker
+        stored but may never have sent. Clients de-duplicate by id.
+        """
         stored = []
         with self.db.connect() as conn:
             for a in alerts:
@@ -64,6 +69,10 @@ class AlertStore:
                      a["message"], a["why"]))
                 if cur.rowcount:
                     stored.append(dict(a, id=cur.lastrowid))
+                elif include_existing:
+                    row = conn.execute("SELECT * FROM alerts WHERE tenant = ? AND event_id = ?",
+                                       (tenant, a["event_id"])).fetchone()
+                    stored.append(dict(row))
         return stored
 
     def recent(self, tenant: str, limit: int = 20) -> list[dict]:

@@ -68,3 +68,14 @@ class EntityBaselines:
 
     def __len__(self) -> int:
         return len(self._stats)
+
+    def export(self) -> dict:
+        """A copy of the learned state (shipped with a shared model to workers that start empty)."""
+        with self._lock:
+            return {"stats": {k: list(v) for k, v in self._stats.items()}, "holiday_uplift": self.holiday_uplift}
+
+    def adopt(self, state: dict) -> None:
+        """Start from another worker's learned state (only sensible while this one has none)."""
+        with self._lock:
+            self._stats = {k: list(v) for k, v in state.get("stats", {}).items()}
+            self.holiday_uplift = float(state.get("holiday_uplift", 1.0))

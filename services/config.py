@@ -68,7 +68,18 @@ class Config:
     ws_max_message_bytes: int = 64 * 1024
     iot_rate_limit: float = 50_000.0   # events/s per API key on POST /api/v1/iot
     iot_max_body_kb: int = 4096
-    redis_url: str | None = None     # distributed mode: the hub (and later the ingest) on Redis
+    redis_url: str | None = None     # distributed mode: hub, ingest stream and shared state on Redis
+    # Redis key names (services.redis_keys); documented in docs/PROTOCOL.md section 4.
+    redis_prefix: str = "pulse:"
+    redis_stream: str = "pulse:events"
+    redis_ingest_channel: str = "pulse:ingest"
+    redis_dead_letter: str = "pulse:events:dead"
+    redis_group: str = "pulse-workers"
+    stream_max_backlog: int = 1_000_000       # unprocessed events the stream may hold before producers get 503
+    idempotency_seconds: float = 600.0        # event ids remembered for de-duplication (at least this long)
+    claim_idle_seconds: float = 30.0          # a worker's unacknowledged events are taken over after this
+    max_attempts: int = 3                     # deliveries of an event the model fails on before dead-lettering
+    dead_letter_maxlen: int = 100_000
     # Offline analysis upload limits (services.analysis.Limits)
     max_upload_mb: float = 200.0
     max_rows: int = 3_000_000
@@ -94,6 +105,15 @@ class Config:
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
             redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("REDIS_PREFIX") or "pulse:",
+            redis_stream=env.get("REDIS_STREAM") or "pulse:events",
+            redis_ingest_channel=env.get("REDIS_INGEST_CHANNEL") or "pulse:ingest",
+            redis_dead_letter=env.get("REDIS_DEAD_LETTER") or "pulse:events:dead",
+            redis_group=env.get("REDIS_GROUP") or "pulse-workers",
+            stream_max_backlog=_number(env, "STREAM_MAX_BACKLOG", 1_000_000, int, minimum=1),
+            idempotency_seconds=_number(env, "IDEMPOTENCY_SECONDS", 600.0, float, minimum=1.0),
+            claim_idle_seconds=_number(env, "CLAIM_IDLE_SECONDS", 30.0, float, minimum=0.1),
+            max_attempts=_number(env, "MAX_ATTEMPTS", 3, int, minimum=1),
             iot_rate_limit=_number(env, "IOT_RATE_LIMIT", 50_000.0, float, minimum=0.001),
             iot_max_body_kb=_number(env, "IOT_MAX_BODY_KB", 4096, int, minimum=1),
             max_upload_mb=_number(env, "MAX_UPLOAD_MB", 200.0, float, minimum=0.001),

@@ -11,9 +11,19 @@ import threading
 import time
 from collections import deque
 
+from services.ratelimit import RecentIds
+
 
 class QueueFull(Exception):
     """The queue is at capacity; nothing of the offered events was accepted."""
+
+
+class IngestUnavailable(Exception):
+    """No event of the call was accepted; retry after `retry_after` seconds. The message says why."""
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class IngestQueue:
@@ -52,3 +62,27 @@ class IngestQueue:
                 self._cond.wait(remaining)
             count = min(max_events, len(self._items))
             return [self._items.popleft() for _ in range(count)]
+
+
+class QueueIngest:
+    """Admission into the in-process queue, with the same contract as the Redis StreamProducer.
+
+    `add` de-duplicates by (tenant, event_id) against the last ids seen in this process and puts
+    the rest on the queue all or nothing; a full queue raises IngestUnavailable (the API's 503).
+    """
+
+    def __init__(self, queue: IngestQueue, recent_ids: RecentIds | None = None):
+        self.queue = queue
+        self.recent_ids = recent_ids or RecentIds()
+
+    def add(self, events: list[dict]) -> tuple[int, int]:
+        ids = [(e.get("tenant", "default"), e.get("event_id")) for e in events]
+        fresh = self.recent_ids.split_new(ids)
+        queued = [e for e, new in zip(events, fresh) if new]
+        try:
+            if queued:
+                self.queue.put(queued)
+        except QueueFull:
+            self.recent_ids.forget([i for i, new in zip(ids, fresh) if new])
+            raise IngestUnavailable("The ingest queue is full; retry shortly.") from None
+        return len(queued), len(events) - len(queued)

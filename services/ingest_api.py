@@ -1,7 +1,8 @@
 """`POST /api/v1/iot`: producers push one event or a JSON array, authenticated by `X-API-Key`.
 
-The answer is 202 only once every event is in the ingest queue (embedded mode; Redis in
-distributed mode), never a false success: a full queue is 503 with Retry-After. A batch is all or
+The answer is 202 only once every event is in the ingest queue (embedded mode) or durably in the
+Redis Stream (distributed mode), never a false success: a full queue or backlog, or Redis being
+unreachable, is 503 with Retry-After. A batch is all or
 nothing: one invalid event makes it 422 naming the event's index and the field. The tenant comes
 from the key, whatever the payload says. Event ids already seen recently are acknowledged but not
 queued again, so retries are safe.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import json
 
+import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from services.events import EventError, validate_event
-from services.ingest import QueueFull
+from services.ingest import IngestUnavailable
 
 bp = Blueprint("ingest_api", __name__, url_prefix="/api/v1")
 MAX_EVENTS_PER_REQUEST = 10_000
@@ -50,20 +52,22 @@ def ingest():
             checked.append(validate_event(event, tenant=key.tenant))
         except EventError as exc:
             return _error(422, f"Event {index}: {exc.field} {exc.reason}.", field=exc.field, index=index)
-    allowed, retry = runtime.rate_limits.take(key.prefix, len(checked))
-    if not allowed:
-        response = jsonify(error=f"Rate limit of {runtime.config.iot_rate_limit:g} events/s for this key exceeded.")
-        response.headers["Retry-After"] = str(retry)
-        return response, 429
-    ids = [(key.tenant, e["event_id"]) for e in checked]
-    fresh = runtime.recent_ids.split_new(ids)
-    queued = [dict(events[i], tenant=key.tenant) for i, new in enumerate(fresh) if new]
     try:
-        if queued:
-            runtime.queue.put(queued)
-    except QueueFull:
-        runtime.recent_ids.forget([i for i, new in zip(ids, fresh) if new])
-        response = jsonify(error="The ingest queue is full; retry shortly.")
-        response.headers["Retry-After"] = "1"
-        return response, 503
-    return jsonify(accepted=len(queued), duplicates=len(events) - len(queued)), 202
+        allowed, retry = runtime.rate_limits.take(key.prefix, len(checked))
+        if not allowed:
+            response = jsonify(error=f"Rate limit of {runtime.config.iot_rate_limit:g} events/s for this key exceeded.")
+            response.headers["Retry-After"] = str(retry)
+            return response, 429
+        # The checked form (tenant from the key, unknown fields dropped) is what gets queued.
+        accepted, duplicates = runtime.ingest.add([{k: v for k, v in e.items() if k != "ts"} for e in checked])
+    except IngestUnavailable as exc:
+        return _unavailable(str(exc), exc.retry_after)
+    except redis.RedisError:
+        return _unavailable("The event store (Redis) is unavailable; retry shortly.", 1)
+    return jsonify(accepted=accepted, duplicates=duplicates), 202
+
+
+def _unavailable(message: str, retry_after: int):
+    response = jsonify(error=message)
+    response.headers["Retry-After"] = str(retry_after)
+    return response, 503

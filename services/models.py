@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -144,7 +144,7 @@ class ModelBank(BackgroundThread):
     thread_name = "model-trainer"
 
     def __init__(self, window: int = 5000, min_fit_rows: int = 200, refit_every: int = 5000,
-                 refit_min_seconds: float = 30.0, seed: int = 0):
+                 refit_min_seconds: float = 30.0, seed: int = 0, sync=None, name: str = ""):
         self.baselines = EntityBaselines()
         self.window: deque = deque(maxlen=window)
         self.min_fit_rows = min_fit_rows
@@ -157,6 +157,9 @@ class ModelBank(BackgroundThread):
         self._fit_requested = threading.Event()
         self._init_thread()
         self.fit_errors = 0
+        self.sync = sync            # services.model_sync.ModelSync in distributed mode: one model for all workers
+        self.name = name
+        self.sync_errors = 0
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, events: list[dict]) -> Scores:
@@ -194,21 +197,57 @@ class ModelBank(BackgroundThread):
         """Learn baselines from history and fit the first models synchronously (at start-up)."""
         if events:
             self.score(events)
-        self.fit_now()
+        self._fit()
 
     def fit_now(self) -> bool:
+        """Fit on this process's window and use the result (embedded mode, or as the elected trainer)."""
+        fitted = self._fit_window((self.models.version if self.models else 0) + 1)
+        if fitted is not None:
+            self.models = fitted
+        return fitted is not None
+
+    def _fit_window(self, version: int) -> FittedModels | None:
         if len(self.window) < self.min_fit_rows:
-            return False
+            return None
         rows = np.array(list(self.window))   # list(deque) copies in one step, safe against the ingest thread
-        version = (self.models.version if self.models else 0) + 1
         try:
-            self.models = fit_models(rows, version, self.seed)
+            fitted = fit_models(rows, version, self.seed)
         except Exception:  # a failed fit keeps the previous models; never kills the trainer
             self.fit_errors += 1
-            log.exception("model fit failed; keeping version %s", version - 1)
-            return False
+            log.exception("model fit failed; keeping the current models")
+            return None
         self._since_fit = 0
         log.info("models v%d fitted on %d rows", version, len(rows))
+        return fitted
+
+    def _fit(self) -> None:
+        if self.sync is None:
+            self.fit_now()
+            return
+        with self.sync.training_lock() as mine:
+            current = self.models.version if self.models else 0
+            if not mine or (self.sync.meta()["version"] > current and
+                            self.sync.recently_published(self.refit_min_seconds)):
+                self.pull()                 # someone else is training, or just did
+                return
+            fitted = self._fit_window(current + 1)
+            if fitted is not None:
+                version = self.sync.publish(fitted, self.baselines.export(), self.name)
+                self.models = replace(fitted, version=version)
+
+    def pull(self) -> bool:
+        """Swap in a newer shared model if there is one; True if we did."""
+        if self.sync is None or self.sync.meta()["version"] <= (self.models.version if self.models else 0):
+            return False
+        loaded = self.sync.load()
+        if loaded is None:
+            return False
+        models, baselines = loaded
+        self.models = models
+        if len(self.baselines) == 0:
+            self.baselines.adopt(baselines)
+        self._since_fit = 0
+        log.info("loaded shared models v%d", models.version)
         return True
 
     def _maybe_request_fit(self) -> None:
@@ -224,7 +263,15 @@ class ModelBank(BackgroundThread):
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._fit_requested.wait()
+            requested = self._fit_requested.wait(self.sync.poll if self.sync else None)
             self._fit_requested.clear()
-            if not self._stop.is_set():
-                self.fit_now()
+            if self._stop.is_set():
+                break
+            try:
+                if requested:
+                    self._fit()
+                self.pull()
+            except Exception as exc:   # Redis away: keep scoring with what we have, try again next round
+                self.sync_errors += 1
+                log.warning("model sync failed (%s); keeping version %s", exc,
+                            self.models.version if self.models else 0)

@@ -105,7 +105,7 @@ class LiveConnection:
         self.outbox.direct(protocol.encode({
             "type": "welcome", "user": self.user.username, "role": self.user.role, "tenant": self.tenant,
             "channels": list(CHANNELS), "frame_interval_ms": int(self.runtime.config.ws_frame_interval * 1000),
-            "server_time": time.time()}))
+            "server_time": time.time(), "worker": self.runtime.name}))
         try:
             while True:
                 self.handle(self.ws.receive())
@@ -117,20 +117,27 @@ class LiveConnection:
             registry.remove(self)
             sender.join(timeout=2)
 
-    def _hub_status(self, previous: bool | None) -> bool:
-        """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames."""
+    def _hub_status(self, previous: tuple | None) -> tuple:
+        """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames.
+
+        A new hub `generation` while connected means the relay re-subscribed (e.g. Redis dropped it
+        as a slow subscriber) and messages may have been lost: the client gets a fresh snapshot.
+        """
         status = self.runtime.hub.status()
-        ok = bool(status.get("connected", True))
-        if ok != previous and (previous is not None or not ok):
+        ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
+        if previous is not None and ok and previous[0] and generation != previous[1]:
+            self.ws.send(protocol.encode({"type": "status", "state": "live", "resync": True, "hub": status}))
+            self.ws.send(self._snapshot_json())
+        elif ok != (previous[0] if previous else None) and (previous is not None or not ok):
             self.ws.send(protocol.encode({"type": "status", "state": "live" if ok else "degraded", "hub": status}))
-        return ok
+        return ok, generation
 
     def _send_loop(self) -> None:
-        hub_ok, checked = None, 0.0
+        hub_seen, checked = None, 0.0
         try:
             while not self.outbox.closed:
                 if time.monotonic() - checked >= HUB_CHECK_SECONDS:
-                    hub_ok, checked = self._hub_status(hub_ok), time.monotonic()
+                    hub_seen, checked = self._hub_status(hub_seen), time.monotonic()
                 frames = self.outbox.next_frame(timeout=1.0)
                 if self.outbox.overflowed:
                     log.warning("connection %s fell too far behind; closing with %s", self.id, CLOSE_TRY_AGAIN)

@@ -4,8 +4,11 @@
 wrapped in a JSON array) to channel `<prefix><tenant>:<channel>`. Each process runs one relay
 thread that pattern-subscribes to `<prefix>*` and hands what arrives to its local subscribers
 through an InMemoryHub, so WebSocket connections never talk to Redis themselves. When Redis goes
-away, publishing is counted and dropped (the pipeline keeps running and the KPIs stay exact in
-the process), the relay reconnects with backoff, and `connected` says which state we are in.
+away, publishing is counted and dropped, the relay reconnects with backoff, and `connected` says
+which state we are in. Redis also disconnects a subscriber that reads too slowly (the pubsub
+`client-output-buffer-limit`); the relay then simply reconnects. Either way `generation` goes up
+by one per subscription, which tells each connection that it may have missed messages and must
+be resynchronised with a snapshot (services.realtime).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ class RedisHub(Hub):
         self.connected = False
         self.publish_errors = 0
         self.relayed = 0
+        self.generation = 0       # +1 per (re)subscription: messages may have been missed in between
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pubsub = None
@@ -59,7 +63,7 @@ class RedisHub(Hub):
 
     def status(self) -> dict:
         return {"kind": "redis", "connected": self.connected, "publish_errors": self.publish_errors,
-                "relayed": self.relayed}
+                "relayed": self.relayed, "generation": self.generation}
 
     # -- relay -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,13 +94,14 @@ class RedisHub(Hub):
             try:
                 self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
                 self._pubsub.psubscribe(self.prefix + "*")
+                self.generation += 1
                 self.connected, backoff = True, 0.2
                 log.info("hub relay subscribed to %s*", self.prefix)
                 while not self._stop.is_set():
                     item = self._pubsub.get_message(timeout=1.0)
                     if item is not None and item["type"] == "pmessage":
                         self._deliver(item)
-            except (redis.RedisError, OSError, ValueError) as exc:
+            except Exception as exc:   # RedisError, OSError, or the parser tripping over a closed socket
                 if self._stop.is_set():
                     break
                 if self.connected:

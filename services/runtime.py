@@ -1,31 +1,47 @@
 """Wires the services for one server process and starts/stops their threads.
 
 Building a Runtime opens the database and creates objects but starts nothing, so the app can be
-created in tests or by gunicorn without side effects; `start()` launches the model trainer, the
-ingest thread and the simulator. Everything per-process lives on this object (never in module
-globals), and the Flask app keeps it in `app.extensions["pulseboard"]`.
+created in tests or by gunicorn without side effects. Two shapes, one interface for the web layer
+(`hub`, `ingest`, `rate_limits`, `state`, `snapshot`):
+
+- embedded (no REDIS_URL): in-process queue, pipeline thread, in-memory state and hub;
+- Redis (REDIS_URL): the stream producer, Redis state and Redis hub. `start_web()` is what a
+  gunicorn web worker runs (relay + stats reporter); `start()` (`python app.py`) also runs a
+  WorkerNode in this process, so one command is still a whole system.
+
+Everything per-process lives on this object (never in module globals); the Flask app keeps it in
+`app.extensions["pulseboard"]`.
 """
 from __future__ import annotations
 
+import json
 import logging
+
+import redis
 
 from services import protocol
 from services.alerts import AlertStore
-from services.apikeys import ApiKeyStore
 from services.analysis import Limits
+from services.apikeys import ApiKeyStore
+from services.cluster import Reporter
 from services.config import Config
 from services.db import Database
 from services.events import EventError, validate_event
 from services.hub import Hub, InMemoryHub
-from services.ingest import IngestQueue
+from services.ingest import IngestQueue, QueueIngest
+from services.live_state import MemoryLiveState
 from services.models import ModelBank
 from services.pipeline import Pipeline
-from services.ratelimit import RecentIds, TokenBuckets
-from services.redis_hub import RedisHub
+from services.ratelimit import RedisTokenBuckets, TokenBuckets
 from services.realtime import ConnectionRegistry
+from services.redis_hub import RedisHub
+from services.redis_keys import RedisKeys, connect
+from services.redis_state import RedisLiveState
 from services.simulator import RetailSimulator, SimulatorSource
+from services.stream_producer import StreamProducer
 from services.uploads import UploadStore
 from services.users import UserStore
+from services.worker import WorkerNode, process_name
 
 log = logging.getLogger(__name__)
 
@@ -37,38 +53,63 @@ MISSED_ALERTS_MAX = 500
 class Runtime:
     def __init__(self, config: Config, hub: Hub | None = None):
         self.config = config
+        self.name = process_name("web")
         self.db = Database(config.data_dir / "pulseboard.db")
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
         self.api_keys = ApiKeyStore(self.db)
-        self.rate_limits = TokenBuckets(config.iot_rate_limit)
-        self.recent_ids = RecentIds()
         self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
-        self.hub = hub or (RedisHub(config.redis_url) if config.redis_url else InMemoryHub())
-        self.queue = IngestQueue()
-        self.models = ModelBank(seed=config.sim_seed or 0)
-        self.pipeline = Pipeline(self.queue, self.models, self.hub, self.alerts,
-                                 batch_max_events=config.batch_max_events, batch_max_wait=config.batch_max_wait,
-                                 kpi_window_seconds=config.kpi_window_seconds,
-                                 max_points_per_batch=config.ws_max_points_per_frame)
         self.connections = ConnectionRegistry()
-        self.pipeline.extra_stats = lambda: {**self.connections.stats(), "hub": self.hub.status()}
-        self.simulator = (RetailSimulator(seed=config.sim_seed, anomaly_rate=config.sim_anomaly_rate)
-                          if config.simulator else None)
-        self.source = (SimulatorSource(self.simulator, self.queue.put, config.sim_rate)
-                       if self.simulator else None)
+        self.distributed = bool(config.redis_url)
+        self.node: WorkerNode | None = None
+        self.reporter: Reporter | None = None
+        self._last_good: dict[str, dict] = {}   # tenant -> last snapshot read from Redis (served stale on outage)
         self.started = False
+        if self.distributed:
+            self.redis = connect(config.redis_url)
+            self.keys = RedisKeys.from_config(config)
+            self.hub = hub or RedisHub(config.redis_url, self.keys.hub)
+            self.state = RedisLiveState(self.redis, self.keys, config.kpi_window_seconds)
+            self.ingest = StreamProducer(self.redis, self.keys, config.stream_max_backlog, config.idempotency_seconds)
+            self.rate_limits = RedisTokenBuckets(self.redis, self.keys.rate, config.iot_rate_limit)
+        else:
+            self.hub = hub or InMemoryHub()
+            self.queue = IngestQueue()
+            self.state = MemoryLiveState(config.kpi_window_seconds)
+            self.ingest = QueueIngest(self.queue)
+            self.rate_limits = TokenBuckets(config.iot_rate_limit)
+            self.models = ModelBank(seed=config.sim_seed or 0)
+            self.pipeline = Pipeline(self.queue, self.models, self.hub, self.alerts, self.state,
+                                     batch_max_events=config.batch_max_events, batch_max_wait=config.batch_max_wait,
+                                     max_points_per_batch=config.ws_max_points_per_frame)
+            self.pipeline.extra_stats = lambda: {**self.connections.stats(), "hub": self.hub.status()}
+            self.simulator = (RetailSimulator(seed=config.sim_seed, anomaly_rate=config.sim_anomaly_rate)
+                              if config.simulator else None)
+            self.source = (SimulatorSource(self.simulator, self.queue.put, config.sim_rate)
+                           if self.simulator else None)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start_web(self) -> None:
+        """What every web process needs: the hub relay (Redis) and, in distributed mode, stats reports."""
+        self.hub.start()
+        if self.distributed and self.reporter is None:
+            self.reporter = Reporter(self.redis, self.keys, "web", self.name, self.connections.stats)
+            self.reporter.start()
 
     def start(self) -> None:
-        """Warm the models up, then start the trainer, the ingest thread and the simulator."""
+        """Embedded mode (`python app.py`): the web part plus the pipeline (or a worker node) in this process."""
         if self.started:
             return
         self.started = True
-        self.hub.start()                # with Redis: the relay, so this process hears every publisher
+        self.start_web()
+        if self.distributed:
+            self.node = WorkerNode(self.config, hub=self.hub, alerts=self.alerts)
+            self.node.start()
+            return
         if self.simulator is not None:
             # The simulator's recent history plays the part of the stored history a real
             # deployment would load, so scoring is meaningful from the first live event.
-            self.models.warm_up([e for e in map(self._validated, self.simulator.history(WARMUP_EVENTS)) if e])
+            self.models.warm_up([e for e in map(_validated, self.simulator.history(WARMUP_EVENTS)) if e])
         self.models.start()
         self.pipeline.start()
         if self.source is not None:
@@ -77,32 +118,55 @@ class Runtime:
                  self.config.sim_rate if self.source else 0)
 
     def stop(self) -> None:
-        if self.source is not None:
-            self.source.stop()
-        self.pipeline.stop()
-        self.models.stop()
+        if self.node is not None:
+            self.node.stop()
+        if not self.distributed:
+            if self.source is not None:
+                self.source.stop()
+            self.pipeline.stop()
+            self.models.stop()
+        if self.reporter is not None:
+            self.reporter.stop()
         self.hub.close()
 
-    @staticmethod
-    def _validated(raw: dict) -> dict | None:
-        try:
-            return validate_event(raw)
-        except EventError:
-            return None
-
+    # -- reads for the web layer -----------------------------------------------------------------
     def snapshot(self, tenant: str, since_alert_id: int | None = None) -> dict:
-        """Everything a client needs to draw the dashboard from scratch (WS `snapshot`, REST fallback)."""
-        models = self.models.models
-        snap = {
-            "type": "snapshot",
-            "timestamp": protocol.now_iso(),
-            "kpis": self.pipeline.state.kpis(tenant),
-            "points": self.pipeline.state.points(tenant),
-            "alerts": self.alerts.recent(tenant, SNAPSHOT_ALERTS),
-            "health": self.pipeline.state.health(tenant),
-            "model": {"ready": models is not None, "version": models.version if models else 0},
-            "stats": self.pipeline.system_stats(),
-        }
+        """Everything a client needs to draw the dashboard from scratch (WS `snapshot`, REST fallback).
+
+        With Redis away, the last snapshot this process read is served again, marked `stale`.
+        """
+        try:
+            live = {"kpis": self.state.kpis(tenant), "points": self.state.points(tenant),
+                    "health": self.state.health(tenant), "model": self._model_info(), "stats": self.system_stats()}
+            self._last_good[tenant] = live
+        except redis.RedisError:
+            live = dict(self._last_good.get(tenant) or {
+                "kpis": {}, "points": [], "health": [], "model": {"ready": False, "version": 0}, "stats": {}},
+                stale=True)
+            live["stats"] = dict(live["stats"], hub=self.hub.status())
+        snap = {"type": "snapshot", "timestamp": protocol.now_iso(), **live,
+                "alerts": self.alerts.recent(tenant, SNAPSHOT_ALERTS)}
         if since_alert_id is not None:
             snap["missed_alerts"] = self.alerts.after(tenant, since_alert_id, MISSED_ALERTS_MAX)
         return snap
+
+    def _model_info(self) -> dict:
+        if not self.distributed:
+            models = self.models.models
+            return {"ready": models is not None, "version": models.version if models else 0}
+        version = json.loads(self.redis.get(self.keys.model_meta) or b'{"version": 0}')["version"]
+        return {"ready": version > 0, "version": version}
+
+    def system_stats(self) -> dict:
+        if not self.distributed:
+            return self.pipeline.system_stats()
+        cached = self.redis.get(self.keys.system)
+        stats = json.loads(cached) if cached else {}
+        return dict(stats, hub=self.hub.status(), this_process={"name": self.name, **self.connections.stats()})
+
+
+def _validated(raw: dict) -> dict | None:
+    try:
+        return validate_event(raw)
+    except EventError:
+        return None

@@ -7,6 +7,7 @@ and holiday uplift are visible on a live dashboard within minutes.
 """
 from __future__ import annotations
 
+import logging
 import math
 import random
 import uuid
@@ -16,6 +17,8 @@ from typing import Callable
 from services.background import BackgroundThread
 from services.events import format_timestamp
 
+log = logging.getLogger(__name__)
+
 HOLIDAY_WEEKS = frozenset({6, 36, 47, 52})  # Super Bowl, Labor Day, Thanksgiving, Christmas
 HOLIDAY_UPLIFT = 1.25
 
@@ -24,10 +27,13 @@ class RetailSimulator:
     """Produces raw retail events (the same shape a REST producer would post)."""
 
     def __init__(self, seed: int | None = 7, stores: int = 10, depts: int = 8, anomaly_rate: float = 0.03,
-                 tenant: str = "default"):
+                 tenant: str = "default", unique_ids: bool = False):
         if not 0 <= anomaly_rate <= 1:
             raise ValueError("anomaly_rate must be between 0 and 1")
         self.rng = random.Random(seed)
+        # Event ids follow the seed unless `unique_ids`: then a restarted or second simulator with
+        # the same seed (same stores and values) does not repeat ids that de-duplication would drop.
+        self._ids = random.Random() if unique_ids else self.rng
         self.anomaly_rate = anomaly_rate
         self.tenant = tenant
         self.entities = [(s, d) for s in range(1, stores + 1) for d in range(1, depts + 1)]
@@ -61,7 +67,7 @@ class RetailSimulator:
         fuel, cpi, unemployment = self.store_economy[store]
         self.emitted += 1
         event = {
-            "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "event_id": str(uuid.UUID(int=self._ids.getrandbits(128), version=4)),
             "timestamp": format_timestamp(now or datetime.now(timezone.utc)),
             "tenant": self.tenant,
             "store": store,
@@ -92,6 +98,7 @@ class SimulatorSource(BackgroundThread):
         self.simulator = simulator
         self.sink = sink
         self.rate = rate
+        self.lost = 0
         self._init_thread()
 
     def start(self) -> None:
@@ -106,7 +113,14 @@ class SimulatorSource(BackgroundThread):
             owed += self.rate * tick
             count, owed = int(owed), owed - int(owed)
             if count:
-                self.sink([self.simulator.next_event() for _ in range(count)])
+                events = [self.simulator.next_event() for _ in range(count)]
+                try:
+                    self.sink(events)
+                except Exception as exc:   # e.g. Redis away: a simulator's events may be lost, its thread not
+                    self.lost += len(events)
+                    if self.lost == len(events) or self.lost % 1000 < len(events):
+                        log.warning("simulator could not deliver %d events (%s); %d lost so far",
+                                    len(events), exc, self.lost)
 
 
 def post_events(url: str, api_key: str, events: list[dict], timeout: float = 10.0) -> tuple[int, dict]:

@@ -120,5 +120,10 @@ class UserStore:
         generated = None
         if not password:
             password = generated = secrets.token_urlsafe(12)
-        self.create(username, password, role="admin")
+        try:
+            self.create(username, password, role="admin")
+        except UserError:
+            if self.find(username):     # another web worker created it first: theirs stands
+                return None
+            raise
         return generated

@@ -1,0 +1,41 @@
+"""gunicorn settings for Pulseboard's web workers: `gunicorn app:server` reads this file by itself.
+
+- gevent workers: every open WebSocket holds a connection (and two green threads) for as long as
+  the page is open; gunicorn's sync worker cannot serve that at all.
+- WEB_CONCURRENCY web workers (default 2) when REDIS_URL is set: they share the stream, state and
+  hub through Redis, and ingest/model work runs in `python -m services.worker` processes.
+- Without REDIS_URL there is nothing to share state through, so exactly one worker runs, and it
+  runs the whole embedded pipeline (simulator, models, hub) as `python app.py` would.
+- Each worker starts its threads (the Redis relay that feeds its own WebSocket clients, the stats
+  reporter) in post_worker_init, after the fork: threads do not survive a fork.
+"""
+import logging
+import os
+
+distributed = bool(os.environ.get("REDIS_URL"))
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2")) if distributed else 1
+worker_class = "gevent"
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
+timeout = 60
+graceful_timeout = 10
+control_socket_disable = True
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = worker.wsgi.extensions["pulseboard"]
+    if distributed:
+        runtime.start_web()
+    else:
+        runtime.start()
+
+
+def worker_exit(server, worker):
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        app.extensions["pulseboard"].stop()

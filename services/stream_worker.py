@@ -1,0 +1,143 @@
+"""The distributed ingest/model worker: stream -> validate -> score -> alerts -> atomic commit -> publish.
+
+Same steps as the embedded pipeline (services.pipeline), with Redis in place of process memory:
+events come from the stream as one consumer of the workers' group; a batch's state change and its
+acknowledgement are one atomic script (services/redis_state.py), so every acknowledged event was
+counted exactly once; alerts are stored (idempotent by event id) before that commit and published
+after it. An event the model fails on is isolated by splitting the batch, retried up to
+MAX_ATTEMPTS deliveries and then dead-lettered, while the rest of the batch goes on.
+
+If Redis goes away the loop backs off (0.2 s doubling to 5 s) and resumes where the group left
+off; nothing it had not committed was acknowledged, so nothing is lost. The leader lease decides
+which worker also runs the cluster's singleton jobs (services.leader).
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+from services.alerts import AlertStore
+from services.background import BackgroundThread
+from services.batch import BatchProcessor, PipelineStats, TenantBatch
+from services.publisher import Publisher
+from services.redis_state import CommitResult, DeadEntry, RedisLiveState
+from services.stream_consumer import Entry, StreamConsumer
+
+log = logging.getLogger(__name__)
+
+COMMIT_RETRIES = 3
+
+
+class StreamWorker(BackgroundThread):
+    thread_name = "stream-worker"
+
+    def __init__(self, consumer: StreamConsumer, state: RedisLiveState, processor: BatchProcessor,
+                 alerts: AlertStore, publisher: Publisher, batch_max_events: int = 1000, batch_max_wait: float = 0.05,
+                 periodic=None):
+        self.consumer = consumer
+        self.state = state
+        self.processor = processor
+        self.alerts = alerts
+        self.publisher = publisher
+        self.batch_max_events = min(batch_max_events, 5000)   # ids go through Lua's unpack
+        self.batch_max_wait = batch_max_wait
+        self.periodic = periodic            # called between batches (leader duties, stats)
+        self.stats = PipelineStats(log)
+        self.dead_lettered = self.stale_commits = self.redis_errors = 0
+        self.connected = False
+        self._init_thread()
+
+    def _run(self) -> None:
+        backoff, group_ready = 0.2, False
+        while not self._stop.is_set():
+            try:
+                if not group_ready:
+                    self.consumer.ensure_group()
+                    group_ready = True
+                entries = self.consumer.read(self.batch_max_events, self.batch_max_wait, self._stop)
+                self.connected, backoff = True, 0.2
+                if entries:
+                    self.handle(entries)
+                if self.periodic is not None:
+                    self.periodic()
+            except redis.RedisError as exc:
+                self.redis_errors += 1
+                if self.connected:
+                    log.warning("worker lost Redis (%s); retrying with backoff", exc)
+                self.connected, group_ready = False, False
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                self.stats.batch_errors += 1
+                log.exception("worker batch failed; its events stay pending and will be retried")
+
+    # -- one batch -------------------------------------------------------------------------------
+    def handle(self, entries: list[Entry]) -> None:
+        events, dead = self.consumer.decode(entries)
+        batches, failures = self.score_isolating(events)
+        retry_later = set()
+        if failures:
+            out_of_attempts = self.consumer.failed(failures)
+            dead += out_of_attempts
+            retry_later = {e["_entry"] for e, _ in failures} - {d.entry_id for d in out_of_attempts}
+        ack = [e.id for e in entries if e.id not in retry_later]
+        stored = {id(b): self.alerts.save(b.tenant, b.alerts, include_existing=any(e["_reclaimed"] for e in b.events))
+                  for b in batches}
+        batches, dead, result = self.commit(ack, dead, batches)
+        if result is None:
+            return
+        for d in dead:
+            self.stats.rejected[d.label] += 1
+        self.dead_lettered += len(dead)
+        for b in batches:
+            kept = {e["event_id"] for e in b.events}
+            alerts = [a for a in stored.get(id(b), ()) if a["event_id"] in kept]
+            self.publisher.points(b.tenant, b.points)
+            self.publisher.alerts(b.tenant, alerts)
+            self.publisher.note_health(b.tenant, result.health.get(b.tenant, []))
+            self.stats.alerts += len(alerts)
+            self.stats.processed += len(b.events)
+        self.stats.batches += 1
+        self.stats.last_batch_size = len(entries)
+        self.stats.last_score_ms = self.processor.last_score_ms
+
+    def score_isolating(self, events: list[dict]) -> tuple[list[TenantBatch], list[tuple[dict, Exception]]]:
+        """Score the batch; if it raises, split it until the events that fail are alone."""
+        if not events:
+            return [], []
+        try:
+            return self.processor.process(events), []
+        except Exception as exc:
+            if len(events) == 1:
+                log.warning("event %s failed scoring: %s", events[0]["event_id"], exc)
+                return [], [(events[0], exc)]
+        mid = len(events) // 2
+        left, right = self.score_isolating(events[:mid]), self.score_isolating(events[mid:])
+        return left[0] + right[0], left[1] + right[1]
+
+    def commit(self, ack: list[str], dead: list[DeadEntry],
+               batches: list[TenantBatch]) -> tuple[list[TenantBatch], list[DeadEntry], CommitResult | None]:
+        """Commit; if part of the batch was committed by another worker meanwhile, commit only the rest."""
+        for _ in range(COMMIT_RETRIES):
+            result = self.state.commit(self.consumer.name, ack, dead, batches)
+            if result.applied:
+                return batches, dead, result
+            still = {i for i, pending in zip(ack, result.pending) if pending}
+            self.stale_commits += len(ack) - len(still)
+            ack = [i for i in ack if i in still]
+            dead = [d for d in dead if d.entry_id in still]
+            batches = [sub for b in batches
+                       if (sub := b.subset([k for k, e in enumerate(b.events) if e["_entry"] in still])).events]
+            if not ack:
+                return [], [], None
+        log.warning("could not commit a batch after %d tries; its events stay pending", COMMIT_RETRIES)
+        return [], [], None
+
+    def local_stats(self) -> dict:
+        stats = self.stats.as_dict()
+        stats.update(dead_lettered=self.dead_lettered, reclaimed=self.consumer.reclaimed,
+                     stale_commits=self.stale_commits, redis_errors=self.redis_errors, connected=self.connected,
+                     at=time.time())
+        return stats

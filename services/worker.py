@@ -1,0 +1,171 @@
+"""An ingest/model worker for distributed mode: `python -m services.worker` (run any number).
+
+`WorkerNode` assembles one worker from the config: a consumer of the event stream, the shared
+model (services.model_sync), the Redis live state, the alert store (SQLite in DATA_DIR) and a hub
+to publish on. Every worker processes events; the one holding the leader lease also computes the
+KPIs (4/s), publishes cluster stats and trims the stream (1/s), bridges the pub/sub ingest channel
+and, with SIMULATOR=on, runs the built-in simulator. `python app.py` with REDIS_URL runs one
+WorkerNode inside the web process, so one command is still a complete system.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+
+import redis
+
+from services import cluster
+from services.alerts import AlertStore
+from services.batch import BatchProcessor
+from services.config import Config, load_or_create_secret_key
+from services.db import Database
+from services.events import EventError, validate_event
+from services.hub import Hub
+from services.ingest_bridge import IngestBridge
+from services.lease import Lease
+from services.model_sync import ModelSync
+from services.models import ModelBank
+from services.publisher import Publisher
+from services.redis_hub import RedisHub
+from services.redis_keys import RedisKeys, connect
+from services.redis_state import RedisLiveState
+from services.simulator import RetailSimulator, SimulatorSource
+from services.stream_consumer import StreamConsumer
+from services.stream_producer import StreamProducer
+from services.stream_worker import StreamWorker
+
+log = logging.getLogger(__name__)
+
+KPI_SECONDS = 0.25
+SLOW_SECONDS = 1.0
+WARMUP_EVENTS = 1000
+
+
+def process_name(role: str) -> str:
+    return f"{role}-{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerNode:
+    def __init__(self, config: Config, hub: Hub | None = None, alerts: AlertStore | None = None,
+                 name: str | None = None):
+        if not config.redis_url:
+            raise ValueError("a worker needs REDIS_URL")
+        self.config = config
+        self.name = name or process_name("worker")
+        self.redis = connect(config.redis_url)
+        self.keys = RedisKeys.from_config(config)
+        self.hub = hub or RedisHub(config.redis_url, self.keys.hub)
+        self.alerts = alerts or AlertStore(Database(config.data_dir / "pulseboard.db"))
+        self.models = ModelBank(seed=config.sim_seed or 0, name=self.name,
+                                sync=ModelSync(self.redis, self.keys, load_or_create_secret_key(config)))
+        self.state = RedisLiveState(self.redis, self.keys, config.kpi_window_seconds,
+                                    dead_letter_maxlen=config.dead_letter_maxlen)
+        self.consumer = StreamConsumer(self.redis, self.keys, self.name, config.claim_idle_seconds,
+                                       config.max_attempts)
+        self.producer = StreamProducer(self.redis, self.keys, config.stream_max_backlog, config.idempotency_seconds)
+        self.publisher = Publisher(self.hub)
+        self.worker = StreamWorker(self.consumer, self.state, BatchProcessor(self.models, config.ws_max_points_per_frame),
+                                   self.alerts, self.publisher, config.batch_max_events, config.batch_max_wait,
+                                   periodic=self.periodic)
+        self.lease = Lease(self.redis, self.keys.leader, self.name)
+        self.simulator = (RetailSimulator(seed=config.sim_seed, anomaly_rate=config.sim_anomaly_rate, unique_ids=True)
+                          if config.simulator else None)
+        self._leader_threads: list = []
+        self._last_kpi = self._last_slow = 0.0
+        self.started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self._warm_up()
+        self.models.start()
+        self.worker.start()
+        log.info("worker %s consuming %s as group %s", self.name, self.keys.stream, self.keys.group)
+
+    def _warm_up(self) -> None:
+        """Load the shared model; if there is none yet, fit the first one on simulator history."""
+        try:
+            if not self.models.pull() and self.simulator is not None:
+                history = []
+                for raw in self.simulator.history(WARMUP_EVENTS):
+                    try:
+                        history.append(validate_event(raw))
+                    except EventError:
+                        pass
+                self.models.warm_up(history)
+        except redis.RedisError as exc:
+            log.warning("no shared model yet (%s); the trainer will fit one when Redis is back", exc)
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self._lead(False)
+        self.models.stop()
+        self.lease.release()
+        try:
+            self.redis.hdel(self.keys.stats("workers"), self.name)
+        except redis.RedisError:
+            pass
+
+    # -- between batches (the worker thread) -----------------------------------------------------
+    def periodic(self) -> None:
+        now = time.monotonic()
+        if self.lease.held and now - self._last_kpi >= KPI_SECONDS:
+            self._last_kpi = now
+            for tenant, kpis in self.state.compute_kpis().items():
+                self.publisher.kpis(tenant, kpis)
+        if now - self._last_slow < SLOW_SECONDS:
+            return
+        self._last_slow = now
+        self._lead(self.lease.refresh())
+        self.publisher.flush_health()
+        stats = {**self.worker.local_stats(), "leader": self.lease.held, "model_fit_errors": self.models.fit_errors,
+                 "model_version": self.models.models.version if self.models.models else 0}
+        cluster.report(self.redis, self.keys, "workers", self.name, stats)
+        if self.lease.held:
+            self.consumer.trim()
+            system = cluster.compose(self.redis, self.keys, self.consumer.backlog(), stats["model_version"],
+                                     self.hub.status())
+            self.redis.set(self.keys.system, json.dumps(system), ex=cluster.SYSTEM_CACHE_SECONDS)
+            self.publisher.system(self.state.tenants(), system)
+
+    def _lead(self, leading: bool) -> None:
+        """Start the leader-only threads when we gain the lease, stop them when we lose it."""
+        if leading and not self._leader_threads:
+            log.info("worker %s is the leader", self.name)
+            self._leader_threads = [IngestBridge(self.redis, self.keys, self.producer, self.config.dead_letter_maxlen)]
+            if self.simulator is not None:
+                self._leader_threads.append(SimulatorSource(self.simulator, self.producer.add, self.config.sim_rate))
+            for thread in self._leader_threads:
+                thread.start()
+        elif not leading and self._leader_threads:
+            for thread in self._leader_threads:
+                thread.stop()
+            self._leader_threads = []
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = Config.from_env()
+    if not config.redis_url:
+        print("python -m services.worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)", flush=True)
+        return 2
+    node = WorkerNode(config)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    node.start()
+    done.wait()
+    log.info("worker %s stopping", node.name)
+    node.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
