@@ -226,8 +226,7 @@ class ModelBank(BackgroundThread):
             return
         with self.sync.training_lock() as mine:
             current = self.models.version if self.models else 0
-            if not mine or (self.sync.meta()["version"] > current and
-                            self.sync.recently_published(self.refit_min_seconds)):
+            if not mine or self.sync.recently_published(self.refit_min_seconds):
                 self.pull()                 # someone else is training, or just did
                 return
             fitted = self._fit_window(current + 1)
