@@ -28,10 +28,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class LiveServer:
-    """`python app.py` on a free port; can be stopped and started again on the same port and data."""
+APP = [sys.executable, str(ROOT / "app.py")]
+GUNICORN = [sys.executable, "-m", "gunicorn", "app:server"]      # reads gunicorn.conf.py
+WORKER = [sys.executable, "-m", "services.worker"]
 
-    def __init__(self, data_dir: Path, **env):
+
+class LiveServer:
+    """`python app.py` (or another web command, e.g. GUNICORN) on a free port; can be stopped and
+    started again on the same port and data."""
+
+    def __init__(self, data_dir: Path, command: list[str] = APP, **env):
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.origin = self.url
@@ -45,8 +52,7 @@ class LiveServer:
     def start(self, timeout: float = 30) -> "LiveServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=self.env,
-                                     stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -54,7 +60,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/login", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:    # not listening yet, or still loading the app
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-3000:]}")
@@ -100,19 +106,66 @@ def recv_until(ws, predicate, timeout: float = 10) -> dict:
     raise AssertionError("no matching message within timeout")
 
 
-class RedisServer:
-    """A throwaway redis-server on a free port, no persistence; can be stopped and started again."""
+class Worker:
+    """`python -m services.worker` with the given environment; ready once it says it is consuming."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, data_dir: Path, **env):
+        self.data_dir = data_dir
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+                    **{k: str(v) for k, v in env.items()}}
+        self.log_path = data_dir / f"worker-{free_port()}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "Worker":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(WORKER, cwd=ROOT, env=self.env, stdout=open(self.log_path, "a"),
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
+            if "consuming" in self.log_path.read_text():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    @property
+    def name(self) -> str:
+        return f"worker-{socket.gethostname()}-{self.proc.pid}"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(5)
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port; can be stopped and started again.
+
+    `persistent`: an append-only file fsynced on every write, so a stop/start keeps everything
+    acknowledged (the production setting the outage test needs); otherwise nothing is kept.
+    """
+
+    def __init__(self, workdir: Path, persistent: bool = False):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.workdir = workdir
+        self.persistent = persistent
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "RedisServer":
         self.workdir.mkdir(parents=True, exist_ok=True)
+        durability = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.workdir)],
+                                      *durability, "--dir", str(self.workdir)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
