@@ -1,4 +1,4 @@
-"""Alerts for HIGH and CRITICAL risk events: what they say, and where they are kept.
+"""Alerts for HIGH and CRITICAL risk events (retail and sensor): what they say, and where they are kept.
 
 An alert carries a short human "why" built from the values that made the event unusual, so an
 analyst does not have to reverse-engineer a risk score. Alerts are written to SQLite before they
@@ -41,11 +41,41 @@ def explain(event: dict, sales_z: float, expected: float, temp_z: float, anomaly
     return message, "; ".join(reasons)
 
 
+def explain_sensor(event: dict, z: float, expected: float, anomaly_score: float) -> tuple[str, str]:
+    """(message, why) for an alert on a sensor reading."""
+    kind = event["sensor_type"].replace("_", " ")
+    unit = f" {event['unit']}" if event.get("unit") else ""
+    reasons = []
+    if abs(z) >= SALES_Z_NOTE and expected:
+        direction = "above" if z > 0 else "below"
+        reasons.append(f"{kind} {event['value']:,.2f}{unit} is {event['value'] / expected:.1f}x the usual "
+                       f"{expected:,.2f}{unit} ({abs(z):.1f} sigma {direction})")
+    if anomaly_score >= 0.5:
+        reasons.append(f"IsolationForest finds this {kind} reading unusual (score {anomaly_score:.2f})")
+    if event.get("quality", "good") != "good":
+        reasons.append(f"the sensor reports {event['quality']} quality")
+    if not reasons:
+        reasons.append("the reading is mildly unusual in several ways")
+    where = f"{event['asset_id']} ({event['sensor_id']})"
+    if z >= SALES_Z_NOTE:
+        message = f"{kind.capitalize()} spike on {where}"
+    elif z <= -SALES_Z_NOTE:
+        message = f"{kind.capitalize()} drop on {where}"
+    else:
+        message = f"Unusual {kind} reading on {where}"
+    return message, "; ".join(reasons)
+
+
 def alert_message(alert: dict) -> dict:
-    """The `alert` message sent to clients, from a stored alert row or dict."""
-    return {"type": "alert", "id": alert["id"], "priority": alert["priority"], "timestamp": alert["timestamp"],
-            "store": alert["store"], "dept": alert["dept"], "message": alert["message"],
-            "risk_score": alert["risk_score"], "why": alert["why"], "event_id": alert["event_id"]}
+    """The message sent to clients, from a stored alert row or dict: `alert` for a retail event,
+    `alert_triggered` (naming the asset and sensor) for a sensor reading."""
+    common = {"id": alert["id"], "priority": alert["priority"], "timestamp": alert["timestamp"],
+              "message": alert["message"], "risk_score": alert["risk_score"], "why": alert["why"],
+              "event_id": alert["event_id"]}
+    if "profile" in alert.keys() and alert["profile"] == "sensor":
+        return {"type": "alert_triggered", **common, "asset_id": alert["asset_id"], "sensor_id": alert["sensor_id"],
+                "sensor_type": alert["sensor_type"]}
+    return {"type": "alert", **common, "store": alert["store"], "dept": alert["dept"]}
 
 
 class AlertStore:
@@ -63,9 +93,10 @@ class AlertStore:
         with self.db.connect() as conn:
             for a in alerts:
                 cur = conn.execute(
-                    "INSERT OR IGNORE INTO alerts (tenant, event_id, priority, timestamp, store, dept, risk_score,"
-                    " message, why) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (tenant, a["event_id"], a["priority"], a["timestamp"], a["store"], a["dept"], a["risk_score"],
+                    "INSERT OR IGNORE INTO alerts (tenant, event_id, profile, priority, timestamp, store, dept,"
+                    " asset_id, sensor_id, sensor_type, risk_score, message, why) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (tenant, a["event_id"], a.get("profile", "retail"), a["priority"], a["timestamp"], a.get("store"),
+                     a.get("dept"), a.get("asset_id"), a.get("sensor_id"), a.get("sensor_type"), a["risk_score"],
                      a["message"], a["why"]))
                 if cur.rowcount:
                     stored.append(dict(a, id=cur.lastrowid))

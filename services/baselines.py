@@ -28,8 +28,10 @@ class EntityBaselines:
     def _std(self, mean: float, var: float) -> float:
         return max(math.sqrt(var), 0.02 * abs(mean), 1.0)
 
-    def observe(self, keys: list[tuple], sales: np.ndarray, holiday: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Z-scores and expected values of `sales` against each key's baseline, then learn from them.
+    def observe(self, keys: list[tuple], sales: np.ndarray, holiday: np.ndarray,
+                learn: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Z-scores and expected values of `sales` against each key's baseline, then learn from them
+        (only from the values where `learn` is true, when given).
 
         Returns (z, expected). An entity seen fewer than WARM_COUNT times gets z = 0.
         """
@@ -43,13 +45,17 @@ class EntityBaselines:
                 factor = uplift if holiday[i] else 1.0
                 stats = self._stats.get(keys[i])
                 if stats is None:
-                    self._stats[keys[i]] = [1, x / factor, 0.0]
+                    if learn is None or learn[i]:
+                        self._stats[keys[i]] = [1, x / factor, 0.0]
                     continue
                 count, mean, var = stats
                 std = self._std(mean, var)
                 expected[i] = mean * factor
                 if count >= WARM_COUNT:
                     z[i] = (x / factor - mean) / std
+                if learn is not None and not learn[i]:
+                    continue
+                if count >= WARM_COUNT:
                     learned = min(max(x / factor, mean - 3 * std), mean + 3 * std)
                     if holiday[i] and mean > 0 and abs(z[i]) < 3:
                         ratio = x / mean

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from services import protocol
-from services.alerts import ALERT_LEVELS, explain
+from services.alerts import ALERT_LEVELS, explain, explain_sensor
 from services.events import EventError, validate_event
 from services.health import HealthDelta, deltas
 from services.kpis import summarize
 from services.models import ModelBank, Scores
+from services.sensor_banks import SensorBanks
 
 
 @dataclass
@@ -28,16 +29,43 @@ class TenantBatch:
     tenant: str
     events: list[dict]
     scores: Scores
-    kpi: tuple | None                 # services.kpis.summarize() of the batch
+    kpi: tuple | None                 # services.kpis.summarize() of the batch (retail events only)
     health: dict[str, HealthDelta]    # entity -> delta
     alerts: list[dict]                # alerts to store (no ids yet)
     points: list[str]                 # encoded iot_update messages, oldest first, at most max_points
     max_points: int
+    kind: str = "retail"
+    readings: list[tuple[str, str]] = field(default_factory=list)   # sensor id -> encoded sensor_update
 
     def subset(self, keep: list[int]) -> "TenantBatch":
         """The same batch restricted to the events at positions `keep` (scores are reused)."""
-        return build_tenant_batch(self.tenant, [self.events[i] for i in keep], self.scores.take(keep),
-                                  self.max_points)
+        build = build_sensor_batch if self.kind == "sensor" else build_tenant_batch
+        return build(self.tenant, [self.events[i] for i in keep], self.scores.take(keep), self.max_points)
+
+
+def build_sensor_batch(tenant: str, events: list[dict], scores: Scores, max_points: int) -> TenantBatch:
+    """A batch of one sensor type's readings: health per asset, the latest reading per sensor, alerts."""
+    health = deltas([f"asset:{e['asset_id']}" for e in events], [{"asset_id": e["asset_id"]} for e in events],
+                    scores.risk_score, scores.anomaly, [e["timestamp"] for e in events])
+    latest: dict[str, str] = {}
+    alerts = []
+    for i, e in enumerate(events):
+        analysis = _analysis(scores, i)
+        latest[e["sensor_id"]] = protocol.encode(protocol.sensor_update(e, analysis))
+        if scores.risk_level[i] in ALERT_LEVELS:
+            message, why = explain_sensor(e, float(scores.sales_z[i]), float(scores.expected_sales[i]),
+                                          float(scores.anomaly_score[i]))
+            alerts.append({"event_id": e["event_id"], "profile": "sensor", "priority": scores.risk_level[i],
+                           "timestamp": e["timestamp"], "asset_id": e["asset_id"], "sensor_id": e["sensor_id"],
+                           "sensor_type": e["sensor_type"], "risk_score": int(scores.risk_score[i]),
+                           "message": message, "why": why})
+    return TenantBatch(tenant, events, scores, None, health, alerts, [], max_points, "sensor", list(latest.items()))
+
+
+def _analysis(scores: Scores, i: int) -> dict:
+    return {"anomaly_detected": bool(scores.anomaly[i]), "anomaly_score": float(scores.anomaly_score[i]),
+            "risk_level": scores.risk_level[i], "risk_score": int(scores.risk_score[i]),
+            "cluster": scores.cluster[i], "model_version": scores.model_version}
 
 
 def build_tenant_batch(tenant: str, events: list[dict], scores: Scores, max_points: int) -> TenantBatch:
@@ -61,7 +89,7 @@ def pending_alerts(events: list[dict], scores: Scores) -> list[dict]:
         e = events[i]
         message, why = explain(e, float(scores.sales_z[i]), float(scores.expected_sales[i]),
                                float(scores.temp_z[i]), float(scores.anomaly_score[i]))
-        out.append({"event_id": e["event_id"], "priority": level, "timestamp": e["timestamp"],
+        out.append({"event_id": e["event_id"], "profile": "retail", "priority": level, "timestamp": e["timestamp"],
                     "store": e["store"], "dept": e["dept"], "risk_score": int(scores.risk_score[i]),
                     "message": message, "why": why})
     return out
@@ -71,31 +99,55 @@ def encoded_points(events: list[dict], scores: Scores, max_points: int) -> list[
     """Only the newest points can reach a client (a frame carries at most max_points), so only they are encoded."""
     out = []
     for i in range(max(0, len(events) - max_points), len(events)):
-        out.append(protocol.encode(protocol.iot_update(events[i], {
-            "anomaly_detected": bool(scores.anomaly[i]), "anomaly_score": float(scores.anomaly_score[i]),
-            "risk_level": scores.risk_level[i], "risk_score": int(scores.risk_score[i]),
-            "cluster": scores.cluster[i], "model_version": scores.model_version})))
+        out.append(protocol.encode(protocol.iot_update(events[i], _analysis(scores, i))))
     return out
 
 
 class BatchProcessor:
-    def __init__(self, models: ModelBank, max_points: int = 50):
+    """Routes each event to its model: retail events to `models`, sensor readings to their type's bank."""
+
+    def __init__(self, models: ModelBank, max_points: int = 50, sensors: SensorBanks | None = None):
         self.models = models
         self.max_points = max_points
+        self.sensors = sensors or SensorBanks(lambda name: ModelBank(kind="sensor", name=f"sensor:{name}"))
         self.last_score_ms = 0.0
 
     def process(self, events: list[dict]) -> list[TenantBatch]:
-        """Score checked events (services.events.validate_event output); one TenantBatch per tenant."""
-        by_tenant: dict[str, list[dict]] = {}
+        """Score checked events (services.events.validate_event output); one TenantBatch per tenant and model."""
+        groups: dict[tuple, list[dict]] = {}
         for event in events:
-            by_tenant.setdefault(event["tenant"], []).append(event)
+            model = event["sensor_type"] if event["profile"] == "sensor" else None
+            groups.setdefault((event["tenant"], model), []).append(event)
         out = []
-        for tenant, group in by_tenant.items():
-            started = time.perf_counter()
-            scores = self.models.score(group)
-            self.last_score_ms = (time.perf_counter() - started) * 1000
-            out.append(build_tenant_batch(tenant, group, scores, self.max_points))
+        started = time.perf_counter()
+        for (tenant, sensor_type), group in groups.items():
+            if sensor_type is None:
+                out.append(build_tenant_batch(tenant, group, self.models.score(group), self.max_points))
+            else:
+                scores = self.sensors.bank(sensor_type).score(group)
+                out.append(build_sensor_batch(tenant, group, scores, self.max_points))
+        self.last_score_ms = (time.perf_counter() - started) * 1000
         return out
+
+    def warm_up(self, events: list[dict]) -> None:
+        """Learn from history before the live stream starts: each model from its own events."""
+        retail = [e for e in events if e["profile"] == "retail"]
+        if retail:
+            self.models.warm_up(retail)
+        by_type: dict[str, list[dict]] = {}
+        for e in events:
+            if e["profile"] == "sensor":
+                by_type.setdefault(e["sensor_type"], []).append(e)
+        for sensor_type, group in by_type.items():
+            self.sensors.bank(sensor_type).warm_up(group)
+
+    def start(self) -> None:
+        self.models.start()
+        self.sensors.start()
+
+    def stop(self) -> None:
+        self.sensors.stop()
+        self.models.stop()
 
 
 def validate_all(raw_events: list, stats: "PipelineStats") -> list[dict]:

@@ -42,6 +42,13 @@ def _number(env: Mapping[str, str], name: str, default, kind=float, minimum=None
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {env.get(name)!r})")
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the server needs to start. Build it with `Config.from_env()`."""
@@ -57,6 +64,7 @@ class Config:
     sim_rate: float = 5.0
     sim_anomaly_rate: float = 0.03
     sim_seed: int | None = None
+    sim_profile: str = "retail"      # retail, sensor or mixed
     # Pipeline tuning: a micro-batch closes after this many events or this many seconds.
     batch_max_events: int = 1000
     batch_max_wait: float = 0.05
@@ -102,6 +110,7 @@ class Config:
             sim_rate=_number(env, "SIM_RATE", 5.0, float, minimum=0.0),
             sim_anomaly_rate=_number(env, "SIM_ANOMALY_RATE", 0.03, float, minimum=0.0),
             sim_seed=int(seed) if seed not in (None, "") else None,
+            sim_profile=_choice(env, "SIM_PROFILE", ("retail", "sensor", "mixed"), "retail"),
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
             redis_url=env.get("REDIS_URL") or None,

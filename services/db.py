@@ -11,6 +11,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+ALERTS = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    profile TEXT NOT NULL DEFAULT 'retail',
+    priority TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    store INTEGER,
+    dept INTEGER,
+    asset_id TEXT,
+    sensor_id TEXT,
+    sensor_type TEXT,
+    risk_score INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    why TEXT NOT NULL,
+    UNIQUE (tenant, event_id)
+);
+CREATE INDEX IF NOT EXISTS alerts_tenant_id ON alerts (tenant, id);
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -21,21 +42,7 @@ CREATE TABLE IF NOT EXISTS users (
     active INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    priority TEXT NOT NULL,
-    timestamp TEXT NOT NULL,
-    store INTEGER NOT NULL,
-    dept INTEGER NOT NULL,
-    risk_score INTEGER NOT NULL,
-    message TEXT NOT NULL,
-    why TEXT NOT NULL,
-    UNIQUE (tenant, event_id)
-);
-CREATE INDEX IF NOT EXISTS alerts_tenant_id ON alerts (tenant, id);
-CREATE TABLE IF NOT EXISTS api_keys (
+""" + ALERTS + """CREATE TABLE IF NOT EXISTS api_keys (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     prefix TEXT NOT NULL UNIQUE,
@@ -55,6 +62,35 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connection().executescript(SCHEMA)   # executescript manages its own transaction
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an older version up to SCHEMA (each step idempotent, one at a time).
+
+        1: alerts gained sensor events (profile, asset_id, sensor_id, sensor_type; store and dept
+        may be empty). SQLite cannot relax NOT NULL in place, so the table is rebuilt.
+        """
+        conn = self._connection()
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(alerts)")}
+        if "profile" in columns:
+            return
+        conn.execute("BEGIN IMMEDIATE")        # another process may be migrating: wait for it
+        try:
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(alerts)")}
+            if "profile" not in columns:
+                conn.execute("ALTER TABLE alerts RENAME TO alerts_v0")
+                conn.execute("DROP INDEX IF EXISTS alerts_tenant_id")
+                for statement in ALERTS.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO alerts (id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
+                             " message, why) SELECT id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
+                             " message, why FROM alerts_v0")
+                conn.execute("DROP TABLE alerts_v0")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -1,9 +1,16 @@
 """The event schema: what a source may send, and the checked, normalised form the pipeline uses.
 
-Validation is strict about types (a store number is an integer, sales are a finite number) and
-lenient where producers differ harmlessly (an integral float store id, `true`/`1` for a holiday,
-a timestamp without an offset is read as UTC). Every rejection names the field and the reason so
-that it can be counted and logged, and so a REST producer can be told exactly what to fix.
+Two profiles share the envelope (`event_id`, `timestamp`, `tenant`): **retail** events (a store and
+department's weekly sales) and **sensor** events (a reading of one sensor on one asset; an event
+with an `asset_id` is a sensor event). Validation is strict about types (a store number is an
+integer, values are finite numbers) and lenient where producers differ harmlessly (an integral
+float store id, `true`/`1` for a holiday, a timestamp without an offset is read as UTC). Every
+rejection names the field and the reason, so it can be counted and logged, and a REST producer
+can be told exactly what to fix.
+
+This runs for every event in every worker, so the common case (a well-typed event, usually one
+we normalised ourselves) takes a fast path; anything else falls through to the checks that
+explain what is wrong.
 """
 from __future__ import annotations
 
@@ -13,8 +20,14 @@ from typing import Any
 
 RETAIL_REQUIRED = ("event_id", "timestamp", "store", "dept", "weekly_sales", "temperature", "is_holiday")
 RETAIL_OPTIONAL = ("fuel_price", "cpi", "unemployment")
+SENSOR_REQUIRED = ("event_id", "timestamp", "asset_id", "sensor_id", "sensor_type", "value")
+SENSOR_OPTIONAL = ("unit", "quality")
+QUALITIES = ("good", "uncertain", "bad")
 MAX_ID_LENGTH = 128
+MAX_NAME_LENGTH = 64
+MAX_UNIT_LENGTH = 16
 DEFAULT_TENANT = "default"
+_INF = float("inf")
 
 
 class EventError(ValueError):
@@ -28,6 +41,8 @@ class EventError(ValueError):
 
 def _finite(raw: dict, name: str, required: bool = True) -> float | None:
     value = raw.get(name)
+    if type(value) is float and -_INF < value < _INF:    # fast path (NaN fails the comparison too)
+        return value
     if value is None:
         if required:
             raise EventError(name, "is required")
@@ -42,6 +57,8 @@ def _finite(raw: dict, name: str, required: bool = True) -> float | None:
 
 def _positive_int(raw: dict, name: str) -> int:
     value = raw.get(name)
+    if type(value) is int and 0 < value < 2**31:           # fast path
+        return value
     if value is None:
         raise EventError(name, "is required")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -62,6 +79,19 @@ def _flag(raw: dict, name: str) -> int:
     raise EventError(name, "must be true/false or 1/0")
 
 
+def _name(raw: dict, name: str, limit: int = MAX_NAME_LENGTH, required: bool = True) -> str:
+    value = raw.get(name)
+    if type(value) is str and 0 < len(value) <= limit and value.strip():
+        return value.strip()
+    if value is None and not required:
+        return ""
+    if value is None:
+        raise EventError(name, "is required")
+    if not isinstance(value, str):
+        raise EventError(name, f"must be a string, got {type(value).__name__}")
+    raise EventError(name, f"must be 1-{limit} characters")
+
+
 def parse_timestamp(value: Any) -> datetime:
     """An ISO 8601 timestamp as an aware UTC datetime (naive input is taken as UTC)."""
     if not isinstance(value, str) or not value:
@@ -80,28 +110,38 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def normal_timestamp(value: Any) -> str:
+    """`value` checked and in the canonical form; one already canonical is only parsed, not rebuilt."""
+    moment = parse_timestamp(value)
+    if len(value) == 24 and value[-1] == "Z" and value[10] == "T" and value[19] == ".":
+        return value
+    return format_timestamp(moment)
+
+
 def validate_event(raw: Any, tenant: str | None = None) -> dict:
-    """Check one raw retail event and return its normalised form.
+    """Check one raw event (retail or sensor) and return its normalised form.
 
     `tenant`, when given, overrides anything in the payload: it comes from the authenticated
     source, never from the client.
     """
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         raise EventError("event", f"must be a JSON object, got {type(raw).__name__}")
     event_id = raw.get("event_id")
-    if not isinstance(event_id, str) or not event_id.strip():
+    if type(event_id) is not str or not 0 < len(event_id) <= MAX_ID_LENGTH or not event_id.strip():
+        if isinstance(event_id, str) and len(event_id) > MAX_ID_LENGTH:
+            raise EventError("event_id", f"must be at most {MAX_ID_LENGTH} characters")
         raise EventError("event_id", "is required and must be a non-empty string")
-    if len(event_id) > MAX_ID_LENGTH:
-        raise EventError("event_id", f"must be at most {MAX_ID_LENGTH} characters")
-    moment = parse_timestamp(raw.get("timestamp"))
+    timestamp = normal_timestamp(raw.get("timestamp"))
     if tenant is None:
         tenant = raw.get("tenant", DEFAULT_TENANT)
         if not isinstance(tenant, str) or not tenant:
             raise EventError("tenant", "must be a non-empty string")
+    if "asset_id" in raw:
+        return _sensor(raw, event_id, timestamp, tenant)
     return {
+        "profile": "retail",
         "event_id": event_id,
-        "timestamp": format_timestamp(moment),
-        "ts": moment.timestamp(),
+        "timestamp": timestamp,
         "tenant": tenant,
         "store": _positive_int(raw, "store"),
         "dept": _positive_int(raw, "dept"),
@@ -111,4 +151,22 @@ def validate_event(raw: Any, tenant: str | None = None) -> dict:
         "fuel_price": _finite(raw, "fuel_price", required=False),
         "cpi": _finite(raw, "cpi", required=False),
         "unemployment": _finite(raw, "unemployment", required=False),
+    }
+
+
+def _sensor(raw: dict, event_id: str, timestamp: str, tenant: str) -> dict:
+    quality = raw.get("quality", "good")
+    if not isinstance(quality, str) or quality.lower() not in QUALITIES:
+        raise EventError("quality", f"must be one of {', '.join(QUALITIES)}")
+    return {
+        "profile": "sensor",
+        "event_id": event_id,
+        "timestamp": timestamp,
+        "tenant": tenant,
+        "asset_id": _name(raw, "asset_id"),
+        "sensor_id": _name(raw, "sensor_id"),
+        "sensor_type": _name(raw, "sensor_type").lower(),
+        "value": _finite(raw, "value"),
+        "unit": _name(raw, "unit", MAX_UNIT_LENGTH, required=False),
+        "quality": quality.lower(),
     }

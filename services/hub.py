@@ -22,7 +22,7 @@ from typing import Callable, Iterable, NamedTuple
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("iot", "alerts", "kpis", "health", "system")
+CHANNELS = ("iot", "sensors", "alerts", "kpis", "health", "system")
 
 
 class Message(NamedTuple):

@@ -59,7 +59,7 @@ def ingest():
             response.headers["Retry-After"] = str(retry)
             return response, 429
         # The checked form (tenant from the key, unknown fields dropped) is what gets queued.
-        accepted, duplicates = runtime.ingest.add([{k: v for k, v in e.items() if k != "ts"} for e in checked])
+        accepted, duplicates = runtime.ingest.add(checked)
     except IngestUnavailable as exc:
         return _unavailable(str(exc), exc.retry_after)
     except redis.RedisError:

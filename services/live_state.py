@@ -1,4 +1,4 @@
-"""What the dashboard shows right now (KPIs, latest points, health), kept in one process.
+"""What the dashboard shows right now (KPIs, latest points, health, sensor readings), kept in one process.
 
 This is the embedded-mode state: the ingest thread applies each micro-batch, web threads read.
 Distributed mode keeps the same state in Redis (services/redis_state.py, same reader methods), so
@@ -24,6 +24,7 @@ class MemoryLiveState:
         self._windows: dict[str, KpiWindow] = {}
         self._points: dict[str, deque] = {}
         self._kpis: dict[str, dict] = {}
+        self._readings: dict[str, dict[str, str]] = {}    # tenant -> sensor id -> encoded sensor_update
         self.health_store = EntityHealth()
         self._lock = threading.Lock()
 
@@ -37,6 +38,8 @@ class MemoryLiveState:
                     window = self._windows[batch.tenant] = KpiWindow(self.window_seconds)
                 window.add_summary(batch.kpi)
             self._points.setdefault(batch.tenant, deque(maxlen=self.points_kept)).extend(batch.points)
+            if batch.readings:
+                self._readings.setdefault(batch.tenant, {}).update(batch.readings)
         return self.health_store.apply(batch.tenant, batch.health)
 
     def compute_kpis(self) -> dict[str, dict]:
@@ -61,3 +64,13 @@ class MemoryLiveState:
 
     def health(self, tenant: str) -> list[dict]:
         return self.health_store.snapshot(tenant)
+
+    def readings(self, tenant: str) -> list[dict]:
+        """The latest reading of every sensor, by asset and sensor."""
+        with self._lock:
+            encoded = list(self._readings.get(tenant, {}).values())
+        return sorted_readings(encoded)
+
+
+def sorted_readings(encoded: list) -> list[dict]:
+    return sorted((json.loads(r) for r in encoded), key=lambda r: (r["asset_id"], r["sensor_id"]))

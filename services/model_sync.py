@@ -33,7 +33,8 @@ RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL'
 
 class ModelSync:
     def __init__(self, client: redis.Redis, keys: RedisKeys, secret: str | bytes, poll: float = 2.0,
-                 lock_seconds: float = 300.0):
+                 lock_seconds: float = 300.0, name: str = "retail"):
+        self.name = name
         self.redis = client
         self.keys = keys
         self.secret = secret.encode() if isinstance(secret, str) else secret
@@ -46,26 +47,26 @@ class ModelSync:
         return hmac.new(self.secret, body, hashlib.sha256).digest()
 
     def meta(self) -> dict:
-        raw = self.redis.get(self.keys.model_meta)
+        raw = self.redis.get(self.keys.model_meta(self.name))
         return json.loads(raw) if raw else {"version": 0}
 
     def publish(self, models, baselines: dict, worker: str) -> int:
         """Store `models` as the next version; returns its number."""
-        version = int(self.redis.incr(self.keys.model_seq))
+        version = int(self.redis.incr(self.keys.model_seq(self.name)))
         models = replace(models, version=version)
         body = pickle.dumps((models, baselines), protocol=pickle.HIGHEST_PROTOCOL)
         meta = {"version": version, "fitted_at": models.fitted_at, "fitted_on": models.fitted_on,
                 "worker": worker, "bytes": len(body)}
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.keys.model, MAGIC + self._sign(body) + body)
-        pipe.set(self.keys.model_meta, json.dumps(meta))
+        pipe.set(self.keys.model(self.name), MAGIC + self._sign(body) + body)
+        pipe.set(self.keys.model_meta(self.name), json.dumps(meta))
         pipe.execute()
-        log.info("published models v%d (%d rows, %.1f MB)", version, models.fitted_on, len(body) / 2**20)
+        log.info("published %s models v%d (%d rows, %.1f MB)", self.name, version, models.fitted_on, len(body) / 2**20)
         return version
 
     def load(self):
         """(models, baselines) of the stored version, or None if there is none or it is not ours."""
-        blob = self.redis.get(self.keys.model)
+        blob = self.redis.get(self.keys.model(self.name))
         if not blob:
             return None
         body = blob[len(MAGIC) + 32:]
@@ -79,13 +80,13 @@ class ModelSync:
     def training_lock(self):
         """Yields True if this process may train now (and holds the lock until the block ends)."""
         token = secrets.token_hex(8)
-        got = bool(self.redis.set(self.keys.model_lock, token, nx=True, px=self.lock_ms))
+        got = bool(self.redis.set(self.keys.model_lock(self.name), token, nx=True, px=self.lock_ms))
         try:
             yield got
         finally:
             if got:
                 try:
-                    self._release(keys=[self.keys.model_lock], args=[token])
+                    self._release(keys=[self.keys.model_lock(self.name)], args=[token])
                 except redis.RedisError:
                     pass   # it expires by itself
 

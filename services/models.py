@@ -27,6 +27,7 @@ from services.baselines import EntityBaselines
 log = logging.getLogger(__name__)
 
 RISK_LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+QUALITY_CODES = {"good": 0.0, "uncertain": 1.0, "bad": 2.0}
 RISK_THRESHOLDS = (40, 60, 80)  # risk >= 40 MEDIUM, >= 60 HIGH, >= 80 CRITICAL
 N_CLUSTERS = 4
 Z_FLOOR, Z_SPAN = 2.5, 8.0       # |z| below 2.5 adds no risk; |z| of 10.5 alone is maximal
@@ -122,6 +123,11 @@ def features(z: np.ndarray, sales: np.ndarray, temperature: np.ndarray, holiday:
     return np.column_stack([np.clip(z, -50, 50), np.sign(sales) * np.log1p(np.abs(sales)), temperature, holiday])
 
 
+def sensor_features(z: np.ndarray, value: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """A sensor reading: how unusual for that sensor, its level, and how much the sensor trusts it."""
+    return np.column_stack([np.clip(z, -50, 50), np.sign(value) * np.log1p(np.abs(value)), quality])
+
+
 def fit_models(rows: np.ndarray, version: int, seed: int = 0) -> FittedModels:
     """Fit IsolationForest and KMeans on a window of feature rows (pure: no shared state)."""
     iforest = IsolationForest(n_estimators=100, max_samples=min(256, len(rows)), contamination=0.01,
@@ -144,7 +150,7 @@ class ModelBank(BackgroundThread):
     thread_name = "model-trainer"
 
     def __init__(self, window: int = 5000, min_fit_rows: int = 200, refit_every: int = 5000,
-                 refit_min_seconds: float = 30.0, seed: int = 0, sync=None, name: str = ""):
+                 refit_min_seconds: float = 30.0, seed: int = 0, sync=None, name: str = "", kind: str = "retail"):
         self.baselines = EntityBaselines()
         self.window: deque = deque(maxlen=window)
         self.min_fit_rows = min_fit_rows
@@ -157,35 +163,54 @@ class ModelBank(BackgroundThread):
         self._fit_requested = threading.Event()
         self._init_thread()
         self.fit_errors = 0
+        self.kind = kind            # "retail", or "sensor" (one bank per sensor type, services.sensor_banks)
         self.sync = sync            # services.model_sync.ModelSync in distributed mode: one model for all workers
         self.name = name
         self.sync_errors = 0
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, events: list[dict]) -> Scores:
+    def _inputs(self, events: list[dict]) -> tuple:
+        """(z, expected, feature rows, temperature or None, quality codes or None) for a batch."""
         n = len(events)
+        if self.kind == "sensor":
+            level = np.fromiter((e["value"] for e in events), float, n)
+            quality = np.fromiter((QUALITY_CODES[e["quality"]] for e in events), float, n)
+            keys = [(e["tenant"], e["asset_id"], e["sensor_id"]) for e in events]
+            # Only good readings teach the baseline; a bad one is not trusted at all.
+            z, expected = self.baselines.observe(keys, level, np.zeros(n), learn=quality == 0)
+            z[quality == QUALITY_CODES["bad"]] = 0.0
+            return z, expected, sensor_features(z, level, quality), None, quality
         sales = np.fromiter((e["weekly_sales"] for e in events), float, n)
         temperature = np.fromiter((e["temperature"] for e in events), float, n)
         holiday = np.fromiter((e["is_holiday"] for e in events), float, n)
         keys = [(e["tenant"], e["store"], e["dept"]) for e in events]
         z, expected = self.baselines.observe(keys, sales, holiday)
-        rows = features(z, sales, temperature, holiday)
+        return z, expected, features(z, sales, temperature, holiday), temperature, None
+
+    def score(self, events: list[dict]) -> Scores:
+        n = len(events)
+        z, expected, rows, temperature, quality = self._inputs(events)
         models = self.models
+        temp_z = np.zeros(n)
         if models is None:
             anomaly_score = np.zeros(n)
             outlier = np.zeros(n, dtype=bool)
             cluster = [None] * n
-            temp_z = np.zeros(n)
         else:
             raw = isolation_raw(models, rows)
             anomaly_score = np.clip((raw - models.score_floor) / (models.score_top - models.score_floor), 0, 1)
             outlier = raw > -models.iforest.offset_
             scaled = (rows[:, :3] - models.feature_mean[:3]) / models.feature_std[:3]
             cluster = models.cluster_order[models.kmeans.predict(scaled)].tolist()
-            temp_z = (temperature - models.feature_mean[2]) / models.feature_std[2]
+            if temperature is not None:
+                temp_z = (temperature - models.feature_mean[2]) / models.feature_std[2]
         risk = combine_risk(anomaly_score, z)
-        levels = [RISK_LEVELS[i] for i in np.searchsorted(RISK_THRESHOLDS, risk, side="right")]
         anomaly = outlier | (risk >= RISK_THRESHOLDS[1])
+        if quality is not None:     # a value its own sensor calls bad is not evidence of anything but a
+            bad = quality == QUALITY_CODES["bad"]          # data-quality problem: MEDIUM, never an anomaly
+            risk = np.where(bad, RISK_THRESHOLDS[0], risk)
+            anomaly = anomaly & ~bad
+        levels = [RISK_LEVELS[i] for i in np.searchsorted(RISK_THRESHOLDS, risk, side="right")]
         self.window.extend(rows)
         self._since_fit += n
         self._maybe_request_fit()

@@ -60,6 +60,7 @@ class Pipeline(BackgroundThread):
             stored = self.alerts.save(tenant_batch.tenant, tenant_batch.alerts)   # persisted before anyone is told
             health = self.state.apply(tenant_batch)
             self.publisher.points(tenant_batch.tenant, tenant_batch.points)
+            self.publisher.readings(tenant_batch.tenant, tenant_batch.readings)
             self.publisher.alerts(tenant_batch.tenant, stored)
             self.publisher.note_health(tenant_batch.tenant, health)
             self.stats.alerts += len(stored)

@@ -100,6 +100,21 @@ def iot_update(event: dict, analysis: dict) -> dict:
     }
 
 
+def sensor_update(event: dict, analysis: dict) -> dict:
+    return {
+        "type": "sensor_update",
+        "event_id": event["event_id"],
+        "timestamp": event["timestamp"],
+        "asset_id": event["asset_id"],
+        "sensor_id": event["sensor_id"],
+        "sensor_type": event["sensor_type"],
+        "value": event["value"],
+        "unit": event["unit"],
+        "quality": event["quality"],
+        "analysis": analysis,
+    }
+
+
 def kpi_update(kpis: dict) -> dict:
     return {"type": "kpi_update", "timestamp": now_iso(), "kpis": kpis}
 

@@ -13,7 +13,7 @@ from services.hub import Hub, Message, topic
 
 
 def entity_key(record: dict) -> str:
-    return str(record["asset_id"]) if "asset_id" in record else f"{record['store']}/{record['dept']}"
+    return f"asset:{record['asset_id']}" if "asset_id" in record else f"{record['store']}/{record['dept']}"
 
 
 class Publisher:
@@ -25,11 +25,16 @@ class Publisher:
         if encoded:
             self.hub.publish(topic(tenant, "iot"), [Message("iot_update", None, p) for p in encoded])
 
+    def readings(self, tenant: str, readings: list[tuple[str, str]]) -> None:
+        """The latest reading per sensor, keyed by sensor id: a client that is behind gets only the newest."""
+        if readings:
+            self.hub.publish(topic(tenant, "sensors"), [Message("sensor_update", key, r) for key, r in readings])
+
     def alerts(self, tenant: str, stored: list[dict]) -> None:
-        """Alerts that are already stored (they carry their id)."""
+        """Alerts that are already stored (they carry their id): `alert` or, for sensors, `alert_triggered`."""
         if stored:
-            self.hub.publish(topic(tenant, "alerts"),
-                             [Message("alert", None, protocol.encode(alert_message(a))) for a in stored])
+            messages = [alert_message(a) for a in stored]
+            self.hub.publish(topic(tenant, "alerts"), [Message(m["type"], None, protocol.encode(m)) for m in messages])
 
     def note_health(self, tenant: str, records: list[dict]) -> None:
         latest = self._health.setdefault(tenant, {})

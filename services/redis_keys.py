@@ -49,22 +49,19 @@ class RedisKeys:
     def tenants(self) -> str:
         return f"{self.prefix}tenants"
 
-    @property
-    def model(self) -> str:
-        return f"{self.prefix}model"
+    def model(self, name: str = "retail") -> str:
+        """A shared model's signed blob; `name` is "retail" or "sensor:<type>"."""
+        return f"{self.prefix}model:{name}"
 
-    @property
-    def model_meta(self) -> str:
+    def model_meta(self, name: str = "retail") -> str:
         """JSON: version, fitted_at, fitted_on, worker, bytes of the stored model."""
-        return f"{self.prefix}model:meta"
+        return f"{self.prefix}model:{name}:meta"
 
-    @property
-    def model_seq(self) -> str:
-        return f"{self.prefix}model:seq"
+    def model_seq(self, name: str = "retail") -> str:
+        return f"{self.prefix}model:{name}:seq"
 
-    @property
-    def model_lock(self) -> str:
-        return f"{self.prefix}model:lock"
+    def model_lock(self, name: str = "retail") -> str:
+        return f"{self.prefix}model:{name}:lock"
 
     @property
     def leader(self) -> str:

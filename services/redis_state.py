@@ -9,7 +9,7 @@ whichever web worker answers.
 Keys (prefix `pulse:`): `t:<tenant>:kpi` per-second KPI summaries (hash, second -> 8 numbers),
 `t:<tenant>:kpis` the latest computed KPIs (JSON, written by the leader), `t:<tenant>:points`
 the newest 200 encoded points (list, newest first), `t:<tenant>:health` entity -> record (hash),
-`tenants` (set).
+`t:<tenant>:sensors` sensor id -> its latest encoded sensor_update (hash), `tenants` (set).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import redis
 from services.batch import TenantBatch
 from services.health import least_healthy_first, public
 from services.kpis import RATE_WINDOW_SECONDS, combine, empty_kpis
-from services.live_state import POINTS_KEPT
+from services.live_state import POINTS_KEPT, sorted_readings
 from services.redis_keys import RedisKeys
 
 COMMIT = (Path(__file__).parent / "lua" / "commit.lua").read_text()
@@ -66,8 +66,9 @@ class RedisLiveState:
         tenants = []
         for b in batches:
             keys += [self.keys.tenant(b.tenant, "kpi"), self.keys.tenant(b.tenant, "points"),
-                     self.keys.tenant(b.tenant, "health")]
+                     self.keys.tenant(b.tenant, "health"), self.keys.tenant(b.tenant, "sensors")]
             tenants.append({"name": b.tenant, "kpi": list(b.kpi) if b.kpi else None, "points": b.points,
+                            "readings": [r for pair in b.readings for r in pair],
                             "health": [[entity, d.events, d.decay, d.add, d.anomalies, d.last_seen, d.identity]
                                        for entity, d in b.health.items()]})
         doc = {"group": self.keys.group, "consumer": consumer, "ack": ack_ids,
@@ -126,3 +127,6 @@ class RedisLiveState:
     def health(self, tenant: str) -> list[dict]:
         records = self.redis.hvals(self.keys.tenant(tenant, "health"))
         return least_healthy_first([public(json.loads(r)) for r in records])
+
+    def readings(self, tenant: str) -> list[dict]:
+        return sorted_readings(self.redis.hvals(self.keys.tenant(tenant, "sensors")))

@@ -37,7 +37,8 @@ from services.realtime import ConnectionRegistry
 from services.redis_hub import RedisHub
 from services.redis_keys import RedisKeys, connect
 from services.redis_state import RedisLiveState
-from services.simulator import RetailSimulator, SimulatorSource
+from services.sensor_simulator import make_simulator
+from services.simulator import SimulatorSource
 from services.stream_producer import StreamProducer
 from services.uploads import UploadStore
 from services.users import UserStore
@@ -83,7 +84,7 @@ class Runtime:
                                      batch_max_events=config.batch_max_events, batch_max_wait=config.batch_max_wait,
                                      max_points_per_batch=config.ws_max_points_per_frame)
             self.pipeline.extra_stats = lambda: {**self.connections.stats(), "hub": self.hub.status()}
-            self.simulator = (RetailSimulator(seed=config.sim_seed, anomaly_rate=config.sim_anomaly_rate)
+            self.simulator = (make_simulator(config.sim_profile, config.sim_seed, config.sim_anomaly_rate)
                               if config.simulator else None)
             self.source = (SimulatorSource(self.simulator, self.queue.put, config.sim_rate)
                            if self.simulator else None)
@@ -109,8 +110,8 @@ class Runtime:
         if self.simulator is not None:
             # The simulator's recent history plays the part of the stored history a real
             # deployment would load, so scoring is meaningful from the first live event.
-            self.models.warm_up([e for e in map(_validated, self.simulator.history(WARMUP_EVENTS)) if e])
-        self.models.start()
+            self.pipeline.processor.warm_up([e for e in map(_validated, self.simulator.history(WARMUP_EVENTS)) if e])
+        self.pipeline.processor.start()
         self.pipeline.start()
         if self.source is not None:
             self.source.start()
@@ -124,7 +125,7 @@ class Runtime:
             if self.source is not None:
                 self.source.stop()
             self.pipeline.stop()
-            self.models.stop()
+            self.pipeline.processor.stop()
         if self.reporter is not None:
             self.reporter.stop()
         self.hub.close()
@@ -137,11 +138,13 @@ class Runtime:
         """
         try:
             live = {"kpis": self.state.kpis(tenant), "points": self.state.points(tenant),
-                    "health": self.state.health(tenant), "model": self._model_info(), "stats": self.system_stats()}
+                    "health": self.state.health(tenant), "sensors": self.state.readings(tenant),
+                    "model": self._model_info(), "stats": self.system_stats()}
             self._last_good[tenant] = live
         except redis.RedisError:
             live = dict(self._last_good.get(tenant) or {
-                "kpis": {}, "points": [], "health": [], "model": {"ready": False, "version": 0}, "stats": {}},
+                "kpis": {}, "points": [], "health": [], "sensors": [], "model": {"ready": False, "version": 0},
+                "stats": {}},
                 stale=True)
             live["stats"] = dict(live["stats"], hub=self.hub.status())
         snap = {"type": "snapshot", "timestamp": protocol.now_iso(), **live,
@@ -154,7 +157,7 @@ class Runtime:
         if not self.distributed:
             models = self.models.models
             return {"ready": models is not None, "version": models.version if models else 0}
-        version = json.loads(self.redis.get(self.keys.model_meta) or b'{"version": 0}')["version"]
+        version = json.loads(self.redis.get(self.keys.model_meta()) or b'{"version": 0}')["version"]
         return {"ready": version > 0, "version": version}
 
     def system_stats(self) -> dict:

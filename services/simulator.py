@@ -123,60 +123,42 @@ class SimulatorSource(BackgroundThread):
                                     len(events), exc, self.lost)
 
 
-def post_events(url: str, api_key: str, events: list[dict], timeout: float = 10.0) -> tuple[int, dict]:
-    """POST a batch to /api/v1/iot; (status, JSON body). Uses the stdlib so producers need nothing else."""
-    import json
-    import urllib.error
-    import urllib.request
-    request = urllib.request.Request(url.rstrip("/") + "/api/v1/iot", data=json.dumps(events).encode(),
-                                     headers={"Content-Type": "application/json", "X-API-Key": api_key},
-                                     method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-        try:
-            return exc.code, json.loads(body)
-        except ValueError:
-            return exc.code, {"error": body.decode(errors="replace")[:200]}
-
-
 def main(argv=None) -> int:
-    """python -m services.simulator --url http://127.0.0.1:8050 --api-key KEY [--rate 50] [--duration 10]"""
+    """python -m services.simulator (--url URL --api-key KEY | --redis REDIS_URL) [--profile sensor] [--rate 50]"""
     import argparse
     import sys
     import time
+
+    from services.senders import SendError, add_target_arguments, sender_from
+    from services.sensor_simulator import make_simulator
     parser = argparse.ArgumentParser(prog="python -m services.simulator",
-                                     description="Post simulated retail events to a Pulseboard server.")
-    parser.add_argument("--url", required=True, help="server base URL, e.g. http://127.0.0.1:8050")
-    parser.add_argument("--api-key", required=True, help="a key from `python -m services.apikeys create`")
+                                     description="Produce simulated events into a Pulseboard deployment.")
+    add_target_arguments(parser)
+    parser.add_argument("--profile", choices=("retail", "sensor", "mixed"), default="retail")
     parser.add_argument("--rate", type=float, default=50.0, help="events per second")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between posts")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between sends")
     parser.add_argument("--anomaly-rate", type=float, default=0.03)
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None, help="same seed, same events (ids included)")
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     args = parser.parse_args(argv)
-    sim = RetailSimulator(seed=args.seed, anomaly_rate=args.anomaly_rate)
-    started, sent, owed = time.monotonic(), 0, 0.0
+    send = sender_from(args, parser)
+    sim = make_simulator(args.profile, args.seed, args.anomaly_rate, tenant=args.tenant)
+    started, sent, duplicates, owed = time.monotonic(), 0, 0, 0.0
     try:
         while args.duration is None or time.monotonic() - started < args.duration:
+            tick = time.monotonic()
             owed += args.rate * args.interval
             count, owed = int(owed), owed - int(owed)
             if count:
-                status, body = post_events(args.url, args.api_key, [sim.next_event() for _ in range(count)])
-                if status == 202:
-                    sent += body.get("accepted", 0)
-                elif status in (429, 503):
-                    print(f"server busy ({status}): {body.get('error')}; backing off", file=sys.stderr)
-                    time.sleep(1.0)
-                else:
-                    print(f"post failed ({status}): {body.get('error')}", file=sys.stderr)
-                    return 1
-            time.sleep(args.interval)
+                accepted, dup = send([sim.next_event() for _ in range(count)])
+                sent, duplicates = sent + accepted, duplicates + dup
+            time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))
+    except SendError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
-    print(f"sent {sent} events in {time.monotonic() - started:.1f} s")
+    print(f"sent {sent} events ({duplicates} duplicates) in {time.monotonic() - started:.1f} s")
     return 0
 
 

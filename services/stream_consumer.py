@@ -116,7 +116,7 @@ class StreamConsumer:
         dead = []
         for (event, exc), attempts in zip(failures, counts):
             if attempts >= self.max_attempts:
-                payload = {k: v for k, v in event.items() if not k.startswith("_") and k != "ts"}
+                payload = {k: v for k, v in event.items() if not k.startswith("_")}
                 dead.append(DeadEntry(event["_entry"], f"model error: {type(exc).__name__}: {exc}"[:500],
                                       json.dumps(payload), attempts, label=f"model error: {type(exc).__name__}"))
         return dead

@@ -95,6 +95,7 @@ class StreamWorker(BackgroundThread):
             kept = {e["event_id"] for e in b.events}
             alerts = [a for a in stored.get(id(b), ()) if a["event_id"] in kept]
             self.publisher.points(b.tenant, b.points)
+            self.publisher.readings(b.tenant, b.readings)
             self.publisher.alerts(b.tenant, alerts)
             self.publisher.note_health(b.tenant, result.health.get(b.tenant, []))
             self.stats.alerts += len(alerts)

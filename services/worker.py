@@ -34,7 +34,9 @@ from services.publisher import Publisher
 from services.redis_hub import RedisHub
 from services.redis_keys import RedisKeys, connect
 from services.redis_state import RedisLiveState
-from services.simulator import RetailSimulator, SimulatorSource
+from services.sensor_banks import SensorBanks
+from services.sensor_simulator import make_simulator
+from services.simulator import SimulatorSource
 from services.stream_consumer import StreamConsumer
 from services.stream_producer import StreamProducer
 from services.stream_worker import StreamWorker
@@ -61,19 +63,31 @@ class WorkerNode:
         self.keys = RedisKeys.from_config(config)
         self.hub = hub or RedisHub(config.redis_url, self.keys.hub)
         self.alerts = alerts or AlertStore(Database(config.data_dir / "pulseboard.db"))
+        secret = load_or_create_secret_key(config)
         self.models = ModelBank(seed=config.sim_seed or 0, name=self.name,
-                                sync=ModelSync(self.redis, self.keys, load_or_create_secret_key(config)))
+                                sync=ModelSync(self.redis, self.keys, secret))
+
+        def sensor_bank(sensor_type: str) -> ModelBank:
+            name = f"sensor:{sensor_type}"
+            bank = ModelBank(seed=config.sim_seed or 0, name=self.name, kind="sensor",
+                             sync=ModelSync(self.redis, self.keys, secret, name=name))
+            try:
+                bank.pull()           # join the cluster's model for this type at once
+            except redis.RedisError:
+                pass
+            return bank
         self.state = RedisLiveState(self.redis, self.keys, config.kpi_window_seconds,
                                     dead_letter_maxlen=config.dead_letter_maxlen)
         self.consumer = StreamConsumer(self.redis, self.keys, self.name, config.claim_idle_seconds,
                                        config.max_attempts)
         self.producer = StreamProducer(self.redis, self.keys, config.stream_max_backlog, config.idempotency_seconds)
         self.publisher = Publisher(self.hub)
-        self.worker = StreamWorker(self.consumer, self.state, BatchProcessor(self.models, config.ws_max_points_per_frame),
+        self.processor = BatchProcessor(self.models, config.ws_max_points_per_frame, SensorBanks(sensor_bank))
+        self.worker = StreamWorker(self.consumer, self.state, self.processor,
                                    self.alerts, self.publisher, config.batch_max_events, config.batch_max_wait,
                                    periodic=self.periodic)
         self.lease = Lease(self.redis, self.keys.leader, self.name)
-        self.simulator = (RetailSimulator(seed=config.sim_seed, anomaly_rate=config.sim_anomaly_rate, unique_ids=True)
+        self.simulator = (make_simulator(config.sim_profile, config.sim_seed, config.sim_anomaly_rate, unique_ids=True)
                           if config.simulator else None)
         self._leader_threads: list = []
         self._last_kpi = self._last_slow = 0.0
@@ -85,7 +99,7 @@ class WorkerNode:
             return
         self.started = True
         self._warm_up()
-        self.models.start()
+        self.processor.start()
         self.worker.start()
         log.info("worker %s consuming %s as group %s", self.name, self.keys.stream, self.keys.group)
 
@@ -99,14 +113,14 @@ class WorkerNode:
                         history.append(validate_event(raw))
                     except EventError:
                         pass
-                self.models.warm_up(history)
+                self.processor.warm_up(history)
         except redis.RedisError as exc:
             log.warning("no shared model yet (%s); the trainer will fit one when Redis is back", exc)
 
     def stop(self) -> None:
         self.worker.stop()
         self._lead(False)
-        self.models.stop()
+        self.processor.stop()
         self.lease.release()
         try:
             self.redis.hdel(self.keys.stats("workers"), self.name)

@@ -8,7 +8,7 @@ import websocket
 
 from conftest import LiveServer, recv_json, recv_until
 
-ALL = ["iot", "alerts", "kpis", "health", "system"]
+ALL = ["iot", "sensors", "alerts", "kpis", "health", "system"]
 
 
 def open_subscribed(server, admin, channels=ALL, **kwargs):

@@ -231,8 +231,8 @@ def test_one_model_version_is_trained_and_loaded_by_every_worker(r):
     assert b.models.version == 1                               # a fresh model exists: loaded, not refitted
     stranger = ModelBank(sync=ModelSync(r, KEYS, "another-secret"))
     assert not stranger.pull() and stranger.sync.rejected_blobs == 1   # unsigned for us: refused, never unpickled
-    blob = r.get(KEYS.model)
-    r.set(KEYS.model, blob[:-10] + b"0123456789")
+    blob = r.get(KEYS.model())
+    r.set(KEYS.model(), blob[:-10] + b"0123456789")
     assert not ModelBank(sync=ModelSync(r, KEYS, "s3cret")).pull()
 
 

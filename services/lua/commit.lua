@@ -1,9 +1,9 @@
 -- Commit one processed micro-batch: acknowledge its stream entries and apply what it changed, atomically.
 --
 -- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] attempts hash, KEYS[4] tenants set,
--- then per tenant: kpi buckets hash, points list, health hash.
+-- then per tenant: kpi buckets hash, points list, health hash, latest sensor readings hash.
 -- ARGV[1] JSON: {group, consumer, ack: [entry ids], dead: [[id, reason, payload, attempts]],
---               second, points_max, dead_maxlen, tenants: [{name, kpi, points, health}]}
+--               second, points_max, dead_maxlen, tenants: [{name, kpi, points, readings, health}]}
 --
 -- Entries another worker has already acknowledged must not be counted twice (a slow worker
 -- whose events were reclaimed, or a reclaim racing the original). XCLAIM ... JUSTID with
@@ -54,7 +54,7 @@ end
 
 local health_out = {}
 for ti, t in ipairs(doc.tenants) do
-  local base = 4 + (ti - 1) * 3
+  local base = 4 + (ti - 1) * 4
   redis.call('SADD', KEYS[4], t.name)
   if type(t.kpi) == 'table' then
     local k = t.kpi
@@ -71,6 +71,9 @@ for ti, t in ipairs(doc.tenants) do
   if #t.points > 0 then
     call_with({'LPUSH', KEYS[base + 2]}, t.points)
     redis.call('LTRIM', KEYS[base + 2], 0, doc.points_max - 1)
+  end
+  if #t.readings > 0 then
+    call_with({'HSET', KEYS[base + 4]}, t.readings)
   end
   local changed = {}
   for _, h in ipairs(t.health) do

@@ -1,0 +1,258 @@
+"""Distributed pipeline benchmark: events/s end to end through the Redis Stream, latency, and the raw drain floor.
+
+    .venv/bin/python bench/redis_pipeline.py                  # full run (about 1.5 minutes)
+    .venv/bin/python bench/redis_pipeline.py --quick          # smoke run
+    .venv/bin/python bench/redis_pipeline.py --latency-rate 10000 --max-rate 60000 --duration 15
+
+What runs, as in production: a throwaway redis-server, ONE gunicorn web worker (gevent) and ONE
+`python -m services.worker`, each its own process; a producer process admitting events through
+the real StreamProducer (the path of the REST API and `simulator --redis`: de-duplication Lua,
+XADD); a WebSocket client process (logged in, subscribed to iot/alerts/kpis) timestamping every
+frame on arrival. Each event's timestamp is set when the producer admits it, so a point's latency
+(arrival at the client - timestamp) covers XADD, XREADGROUP, micro-batching, scoring, the atomic
+commit, pub/sub, the web worker's relay, coalescing and the socket.
+
+Phases: warm-up (models fitted); latency at --latency-rate; throughput at --max-rate (above
+capacity, so the worker is saturated): events/s = events the worker committed per second, counted
+exactly from the shared per-second KPI buckets; then, in the same run and on the same Redis, the
+raw drain floor: XREADGROUP (COUNT 1000) + XACK of entries in the same format, with no processing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- producer (separate process) ------------------------------------------------------------------
+
+def producer_main(redis_url: str, schedule: list, start_at: float, out) -> None:
+    """Admit events at each (rate, seconds) of the schedule; report (offered, refused) per phase."""
+    from services.events import format_timestamp
+    from services.ingest import IngestUnavailable
+    from services.redis_keys import RedisKeys, connect
+    from services.simulator import RetailSimulator
+    from services.stream_producer import StreamProducer
+    producer = StreamProducer(connect(redis_url), RedisKeys(), max_backlog=5_000_000)
+    sim = RetailSimulator(seed=1)
+    pool = [sim.next_event() for _ in range(5000)]
+    time.sleep(max(0.0, start_at - time.time()))
+    n, report = 0, []
+    for rate, seconds in schedule:
+        offered = refused = 0
+        phase_start = time.monotonic()
+        while (elapsed := time.monotonic() - phase_start) < seconds:
+            due = min(int(elapsed * rate) - offered, 2000)
+            if due <= 0:
+                time.sleep(0.002)
+                continue
+            ts = format_timestamp(datetime.now(timezone.utc))
+            batch = []
+            for _ in range(due):
+                e = dict(pool[n % len(pool)], event_id=f"r{n}", timestamp=ts)
+                batch.append(e)
+                n += 1
+            try:
+                producer.add(batch)
+            except IngestUnavailable:
+                refused += due
+            offered += due
+        report.append((offered, refused, time.monotonic() - phase_start))
+    out.put(report)
+
+
+# -- WebSocket client (separate process) ----------------------------------------------------------
+
+def client_main(url: str, cookie: str, origin: str, stop_at: float, out) -> None:
+    import websocket
+    ws = websocket.create_connection(url, cookie=cookie, origin=origin, timeout=10, skip_utf8_validation=True)
+    ws.send(json.dumps({"type": "subscribe", "channels": ["iot", "alerts", "kpis"]}))
+    epoch_of: dict[str, float] = {}
+    arrivals, latencies, frames = [], [], []
+    ws.settimeout(1)
+    while time.time() < stop_at:
+        try:
+            raw = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        arrived = time.time()
+        if not raw.startswith('{"type":"batch"'):
+            continue
+        frames.append(arrived)
+        for m in json.loads(raw)["messages"]:
+            if m["type"] != "iot_update":
+                continue
+            ts = m["timestamp"]
+            sent = epoch_of.get(ts)
+            if sent is None:
+                sent = epoch_of[ts] = datetime.fromisoformat(ts).timestamp()
+                if len(epoch_of) > 10000:
+                    epoch_of.clear()
+            arrivals.append(arrived)
+            latencies.append(arrived - sent)
+    ws.close()
+    out.put((np.array(frames), np.array(arrivals), np.array(latencies)))
+
+
+# -- processes under test -------------------------------------------------------------------------
+
+def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def processed_between(client, t0: float, t1: float) -> int:
+    """Events the workers committed in whole seconds [t0, t1), from the shared KPI buckets."""
+    buckets = client.hgetall("pulse:t:default:kpi")
+    return int(sum(float(v.split(b",")[0]) for k, v in buckets.items() if t0 <= int(k) < t1))
+
+
+def raw_drain(client, entries: int, payload: str) -> float:
+    """XREADGROUP + XACK entries/s with no processing, same entry format as the real stream."""
+    key, group = "bench:drain", "bench"
+    client.delete(key)
+    pipe = client.pipeline(transaction=False)
+    for i in range(entries):
+        pipe.xadd(key, {"e": payload})
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    client.xgroup_create(key, group, id="0")
+    started, drained = time.perf_counter(), 0
+    while True:
+        reply = client.xreadgroup(group, "drainer", {key: ">"}, count=1000)
+        if not reply:
+            break
+        ids = [i for i, _ in reply[0][1]]
+        client.xack(key, group, *ids)
+        drained += len(ids)
+    rate = drained / (time.perf_counter() - started)
+    client.delete(key)
+    return rate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--latency-rate", type=float, default=10000)
+    parser.add_argument("--max-rate", type=float, default=60000, help="offered rate of the throughput phase")
+    parser.add_argument("--duration", type=float, default=20, help="seconds of each measured phase")
+    parser.add_argument("--drain-entries", type=int, default=300_000)
+    parser.add_argument("--quick", action="store_true", help="short phases, low rates (smoke test)")
+    args = parser.parse_args()
+    if args.quick:
+        args.latency_rate, args.max_rate, args.duration, args.drain_entries = 1000, 3000, 4, 20_000
+
+    import redis
+    import requests
+
+    tmp = Path(tempfile.mkdtemp(prefix="pulseboard-redis-bench-"))
+    redis_port, web_port = free_port(), free_port()
+    procs = [subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)]
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    client = redis.Redis(port=redis_port)
+    wait_until(client.ping, 10, "redis-server")
+    env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(tmp / "data"), "PORT": str(web_port),
+           "HOST": "127.0.0.1", "ADMIN_PASSWORD": PASSWORD, "SIMULATOR": "off", "WEB_CONCURRENCY": "1",
+           "KPI_WINDOW_SECONDS": "3600", "SECRET_KEY": "bench-secret", "PYTHONUNBUFFERED": "1"}
+    try:
+        procs.append(start([sys.executable, "-m", "gunicorn", "app:server"], env, tmp / "web.log"))
+        procs.append(start([sys.executable, "-m", "services.worker"], env, tmp / "worker.log"))
+        base = f"http://127.0.0.1:{web_port}"
+        wait_until(lambda: requests.get(base + "/login", timeout=2).status_code == 200, 60, "gunicorn")
+        wait_until(lambda: "consuming" in (tmp / "worker.log").read_text(), 60, "the worker")
+        session = requests.Session()
+        session.post(base + "/login", data={"username": "admin", "password": PASSWORD}, allow_redirects=False)
+        cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+        warm = 3 if args.quick else 8
+        schedule = [(2000, warm), (args.latency_rate, args.duration), (args.max_rate, args.duration)]
+        ctx = mp.get_context("spawn")
+        start_at = time.time() + 3
+        stop_at = start_at + sum(s for _, s in schedule) + 3
+        results, prod_out = ctx.Queue(), ctx.Queue()
+        c = ctx.Process(target=client_main, args=(f"ws://127.0.0.1:{web_port}/ws", cookie, base, stop_at, results))
+        p = ctx.Process(target=producer_main, args=(redis_url, schedule, start_at, prod_out))
+        c.start()
+        p.start()
+        phase_a = (start_at + warm, start_at + warm + args.duration)
+        phase_b = (phase_a[1], phase_a[1] + args.duration)
+        produced = prod_out.get(timeout=stop_at - time.time() + 120)
+        frames, arrivals, latencies = results.get(timeout=120)
+        p.join(10)
+        c.join(10)
+        wait_until(lambda: client.xinfo_groups("pulse:events")[0]["lag"] == 0, 120, "the backlog to drain")
+
+        def settled(window, skip=3.0):
+            return window[0] + skip, window[1]
+        a0, a1 = settled(phase_a)
+        in_a = (arrivals >= a0) & (arrivals < a1)
+        lat_a = latencies[in_a] * 1000
+        b0, b1 = int(phase_b[0]) + 2, int(phase_b[1])
+        e2e = processed_between(client, b0, b1) / max(1, b1 - b0)
+        frames_b = ((frames >= b0) & (frames < b1)).sum() / max(1, b1 - b0)
+        payload = json.dumps(dict(json.loads(client.lrange("pulse:t:default:points", 0, 0)[0])["data"],
+                                  event_id="r123456", timestamp="2026-11-26T10:00:00.000Z", tenant="default",
+                                  fuel_price=3.4, cpi=211.1, unemployment=7.9))
+        drain = raw_drain(client, args.drain_entries, payload)
+        pct = (lambda q: round(float(np.percentile(lat_a, q)), 1)) if len(lat_a) else (lambda q: None)
+        summary = {
+            "latency_phase_offered_per_s": round(produced[1][0] / produced[1][2]),
+            "latency_p50_ms": pct(50), "latency_p99_ms": pct(99),
+            "latency_max_ms": round(float(lat_a.max()), 1) if len(lat_a) else None,
+            "throughput_phase_offered_per_s": round(produced[2][0] / produced[2][2]),
+            "end_to_end_events_per_s": round(e2e),
+            "client_frames_per_s": round(float(frames_b), 1),
+            "raw_drain_events_per_s": round(drain),
+            "ratio_to_raw_drain": round(e2e / drain, 3),
+            "refused": sum(r for _, r, _ in produced),
+        }
+        print(json.dumps(summary, indent=2))
+        print(" ".join(f"{k}={v}" for k, v in summary.items()))
+        return 0
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
