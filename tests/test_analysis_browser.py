@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ADMIN_PASSWORD, LiveServer
-from test_live_browser import browser, wait_for  # noqa: F401  (fixture and helper)
+from conftest import LiveServer
+from test_live_browser import browser, logged_in_page, wait_for  # noqa: F401  (fixture and helpers)
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +29,8 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
     csv_path = make_csv(tmp_path / "stores.csv")
     server = LiveServer(tmp_path / "srv", SIMULATOR="off").start()
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server.url + "/analysis")
-        page.fill("#username", "admin")
-        page.fill("#password", ADMIN_PASSWORD)
-        page.click("#login-submit")
+        page, errors = logged_in_page(browser, server, "/analysis", viewport={"width": 1400, "height": 1200},
+                                      accept_downloads=True)
         page.wait_for_selector("[data-testid=upload-zone]")
         started = time.monotonic()
         with page.expect_file_chooser() as chooser:

@@ -35,6 +35,19 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def logged_in_page(browser, server, path="/", **options):
+    """A new page, logged in as admin through the login form, at `path`; and the list its console errors go to."""
+    page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **options})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.url + path)
+    page.fill("#username", "admin")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click("#login-submit")
+    return page, errors
+
+
 def status(page):
     return page.inner_text(STATUS).strip()
 
@@ -84,5 +97,25 @@ def test_live_dashboard_end_to_end(browser, tmp_path):
         wait_for(lambda: status(second) == "Live", 40, "Live again in the second tab")
         kpi_changes(page, timeout=20)                                   # fresh values, no reload
         context.close()
+    finally:
+        server.stop()
+
+
+def test_assets_page_shows_health_per_asset_and_latest_readings(browser, tmp_path):
+    server = LiveServer(tmp_path / "srv", SIM_RATE=40, SIM_PROFILE="mixed", SIM_ANOMALY_RATE=0.1).start()
+    try:
+        page, errors = logged_in_page(browser, server, "/login?next=/assets")
+        wait_for(lambda: status(page) == "Live", 20, "Live status")
+        wait_for(lambda: page.locator("[data-testid=asset-card]").count() == 6, 20, "six asset cards")
+        wait_for(lambda: page.locator("[data-testid=readings-body] tr").count() >= 12, 20, "readings of many sensors")
+        row = page.locator("[data-testid=readings-body] tr").first.inner_text()
+        assert "compressor-" in row or "pump-" in row
+        assert any(unit in row for unit in ("°C", "mm/s", "bar", " A"))
+        wait_for(lambda: page.locator("[data-testid=sensor-alert]").count() > 0, 40, "a sensor alert")
+        assert "on " in page.locator("[data-testid=sensor-alert]").first.inner_text()
+        page.goto(server.url + "/")                                     # the Live page still shows retail only
+        wait_for(lambda: page.locator("[data-testid=points-body] tr").count() > 0, 20, "retail points")
+        assert "Asset" not in page.inner_text(".health-list")
+        assert errors == [], errors
     finally:
         server.stop()

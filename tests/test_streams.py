@@ -300,3 +300,30 @@ def test_kpi_buckets_merge_exactly_across_batches_and_workers(r, config):
     std = (sum((s - mean) ** 2 for s in sales) / (len(sales) - 1)) ** 0.5
     assert kpis["event_count"] == 900
     assert kpis["volatility"] == pytest.approx(std / mean * 100, abs=0.01)
+
+
+def test_the_simulator_and_replay_clis_write_to_the_stream_directly(r, redis_server, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from services.sensor_simulator import generate_sensor_csv
+    sim = subprocess.run([sys.executable, "-m", "services.simulator", "--redis", redis_server.url, "--profile", "sensor",
+                          "--rate", "200", "--interval", "0.1", "--duration", "1", "--seed", "3"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert sim.returncode == 0, sim.stderr
+    sent = r.xlen(KEYS.stream)
+    assert 150 <= sent <= 220 and f"sent {sent} events" in sim.stdout
+    assert json.loads(r.xrange(KEYS.stream, count=1)[0][1][b"e"])["sensor_type"] in ("temperature", "vibration",
+                                                                                       "pressure", "current")
+    path = generate_sensor_csv(tmp_path / "s.csv", assets=1, hours=2)
+    args = [sys.executable, "-m", "services.replay", str(path), "--redis", redis_server.url, "--no-realtime",
+            "--tenant", "acme"]
+    for _ in range(2):                                     # the second run is all duplicates
+        out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "replayed 8 events" in out.stdout, out.stderr
+    assert r.xlen(KEYS.stream) == sent + 8
+    assert json.loads(r.xrevrange(KEYS.stream, count=1)[0][1][b"e"])["tenant"] == "acme"
+    bad = subprocess.run([sys.executable, "-m", "services.simulator", "--url", "http://127.0.0.1:1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--url needs --api-key" in bad.stderr

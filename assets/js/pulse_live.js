@@ -7,16 +7,9 @@
  */
 (function () {
   "use strict";
-  var H = "dash_html_components";
+  var C = window.pulseCommon, el = C.el, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
   var state = {points: [], alerts: {}, health: {}, kpis: null};
   var money = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD", maximumFractionDigits: 0});
-  var RISK_COLORS = {LOW: "secondary", MEDIUM: "info", HIGH: "warning", CRITICAL: "danger"};
-
-  function el(type, props, children) {
-    var p = Object.assign({}, props || {});
-    if (children !== undefined) { p.children = children; }
-    return {type: type, namespace: H, props: p};
-  }
 
   function fmt(value, format) {
     if (value === null || value === undefined) { return "—"; }
@@ -26,29 +19,8 @@
     return Number(value).toLocaleString("en-US");
   }
 
-  function timeOf(iso) {
-    var d = new Date(iso);
-    return isNaN(d) ? String(iso) : d.toLocaleTimeString();
-  }
-
   function renderAlerts(limit) {
-    var list = Object.keys(state.alerts).map(function (k) { return state.alerts[k]; })
-      .sort(function (a, b) { return b.id - a.id; });
-    // keep memory bounded: forget alerts that can no longer be shown
-    list.slice(limit * 5).forEach(function (a) { delete state.alerts[a.id]; });
-    list = list.slice(0, limit);
-    if (!list.length) { return el("Div", {className: "text-muted small p-2"}, "No HIGH or CRITICAL alerts yet."); }
-    return list.map(function (a) {
-      return el("Div", {className: "alert-item priority-" + a.priority, key: String(a.id),
-                        "data-testid": "alert-item"}, [
-        el("Div", {className: "d-flex justify-content-between"}, [
-          el("Span", {className: "alert-priority"}, a.priority + " · " + a.risk_score),
-          el("Span", {className: "text-muted small"}, timeOf(a.timestamp))
-        ]),
-        el("Div", {className: "alert-message"}, a.message),
-        el("Div", {className: "alert-why small text-muted"}, a.why)
-      ]);
-    });
+    return C.renderAlerts(state.alerts, limit, "alert-item", "No HIGH or CRITICAL alerts yet.");
   }
 
   function renderPoints(limit) {
@@ -71,7 +43,7 @@
     if (!list.length) { return el("Div", {className: "text-muted small"}, "No entities yet."); }
     return list.map(function (h) {
       var score = h.health_score;
-      var tone = score < 50 ? "bad" : (score < 80 ? "warn" : "good");
+      var tone = C.tone(score);
       return el("Div", {className: "health-row", key: h.store + "/" + h.dept}, [
         el("Span", {className: "health-label"}, "Store " + h.store + " / Dept " + h.dept),
         el("Div", {className: "health-track"},
@@ -109,17 +81,18 @@
           state.alerts = {};
           (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) { state.alerts[a.id] = a; });
           state.health = {};
-          (frame.health || []).forEach(function (h) { state.health[h.store + "/" + h.dept] = h; });
+          (frame.health || []).forEach(function (h) { if (h.store !== undefined) { state.health[h.store + "/" + h.dept] = h; } });
           kpis = frame.kpis;
           touchedAlerts = touchedHealth = true;
         } else {
           (frame.messages || []).forEach(function (m) {
             if (m.type === "iot_update") { newPoints.push(m); }
             else if (m.type === "kpi_update") { kpis = m.kpis; }
-            else if (m.type === "alert") { state.alerts[m.id] = m; touchedAlerts = true; }
-            else if (m.type === "health_update") {
-              m.entities.forEach(function (h) { state.health[h.store + "/" + h.dept] = h; });
-              touchedHealth = true;
+            else if (m.type === "alert" || m.type === "alert_triggered") { state.alerts[m.id] = m; touchedAlerts = true; }
+            else if (m.type === "health_update") {     // store/dept records; asset records belong to the Assets page
+              m.entities.forEach(function (h) {
+                if (h.store !== undefined) { state.health[h.store + "/" + h.dept] = h; touchedHealth = true; }
+              });
             }
           });
           if (newPoints.length) {

@@ -22,7 +22,7 @@
     var lists = [frame.alerts || [], frame.missed_alerts || [], frame.messages || []];
     lists.forEach(function (list) {
       list.forEach(function (m) {
-        if ((m.type === "alert" || frame.type === "snapshot") && typeof m.id === "number") {
+        if ((m.type === "alert" || m.type === "alert_triggered" || frame.type === "snapshot") && typeof m.id === "number") {
           if (ctx.lastAlertId === null || m.id > ctx.lastAlertId) { ctx.lastAlertId = m.id; }
         }
       });
