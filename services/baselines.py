@@ -25,9 +25,6 @@ class EntityBaselines:
         self.holiday_uplift = 1.0
         self._lock = threading.Lock()
 
-    def _std(self, mean: float, var: float) -> float:
-        return max(math.sqrt(var), 0.02 * abs(mean), 1.0)
-
     def observe(self, keys: list[tuple], sales: np.ndarray, holiday: np.ndarray,
                 learn: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Z-scores and expected values of `sales` against each key's baseline, then learn from them
@@ -38,38 +35,39 @@ class EntityBaselines:
         n = len(keys)
         z = np.zeros(n)
         expected = sales.astype(float).copy()
+        values, holidays = sales.tolist(), holiday.tolist()       # plain floats: numpy scalars are slow here
+        learns = learn.tolist() if learn is not None else None
+        table = self._stats
         with self._lock:
             uplift = self.holiday_uplift
             for i in range(n):
-                x = float(sales[i])
-                factor = uplift if holiday[i] else 1.0
-                stats = self._stats.get(keys[i])
+                x = values[i]
+                factor = uplift if holidays[i] else 1.0
+                stats = table.get(keys[i])
                 if stats is None:
-                    if learn is None or learn[i]:
-                        self._stats[keys[i]] = [1, x / factor, 0.0]
+                    if learns is None or learns[i]:
+                        table[keys[i]] = [1, x / factor, 0.0]
                     continue
                 count, mean, var = stats
-                std = self._std(mean, var)
+                std = max(math.sqrt(var), 0.02 * abs(mean), 1.0)
                 expected[i] = mean * factor
-                if count >= WARM_COUNT:
-                    z[i] = (x / factor - mean) / std
-                if learn is not None and not learn[i]:
+                warm = count >= WARM_COUNT
+                if warm:
+                    z[i] = zi = (x / factor - mean) / std
+                if learns is not None and not learns[i]:
                     continue
-                if count >= WARM_COUNT:
+                if warm:
                     learned = min(max(x / factor, mean - 3 * std), mean + 3 * std)
-                    if holiday[i] and mean > 0 and abs(z[i]) < 3:
-                        ratio = x / mean
-                        self.holiday_uplift += HOLIDAY_ALPHA * (ratio - self.holiday_uplift)
-                else:
+                    if holidays[i] and mean > 0 and abs(zi) < 3:
+                        uplift += HOLIDAY_ALPHA * (x / mean - uplift)
+                    diff = learned - mean
+                    stats[0], stats[1], stats[2] = count + 1, mean + ALPHA * diff, (1 - ALPHA) * (var + diff * ALPHA * diff)
+                else:                   # plain running mean/variance until the EWMA has data
                     learned = x / factor
-                diff = learned - mean
-                if count < WARM_COUNT:  # plain running mean/variance until the EWMA has data
+                    diff = learned - mean
                     new_mean = mean + diff / (count + 1)
-                    new_var = (count * var + diff * (learned - new_mean)) / (count + 1)
-                else:
-                    new_mean = mean + ALPHA * diff
-                    new_var = (1 - ALPHA) * (var + diff * ALPHA * diff)
-                stats[0], stats[1], stats[2] = count + 1, new_mean, new_var
+                    stats[0], stats[1], stats[2] = count + 1, new_mean, (count * var + diff * (learned - new_mean)) / (count + 1)
+            self.holiday_uplift = uplift
         return z, expected
 
     def __len__(self) -> int:

@@ -72,12 +72,22 @@ def build_tenant_batch(tenant: str, events: list[dict], scores: Scores, max_poin
     n = len(events)
     sales = np.fromiter((e["weekly_sales"] for e in events), float, n)
     holiday = np.fromiter((e["is_holiday"] for e in events), float, n)
-    health = deltas([f"{e['store']}/{e['dept']}" for e in events],
-                    [{"store": e["store"], "dept": e["dept"]} for e in events],
-                    scores.risk_score, scores.anomaly, [e["timestamp"] for e in events])
+    health = deltas([(e["store"], e["dept"]) for e in events], _Identities(events), scores.risk_score,
+                    scores.anomaly, [e["timestamp"] for e in events], name=lambda key: f"{key[0]}/{key[1]}")
     return TenantBatch(tenant, events, scores, summarize(sales, holiday, scores.anomaly) if n else None,
                        health, pending_alerts(events, scores), encoded_points(events, scores, max_points),
                        max_points)
+
+
+class _Identities:
+    """identities[i] for retail events, built only for the positions asked for (one per entity)."""
+
+    def __init__(self, events: list[dict]):
+        self.events = events
+
+    def __getitem__(self, i) -> dict:
+        e = self.events[int(i)]
+        return {"store": e["store"], "dept": e["dept"]}
 
 
 def pending_alerts(events: list[dict], scores: Scores) -> list[dict]:

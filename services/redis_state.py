@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import redis
 
 from services.batch import TenantBatch
@@ -61,7 +62,9 @@ class RedisLiveState:
 
     # -- writer (workers) ------------------------------------------------------------------------
     def commit(self, consumer: str, ack_ids: list[str], dead: list[DeadEntry],
-               batches: list[TenantBatch]) -> CommitResult:
+               batches: list[TenantBatch], check: bool = True) -> CommitResult:
+        """Acknowledge `ack_ids` and apply the batches, atomically. With `check`, first make sure every
+        entry is still pending (another consumer may have committed it); without, the caller vouches."""
         keys = [self.keys.stream, self.keys.dead_letter, self.keys.attempts, self.keys.tenants]
         tenants = []
         for b in batches:
@@ -71,11 +74,11 @@ class RedisLiveState:
                             "readings": [r for pair in b.readings for r in pair],
                             "health": [[entity, d.events, d.decay, d.add, d.anomalies, d.last_seen, d.identity]
                                        for entity, d in b.health.items()]})
-        doc = {"group": self.keys.group, "consumer": consumer, "ack": ack_ids,
+        doc = {"group": self.keys.group, "consumer": consumer, "check": check, "ack": ack_ids,
                "dead": [[d.entry_id, d.reason, d.payload, d.attempts] for d in dead],
                "second": int(self.clock()), "points_max": self.points_kept,
                "dead_maxlen": self.dead_letter_maxlen, "tenants": tenants}
-        applied, detail = self._commit(keys=keys, args=[json.dumps(doc, separators=(",", ":"))])
+        applied, detail = self._commit(keys=keys, args=[orjson.dumps(doc)])
         if not applied:
             return CommitResult(False, [bool(f) for f in json.loads(detail)], {})
         changed = json.loads(detail) or []

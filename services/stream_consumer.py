@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import orjson
 import redis
 
 from services.events import EventError, validate_event
@@ -29,10 +30,22 @@ class Entry:
     id: str
     payload: bytes | None
     reclaimed: bool = False
+    read_at: float = 0.0        # monotonic time just before the read that delivered it
 
 
-def _entries(raw, reclaimed: bool = False) -> list[Entry]:
-    return [Entry(i.decode(), (fields or {}).get(b"e"), reclaimed) for i, fields in raw]
+def _entries(raw, reclaimed: bool, read_at: float) -> list[Entry]:
+    return [Entry(i.decode(), (fields or {}).get(b"e"), reclaimed, read_at) for i, fields in raw]
+
+
+def _text(entry: Entry) -> str:
+    return entry.payload.decode("utf-8", "replace")[:10_000] if entry.payload is not None else ""
+
+
+def _field_e(fields: list | None) -> bytes | None:
+    if fields and len(fields) == 2 and fields[0] == b"e":
+        return fields[1]
+    pairs = dict(zip(fields[::2], fields[1::2])) if fields else {}
+    return pairs.get(b"e")
 
 
 class StreamConsumer:
@@ -45,6 +58,9 @@ class StreamConsumer:
         self.claim_check = min(max(claim_idle / 2, 0.05), 5.0)
         self.max_attempts = max_attempts
         self._next_claim = 0.0
+        # A client of our own for XREADGROUP: its reply is parsed by hand (see _read_new).
+        self._raw = redis.Redis(connection_pool=client.connection_pool)
+        self._raw.set_response_callback("XREADGROUP", lambda response, **options: response)
         self._claim_cursor = "0-0"
         self.reclaimed = 0
 
@@ -57,12 +73,13 @@ class StreamConsumer:
                 raise
 
     def read(self, max_events: int, max_wait: float, stop: threading.Event, block: float = 0.25) -> list[Entry]:
+        started = time.monotonic()    # no entry of the batch was delivered before this
         entries: list[Entry] = []
-        if time.monotonic() >= self._next_claim:
-            entries = self._autoclaim(max_events)
+        if started >= self._next_claim:
+            entries = self._autoclaim(max_events, started)
             self._next_claim = time.monotonic() + self.claim_check
         if len(entries) < max_events:
-            entries += self._read_new(max_events - len(entries), block=None if entries else block)
+            entries += self._read_new(max_events - len(entries), started, block=None if entries else block)
         if not entries:
             return entries
         # Micro-batch: top up for at most max_wait, polling a few times rather than once per event.
@@ -72,19 +89,33 @@ class StreamConsumer:
             if remaining <= 0:
                 break
             stop.wait(min(remaining, 0.01))
-            entries += self._read_new(max_events - len(entries))
+            entries += self._read_new(max_events - len(entries), started)
         return entries
 
-    def _read_new(self, count: int, block: float | None = None) -> list[Entry]:
-        reply = self.redis.xreadgroup(self.keys.group, self.name, {self.keys.stream: ">"}, count=count,
-                                      block=max(1, int(block * 1000)) if block else None)
-        return _entries(reply[0][1]) if reply else []
+    def _read_new(self, count: int, started: float, block: float | None = None) -> list[Entry]:
+        args = ["XREADGROUP", "GROUP", self.keys.group, self.name, "COUNT", count]
+        if block:
+            args += ["BLOCK", max(1, int(block * 1000))]
+        reply = self._raw.execute_command(*args, "STREAMS", self.keys.stream, ">")
+        if not reply:
+            return []
+        # Raw reply: [[stream, [[id, [field, value, ...]], ...]]] (RESP2) or {stream: [...]} (RESP3).
+        # Parsed here rather than by redis-py's generic stream parser, which builds a dict per entry.
+        items = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+        return [Entry(i.decode(), _field_e(fields), False, started) for i, fields in items]
 
-    def _autoclaim(self, count: int) -> list[Entry]:
+    def fresh(self, entries: list[Entry]) -> bool:
+        """True while no other consumer can have claimed these entries: less than half of
+        CLAIM_IDLE_SECONDS since they were read (XAUTOCLAIM only takes entries idle that long). Then
+        the commit may acknowledge without first checking that each entry is still ours."""
+        oldest = min((e.read_at for e in entries), default=time.monotonic())
+        return time.monotonic() - oldest < self.claim_idle_ms / 2000
+
+    def _autoclaim(self, count: int, started: float) -> list[Entry]:
         cursor, claimed, _deleted = self.redis.xautoclaim(self.keys.stream, self.keys.group, self.name,
                                                           self.claim_idle_ms, self._claim_cursor, count=count)
         self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
-        found = [e for e in _entries(claimed, reclaimed=True) if e.payload is not None]
+        found = [e for e in _entries(claimed, True, started) if e.payload is not None]
         self.reclaimed += len(found)
         return found
 
@@ -92,16 +123,15 @@ class StreamConsumer:
         """Checked events (each tagged with `_entry` and `_reclaimed`) and the entries that can never succeed."""
         events, dead = [], []
         for entry in entries:
-            text = entry.payload.decode("utf-8", "replace") if entry.payload is not None else ""
             try:
-                raw = json.loads(text)
-                event = validate_event(raw)
+                event = validate_event(orjson.loads(entry.payload if entry.payload is not None else b""))
             except EventError as exc:
-                dead.append(DeadEntry(entry.id, f"invalid: {exc.field}: {exc.reason}"[:500], text[:10_000],
+                dead.append(DeadEntry(entry.id, f"invalid: {exc.field}: {exc.reason}"[:500], _text(entry),
                                       label=f"{exc.field}: {exc.reason}"[:80]))
                 continue
-            except ValueError as exc:      # not JSON
-                dead.append(DeadEntry(entry.id, f"unparseable: {exc}"[:500], text[:10_000], label="event: not JSON"))
+            except ValueError as exc:      # not JSON (orjson.JSONDecodeError is a ValueError), or no `e` field
+                reason = f"unparseable: {exc}" if entry.payload is not None else "unparseable: the entry has no 'e' field"
+                dead.append(DeadEntry(entry.id, reason[:500], _text(entry), label="event: not JSON"))
                 continue
             event["_entry"], event["_reclaimed"] = entry.id, entry.reclaimed
             events.append(event)

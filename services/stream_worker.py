@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
@@ -50,28 +51,40 @@ class StreamWorker(BackgroundThread):
         self._init_thread()
 
     def _run(self) -> None:
+        """Read the next batch while this one is processed: the thread would otherwise sit idle
+        for every XREADGROUP round trip (Redis replies while our CPU scores)."""
         backoff, group_ready = 0.2, False
-        while not self._stop.is_set():
-            try:
-                if not group_ready:
-                    self.consumer.ensure_group()
-                    group_ready = True
-                entries = self.consumer.read(self.batch_max_events, self.batch_max_wait, self._stop)
-                self.connected, backoff = True, 0.2
-                if entries:
-                    self.handle(entries)
-                if self.periodic is not None:
-                    self.periodic()
-            except redis.RedisError as exc:
-                self.redis_errors += 1
-                if self.connected:
-                    log.warning("worker lost Redis (%s); retrying with backoff", exc)
-                self.connected, group_ready = False, False
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except Exception:
-                self.stats.batch_errors += 1
-                log.exception("worker batch failed; its events stay pending and will be retried")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-reader") as reader:
+            ahead = None
+            while not self._stop.is_set():
+                try:
+                    if not group_ready:
+                        self.consumer.ensure_group()
+                        group_ready = True
+                    entries = ahead.result() if ahead is not None else self._fetch()
+                    ahead = None
+                    self.connected, backoff = True, 0.2
+                    if entries and not self._stop.is_set():
+                        ahead = reader.submit(self._fetch)
+                        self.handle(entries)
+                    if self.periodic is not None:
+                        self.periodic()
+                except redis.RedisError as exc:
+                    ahead = None
+                    self.redis_errors += 1
+                    if self.connected:
+                        log.warning("worker lost Redis (%s); retrying with backoff", exc)
+                    self.connected, group_ready = False, False
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                except Exception:
+                    self.stats.batch_errors += 1
+                    log.exception("worker batch failed; its events stay pending and will be retried")
+            if ahead is not None:
+                ahead.cancel()
+
+    def _fetch(self) -> list[Entry]:
+        return self.consumer.read(self.batch_max_events, self.batch_max_wait, self._stop)
 
     # -- one batch -------------------------------------------------------------------------------
     def handle(self, entries: list[Entry]) -> None:
@@ -85,7 +98,7 @@ class StreamWorker(BackgroundThread):
         ack = [e.id for e in entries if e.id not in retry_later]
         stored = {id(b): self.alerts.save(b.tenant, b.alerts, include_existing=any(e["_reclaimed"] for e in b.events))
                   for b in batches}
-        batches, dead, result = self.commit(ack, dead, batches)
+        batches, dead, result = self.commit(ack, dead, batches, check=not self.consumer.fresh(entries))
         if result is None:
             return
         for d in dead:
@@ -118,11 +131,14 @@ class StreamWorker(BackgroundThread):
         left, right = self.score_isolating(events[:mid]), self.score_isolating(events[mid:])
         return left[0] + right[0], left[1] + right[1]
 
-    def commit(self, ack: list[str], dead: list[DeadEntry],
-               batches: list[TenantBatch]) -> tuple[list[TenantBatch], list[DeadEntry], CommitResult | None]:
-        """Commit; if part of the batch was committed by another worker meanwhile, commit only the rest."""
+    def commit(self, ack: list[str], dead: list[DeadEntry], batches: list[TenantBatch],
+               check: bool = True) -> tuple[list[TenantBatch], list[DeadEntry], CommitResult | None]:
+        """Commit; if part of the batch was committed by another worker meanwhile, commit only the rest.
+
+        `check`: the batch is old enough that another worker may have reclaimed it (see
+        StreamConsumer.fresh), so the commit first verifies each entry is still pending."""
         for _ in range(COMMIT_RETRIES):
-            result = self.state.commit(self.consumer.name, ack, dead, batches)
+            result = self.state.commit(self.consumer.name, ack, dead, batches, check)
             if result.applied:
                 return batches, dead, result
             still = {i for i, pending in zip(ack, result.pending) if pending}
@@ -131,6 +147,7 @@ class StreamWorker(BackgroundThread):
             dead = [d for d in dead if d.entry_id in still]
             batches = [sub for b in batches
                        if (sub := b.subset([k for k, e in enumerate(b.events) if e["_entry"] in still])).events]
+            check = True
             if not ack:
                 return [], [], None
         log.warning("could not commit a batch after %d tries; its events stay pending", COMMIT_RETRIES)

@@ -17,3 +17,10 @@ def test_live_pipeline_bench_quick_run_reports_every_figure():
         assert key in figures
     assert figures["clients_connected"] == "10"
     assert float(figures["sustained_events_per_s"]) > 0 and int(figures["points_received"]) > 0
+
+
+def test_redis_pipeline_bench_runs():
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "redis_pipeline.py"), "--quick"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "end_to_end_events_per_s=" in run.stdout and "raw_drain_events_per_s=" in run.stdout

@@ -130,3 +130,10 @@ def test_fast_isolation_scoring_matches_sklearn(scored):
     assert models.paths is not None
     np.testing.assert_allclose(models.paths.raw_scores(rows), -models.iforest.score_samples(rows), rtol=1e-12)
     assert IsolationPaths.build(object()) is None          # unknown internals: fall back to sklearn
+
+
+def test_cluster_assignment_matches_kmeans_predict(scored):
+    from services.models import nearest_centre
+    kmeans = scored[0].models.kmeans
+    rows = np.random.default_rng(5).normal(0, 2, (400, 3))
+    assert (nearest_centre(rows, kmeans.cluster_centers_) == kmeans.predict(rows)).all()

@@ -83,6 +83,15 @@ def test_admission_is_durable_deduplicated_and_all_or_nothing(r):
         dead.add(sim_events(1))
 
 
+def test_large_posts_are_admitted_and_deduplicated_whole(r):
+    producer = StreamProducer(r, KEYS)
+    events = sim_events(2500)
+    assert producer.add(events) == (2500, 0)
+    assert producer.add(events[::-1]) == (0, 2500)
+    assert r.xlen(KEYS.stream) == 2500
+    assert json.loads(r.xrevrange(KEYS.stream, count=1)[0][1][b"e"]) == events[-1]     # payloads split exactly
+
+
 def test_the_same_event_id_in_two_tenants_is_two_events(r):
     producer = StreamProducer(r, KEYS)
     e = sim_events(1)[0]

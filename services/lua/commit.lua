@@ -2,11 +2,12 @@
 --
 -- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] attempts hash, KEYS[4] tenants set,
 -- then per tenant: kpi buckets hash, points list, health hash, latest sensor readings hash.
--- ARGV[1] JSON: {group, consumer, ack: [entry ids], dead: [[id, reason, payload, attempts]],
+-- ARGV[1] JSON: {group, consumer, check, ack: [entry ids], dead: [[id, reason, payload, attempts]],
 --               second, points_max, dead_maxlen, tenants: [{name, kpi, points, readings, health}]}
 --
 -- Entries another worker has already acknowledged must not be counted twice (a slow worker
--- whose events were reclaimed, or a reclaim racing the original). XCLAIM ... JUSTID with
+-- whose events were reclaimed, or a reclaim racing the original). When the batch is old enough
+-- for that to be possible (`check`, see StreamConsumer.fresh), XCLAIM ... JUSTID with
 -- min-idle 0 returns exactly the ids still pending (and makes them ours); if any is missing,
 -- nothing is applied or acknowledged and the caller gets a 0/1 flag per id, to retry with
 -- the pending ones only. Otherwise: XACK, dead letters, per-second KPI buckets (merged with
@@ -22,7 +23,7 @@ local function call_with(prefix, list, suffix)
   return redis.call(unpack(args))
 end
 
-if #ids > 0 then
+if #ids > 0 and doc.check then
   local claimed = call_with({'XCLAIM', KEYS[1], doc.group, doc.consumer, '0'}, ids, 'JUSTID')
   if #claimed < #ids then
     local still = {}
@@ -31,6 +32,8 @@ if #ids > 0 then
     for i, id in ipairs(ids) do flags[i] = still[id] and 1 or 0 end
     return {0, cjson.encode(flags)}
   end
+end
+if #ids > 0 then
   call_with({'XACK', KEYS[1], doc.group}, ids)
   if redis.call('EXISTS', KEYS[3]) == 1 then call_with({'HDEL', KEYS[3]}, ids) end
 end
