@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_sock import Sock
 
 from components.navbar import navbar
-from services import analysis_api, api, auth, ingest_api, uploads_api
+from services import analysis_api, api, auth, ingest_api, keys_api, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
 from services.runtime import Runtime
@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(analysis_api.bp)
     server.register_blueprint(uploads_api.bp)
     server.register_blueprint(ingest_api.bp)
+    server.register_blueprint(keys_api.bp)
     sock = Sock(server)
 
     @sock.route("/ws")

@@ -62,13 +62,18 @@ class ApiKeyStore:
         r = rows[0]
         return ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"]))
 
-    def list(self) -> list[ApiKey]:
-        return [ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"]))
-                for r in self.db.query("SELECT * FROM api_keys ORDER BY id")]
+    def list(self, tenant: str | None = None) -> list[ApiKey]:
+        rows = (self.db.query("SELECT * FROM api_keys ORDER BY id") if tenant is None
+                else self.db.query("SELECT * FROM api_keys WHERE tenant = ? ORDER BY id", (tenant,)))
+        return [ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"])) for r in rows]
 
-    def revoke(self, prefix: str) -> bool:
+    def revoke(self, prefix: str, tenant: str | None = None) -> bool:
+        """Revoke by prefix (only within `tenant` when given); False if there is no such key."""
         with self.db.connect() as conn:
-            return conn.execute("UPDATE api_keys SET revoked = 1 WHERE prefix = ?", (prefix,)).rowcount > 0
+            if tenant is None:
+                return conn.execute("UPDATE api_keys SET revoked = 1 WHERE prefix = ?", (prefix,)).rowcount > 0
+            return conn.execute("UPDATE api_keys SET revoked = 1 WHERE prefix = ? AND tenant = ?",
+                                (prefix, tenant)).rowcount > 0
 
 
 def main(argv=None) -> int:

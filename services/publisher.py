@@ -7,6 +7,8 @@ Redis worker, so both produce byte-identical messages.
 """
 from __future__ import annotations
 
+import threading
+
 from services import protocol
 from services.alerts import alert_message
 from services.hub import Hub, Message, topic
@@ -20,6 +22,7 @@ class Publisher:
     def __init__(self, hub: Hub):
         self.hub = hub
         self._health: dict[str, dict[str, dict]] = {}   # tenant -> entity -> latest record
+        self._lock = threading.Lock()     # the worker's committer thread notes, its main thread flushes
 
     def points(self, tenant: str, encoded: list[str]) -> None:
         if encoded:
@@ -37,12 +40,14 @@ class Publisher:
             self.hub.publish(topic(tenant, "alerts"), [Message(m["type"], None, protocol.encode(m)) for m in messages])
 
     def note_health(self, tenant: str, records: list[dict]) -> None:
-        latest = self._health.setdefault(tenant, {})
-        for record in records:
-            latest[entity_key(record)] = record
+        with self._lock:
+            latest = self._health.setdefault(tenant, {})
+            for record in records:
+                latest[entity_key(record)] = record
 
     def flush_health(self) -> None:
-        pending, self._health = self._health, {}
+        with self._lock:
+            pending, self._health = self._health, {}
         for tenant, records in pending.items():
             self.hub.publish(topic(tenant, "health"), [
                 Message("health_update", entity, protocol.encode(protocol.health_update([record])))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import redis
 
@@ -29,6 +30,16 @@ from services.stream_consumer import Entry, StreamConsumer
 log = logging.getLogger(__name__)
 
 COMMIT_RETRIES = 3
+
+
+@dataclass
+class Staged:
+    """A scored batch waiting to be stored and committed."""
+    entries: list[Entry]
+    ack: list[str]
+    dead: list[DeadEntry]
+    batches: list[TenantBatch]
+    score_ms: float
 
 
 class StreamWorker(BackgroundThread):
@@ -51,11 +62,12 @@ class StreamWorker(BackgroundThread):
         self._init_thread()
 
     def _run(self) -> None:
-        """Read the next batch while this one is processed: the thread would otherwise sit idle
-        for every XREADGROUP round trip (Redis replies while our CPU scores)."""
+        """Three stages overlap: the next batch is read (reader thread) while this one is scored (this
+        thread) while the previous one is stored and committed (committer thread). Reading and
+        committing are mostly waiting for Redis; without the overlap this thread idled for it."""
         backoff, group_ready = 0.2, False
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-reader") as reader:
-            ahead = None
+        with ThreadPoolExecutor(1, "stream-reader") as reader, ThreadPoolExecutor(1, "stream-committer") as committer:
+            ahead = committing = None
             while not self._stop.is_set():
                 try:
                     if not group_ready:
@@ -66,11 +78,15 @@ class StreamWorker(BackgroundThread):
                     self.connected, backoff = True, 0.2
                     if entries and not self._stop.is_set():
                         ahead = reader.submit(self._fetch)
-                        self.handle(entries)
+                        staged = self.stage(entries)
+                        if committing is not None:
+                            committing, previous = None, committing
+                            previous.result()           # one batch in flight: errors surface here
+                        committing = committer.submit(self.finish, staged)
                     if self.periodic is not None:
                         self.periodic()
                 except redis.RedisError as exc:
-                    ahead = None
+                    ahead = committing = None          # uncommitted batches stay pending: re-read later
                     self.redis_errors += 1
                     if self.connected:
                         log.warning("worker lost Redis (%s); retrying with backoff", exc)
@@ -78,16 +94,23 @@ class StreamWorker(BackgroundThread):
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
                 except Exception:
+                    committing = None
                     self.stats.batch_errors += 1
                     log.exception("worker batch failed; its events stay pending and will be retried")
-            if ahead is not None:
-                ahead.cancel()
+            for future in (ahead, committing):
+                if future is not None:
+                    future.cancel()
 
     def _fetch(self) -> list[Entry]:
         return self.consumer.read(self.batch_max_events, self.batch_max_wait, self._stop)
 
     # -- one batch -------------------------------------------------------------------------------
     def handle(self, entries: list[Entry]) -> None:
+        """Process one batch start to end (the loop overlaps the two halves across batches)."""
+        self.finish(self.stage(entries))
+
+    def stage(self, entries: list[Entry]) -> Staged:
+        """CPU half: decode, validate, score; poison events counted (they are not acknowledged)."""
         events, dead = self.consumer.decode(entries)
         batches, failures = self.score_isolating(events)
         retry_later = set()
@@ -95,10 +118,15 @@ class StreamWorker(BackgroundThread):
             out_of_attempts = self.consumer.failed(failures)
             dead += out_of_attempts
             retry_later = {e["_entry"] for e, _ in failures} - {d.entry_id for d in out_of_attempts}
-        ack = [e.id for e in entries if e.id not in retry_later]
+        return Staged(entries, [e.id for e in entries if e.id not in retry_later], dead, batches,
+                      self.processor.last_score_ms)
+
+    def finish(self, staged: Staged) -> None:
+        """I/O half: store alerts, commit atomically with the acknowledgement, then publish."""
         stored = {id(b): self.alerts.save(b.tenant, b.alerts, include_existing=any(e["_reclaimed"] for e in b.events))
-                  for b in batches}
-        batches, dead, result = self.commit(ack, dead, batches, check=not self.consumer.fresh(entries))
+                  for b in staged.batches}
+        batches, dead, result = self.commit(staged.ack, staged.dead, staged.batches,
+                                            check=not self.consumer.fresh(staged.entries))
         if result is None:
             return
         for d in dead:
@@ -114,8 +142,8 @@ class StreamWorker(BackgroundThread):
             self.stats.alerts += len(alerts)
             self.stats.processed += len(b.events)
         self.stats.batches += 1
-        self.stats.last_batch_size = len(entries)
-        self.stats.last_score_ms = self.processor.last_score_ms
+        self.stats.last_batch_size = len(staged.entries)
+        self.stats.last_score_ms = staged.score_ms
 
     def score_isolating(self, events: list[dict]) -> tuple[list[TenantBatch], list[tuple[dict, Exception]]]:
         """Score the batch; if it raises, split it until the events that fail are alone."""

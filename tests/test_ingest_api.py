@@ -13,6 +13,7 @@ import requests
 from conftest import ROOT, LiveServer
 from services.apikeys import ApiKeyStore
 from services.db import Database
+from services.users import UserStore
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,22 @@ def test_simulator_cli_posts_over_rest(srv):
     assert 100 <= sent <= 200
     stats = srv.session().get(srv.url + "/api/live-data").json()["stats"]
     assert stats["processed"] >= sent
+
+
+def test_admins_manage_keys_over_the_api_and_analysts_cannot(srv):
+    admin = srv.session()
+    created = admin.post(srv.url + "/api/v1/keys", json={"name": "from-the-api"})
+    assert created.status_code == 201 and created.json()["key"].startswith("pb_")
+    key, prefix = created.json()["key"], created.json()["prefix"]
+    assert post(srv, key, [event()]).status_code == 202
+    listed = admin.get(srv.url + "/api/v1/keys").json()["keys"]
+    assert any(k["prefix"] == prefix for k in listed) and all("key" not in k for k in listed)   # shown once only
+    assert admin.post(srv.url + "/api/v1/keys", json={"name": ""}).status_code == 422
+    assert admin.post(srv.url + "/api/v1/keys", data="nope").status_code == 400
+    UserStore(Database(srv.data_dir / "pulseboard.db")).create("ann", "analyst-pass-1")
+    analyst = srv.session("ann", "analyst-pass-1")
+    assert analyst.post(srv.url + "/api/v1/keys", json={"name": "x"}).status_code == 403
+    assert analyst.delete(srv.url + f"/api/v1/keys/{prefix}").status_code == 403
+    assert admin.delete(srv.url + f"/api/v1/keys/{prefix}").status_code == 204
+    assert post(srv, key, [event()]).status_code == 401                       # revoked
+    assert admin.delete(srv.url + "/api/v1/keys/nosuch").status_code == 404
