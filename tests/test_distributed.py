@@ -261,3 +261,33 @@ def test_a_slow_web_worker_dropped_by_redis_resubscribes_and_resyncs(tmp_path):
 
 
 pytestmark = pytest.mark.distributed
+
+
+def test_gunicorn_without_redis_runs_one_embedded_worker(tmp_path):
+    web = LiveServer(tmp_path / "data", command=GUNICORN, SIM_RATE=30, WEB_CONCURRENCY=4)
+    try:
+        web.start()
+        sockets = ws_per_worker(web, 1, ["kpis"])
+        (name, ws), = sockets.items()
+        frame = recv_until(ws, lambda m: m["type"] == "batch" and m["messages"])
+        assert frame["messages"][0]["type"] == "kpi_update"
+        names = set()
+        for _ in range(8):                       # WEB_CONCURRENCY is ignored without Redis: one worker only
+            other = web.ws(web.session())
+            names.add(recv_json(other)["worker"])
+            other.close()
+        assert names == {name}
+        ws.close()
+    finally:
+        web.stop()
+
+
+def test_a_worker_without_redis_url_says_what_it_needs(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    out = subprocess.run([sys.executable, "-m", "services.worker"], cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "needs REDIS_URL" in out.stdout
