@@ -24,3 +24,10 @@ def test_redis_pipeline_bench_runs():
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "end_to_end_events_per_s=" in run.stdout and "raw_drain_events_per_s=" in run.stdout
+
+
+def test_finance_bench_runs():
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "finance.py"), "--quick"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "seconds=" in run.stdout and "updates_per_s=" in run.stdout
