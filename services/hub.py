@@ -22,7 +22,8 @@ from typing import Callable, Iterable, NamedTuple
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("iot", "sensors", "alerts", "kpis", "health", "system")
+CHANNELS = ("iot", "sensors", "alerts", "kpis", "health", "system", "market")
+GLOBAL_CHANNELS = frozenset({"market"})     # the same data for every tenant: one topic, "*:<channel>"
 
 
 class Message(NamedTuple):
@@ -36,6 +37,11 @@ Deliver = Callable[[str, list[Message]], None]
 
 def topic(tenant: str, channel: str) -> str:
     return f"{tenant}:{channel}"
+
+
+def topic_for(tenant: str, channel: str) -> str:
+    """The topic a tenant's subscription to `channel` listens to (global channels are shared)."""
+    return f"*:{channel}" if channel in GLOBAL_CHANNELS else topic(tenant, channel)
 
 
 def channel_of(topic_name: str) -> str:

@@ -17,7 +17,7 @@ import time
 from simple_websocket import ConnectionClosed
 
 from services import protocol
-from services.hub import CHANNELS, Subscription, topic
+from services.hub import CHANNELS, Subscription, topic_for
 from services.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -163,11 +163,11 @@ class LiveConnection:
             return
         kind, request_id = message["type"], message.get("id")
         if kind == "subscribe":
-            self.runtime.hub.subscribe(self.subscription, [topic(self.tenant, c) for c in message["channels"]])
+            self.runtime.hub.subscribe(self.subscription, [topic_for(self.tenant, c) for c in message["channels"]])
             self.channels.update(message["channels"])
             self._reply({"type": "subscribed", "channels": sorted(self.channels)}, request_id)
         elif kind == "unsubscribe":
-            self.runtime.hub.unsubscribe(self.subscription, [topic(self.tenant, c) for c in message["channels"]])
+            self.runtime.hub.unsubscribe(self.subscription, [topic_for(self.tenant, c) for c in message["channels"]])
             self.channels.difference_update(message["channels"])
             self._reply({"type": "unsubscribed", "channels": sorted(self.channels)}, request_id)
         elif kind == "ping":

@@ -30,6 +30,7 @@ from services.events import EventError, validate_event
 from services.hub import Hub, InMemoryHub
 from services.ingest import IngestQueue, QueueIngest
 from services.live_state import MemoryLiveState
+from services.market import MarketFeed, MemoryMarketState, RedisMarketState
 from services.models import ModelBank
 from services.pipeline import Pipeline
 from services.ratelimit import RedisTokenBuckets, TokenBuckets
@@ -73,6 +74,8 @@ class Runtime:
             self.state = RedisLiveState(self.redis, self.keys, config.kpi_window_seconds)
             self.ingest = StreamProducer(self.redis, self.keys, config.stream_max_backlog, config.idempotency_seconds)
             self.rate_limits = RedisTokenBuckets(self.redis, self.keys.rate, config.iot_rate_limit)
+            self.market = RedisMarketState(self.redis, self.keys.prefix)
+            self.market_feed = None          # the leader worker runs it
         else:
             self.hub = hub or InMemoryHub()
             self.queue = IngestQueue()
@@ -88,6 +91,9 @@ class Runtime:
                               if config.simulator else None)
             self.source = (SimulatorSource(self.simulator, self.queue.put, config.sim_rate)
                            if self.simulator else None)
+            self.market = MemoryMarketState()
+            self.market_feed = (MarketFeed(self.market, self.hub, config.market_period, config.sim_seed)
+                                if config.market_feed else None)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start_web(self) -> None:
@@ -115,6 +121,8 @@ class Runtime:
         self.pipeline.start()
         if self.source is not None:
             self.source.start()
+        if self.market_feed is not None:
+            self.market_feed.start()
         log.info("runtime started (simulator %s at %s events/s)", "on" if self.source else "off",
                  self.config.sim_rate if self.source else 0)
 
@@ -124,6 +132,8 @@ class Runtime:
         if not self.distributed:
             if self.source is not None:
                 self.source.stop()
+            if self.market_feed is not None:
+                self.market_feed.stop()
             self.pipeline.stop()
             self.pipeline.processor.stop()
         if self.reporter is not None:
@@ -139,11 +149,13 @@ class Runtime:
         try:
             live = {"kpis": self.state.kpis(tenant), "points": self.state.points(tenant),
                     "health": self.state.health(tenant), "sensors": self.state.readings(tenant),
+                    "market": self.market.snapshot(),
                     "model": self._model_info(), "stats": self.system_stats()}
             self._last_good[tenant] = live
         except redis.RedisError:
             live = dict(self._last_good.get(tenant) or {
-                "kpis": {}, "points": [], "health": [], "sensors": [], "model": {"ready": False, "version": 0},
+                "kpis": {}, "points": [], "health": [], "sensors": [], "market": {"latest": None, "history": []},
+                "model": {"ready": False, "version": 0},
                 "stats": {}},
                 stale=True)
             live["stats"] = dict(live["stats"], hub=self.hub.status())

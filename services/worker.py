@@ -3,8 +3,8 @@
 `WorkerNode` assembles one worker from the config: a consumer of the event stream, the shared
 model (services.model_sync), the Redis live state, the alert store (SQLite in DATA_DIR) and a hub
 to publish on. Every worker processes events; the one holding the leader lease also computes the
-KPIs (4/s), publishes cluster stats and trims the stream (1/s), bridges the pub/sub ingest channel
-and, with SIMULATOR=on, runs the built-in simulator. `python app.py` with REDIS_URL runs one
+KPIs (4/s), publishes cluster stats and trims the stream (1/s), bridges the pub/sub ingest channel,
+runs the market-data feed and, with SIMULATOR=on, the built-in simulator. `python app.py` with REDIS_URL runs one
 WorkerNode inside the web process, so one command is still a complete system.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ from services.events import EventError, validate_event
 from services.hub import Hub
 from services.ingest_bridge import IngestBridge
 from services.lease import Lease
+from services.market import MarketFeed, RedisMarketState
 from services.model_sync import ModelSync
 from services.models import ModelBank
 from services.publisher import Publisher
@@ -156,6 +157,9 @@ class WorkerNode:
             self._leader_threads = [IngestBridge(self.redis, self.keys, self.producer, self.config.dead_letter_maxlen)]
             if self.simulator is not None:
                 self._leader_threads.append(SimulatorSource(self.simulator, self.producer.add, self.config.sim_rate))
+            if self.config.market_feed:       # exactly one market producer in the cluster
+                self._leader_threads.append(MarketFeed(RedisMarketState(self.redis, self.keys.prefix), self.hub,
+                                                       self.config.market_period))
             for thread in self._leader_threads:
                 thread.start()
         elif not leading and self._leader_threads:

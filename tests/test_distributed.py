@@ -64,7 +64,7 @@ def alert_ids(ws, seconds: float) -> set[int]:
 
 def test_two_web_workers_and_a_model_worker_serve_the_same_stream(tmp_path):
     redis_srv = RedisServer(tmp_path / "redis").start()
-    env = dict(REDIS_URL=redis_srv.url, SIM_RATE=60, SIM_ANOMALY_RATE=0.15, WEB_CONCURRENCY=2)
+    env = dict(REDIS_URL=redis_srv.url, SIM_RATE=60, SIM_ANOMALY_RATE=0.15, WEB_CONCURRENCY=2, MARKET_PERIOD=0.5)
     web = LiveServer(tmp_path / "data", command=GUNICORN, **env)
     worker = Worker(tmp_path / "data", **env)
     try:
@@ -87,6 +87,7 @@ def test_two_web_workers_and_a_model_worker_serve_the_same_stream(tmp_path):
         assert snapshot["stats"]["hub"]["kind"] == "redis" and snapshot["kpis"]["event_count"] > 0
         assert worker.name in snapshot["stats"]["workers"] and len(snapshot["stats"]["web"]) == 2
         assert snapshot["stats"]["connections"] >= 2
+        assert len(snapshot["market"]["history"]) >= 5          # one market producer (the leader), shared history
         for ws in sockets.values():
             ws.close()
     finally:

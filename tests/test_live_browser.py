@@ -119,3 +119,23 @@ def test_assets_page_shows_health_per_asset_and_latest_readings(browser, tmp_pat
         assert errors == [], errors
     finally:
         server.stop()
+
+
+def test_market_page_shows_live_indicators_and_keeps_them_after_a_reload(browser, tmp_path):
+    server = LiveServer(tmp_path / "srv", SIMULATOR="off", MARKET_PERIOD=0.3).start()
+    try:
+        page, errors = logged_in_page(browser, server, "/login?next=/market")
+        wait_for(lambda: status(page) == "Live", 20, "Live status")
+        values = lambda: [v.inner_text().strip() for v in page.query_selector_all("[data-testid=market-value]")]  # noqa: E731
+        wait_for(lambda: len(values()) == 5 and all(v.endswith("%") or v[0].isdigit() for v in values()), 20,
+                 "five indicator values")
+        first = values()
+        wait_for(lambda: values() != first, 10, "the values to move")
+        wait_for(lambda: "since open" in page.inner_text("[data-testid=market-change] >> nth=0"), 10, "change text")
+        page.reload()
+        wait_for(lambda: status(page) == "Live", 20, "Live after reload")
+        wait_for(lambda: len(page.query_selector_all("#market-history .scatterlayer .trace")) == 1, 10, "history chart")
+        assert all(v not in ("", "—") for v in values())
+        assert errors == [], errors
+    finally:
+        server.stop()

@@ -8,7 +8,7 @@ import websocket
 
 from conftest import LiveServer, recv_json, recv_until
 
-ALL = ["iot", "sensors", "alerts", "kpis", "health", "system"]
+ALL = ["iot", "sensors", "alerts", "kpis", "health", "system", "market"]
 
 
 def open_subscribed(server, admin, channels=ALL, **kwargs):
@@ -182,6 +182,28 @@ def test_server_pings_and_drops_nothing_while_answered(tmp_path):
         assert pings >= 2
         ws.send(json.dumps({"type": "ping", "id": 1}))
         assert recv_until(ws, lambda m: m["type"] == "pong")["id"] == 1
+        ws.close()
+    finally:
+        srv.stop()
+
+
+def test_market_updates_reach_every_tenant_and_the_snapshot_keeps_history(tmp_path):
+    from conftest import LiveServer
+    srv = LiveServer(tmp_path / "m", SIMULATOR="off", MARKET_PERIOD=0.2).start()
+    try:
+        ws = srv.ws(srv.session())
+        recv_json(ws)
+        ws.send(json.dumps({"type": "subscribe", "channels": ["market"]}))
+        frame = recv_until(ws, lambda m: m["type"] == "batch" and m["messages"])
+        update = frame["messages"][-1]
+        assert update["type"] == "market_update"
+        assert set(update["values"]) == {"discount_rate", "inflation_rate", "market_growth", "technology_index",
+                                         "ai_adoption_rate"}
+        assert set(update["change_since_open"]) == set(update["values"]) and update["open"]
+        time.sleep(0.5)
+        market = srv.session().get(srv.url + "/api/live-data").json()["market"]
+        assert len(market["history"]) >= 3
+        assert market["history"][-1] == {"timestamp": market["latest"]["timestamp"], **market["latest"]["values"]}
         ws.close()
     finally:
         srv.stop()
