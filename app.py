@@ -17,6 +17,7 @@ from flask_login import current_user
 from flask_sock import Sock
 
 from components.navbar import navbar
+from components.toasts import toast_area
 from services import analysis_api, api, auth, ingest_api, keys_api, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
@@ -71,7 +72,7 @@ def mount_dash(server: Flask) -> dash.Dash:
     def shell():
         user = current_user if current_user.is_authenticated else None
         return dash.html.Div([navbar(user.username if user else None, user.role if user else None),
-                              dash.page_container])
+                              dash.page_container, toast_area()])
 
     app.layout = shell
     server.extensions["dash_app"] = app

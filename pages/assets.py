@@ -31,7 +31,7 @@ def layout(**_query):
     return dbc.Container([
         dbc.Row([
             dbc.Col(html.H2("Assets", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["sensors", "health", "alerts"]), width="auto"),
+            dbc.Col(LiveSocket(SOCKET, channels=["sensors", "health", "alerts", "notifications"]), width="auto"),
             dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
                     width="auto"),
         ], className="align-items-center g-3 mb-3"),

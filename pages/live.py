@@ -79,7 +79,7 @@ def layout(**_query):
         choice_panel(),
         dbc.Row([
             dbc.Col(html.H2("Live dashboard", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["iot", "alerts", "kpis", "health"]), width="auto"),
+            dbc.Col(LiveSocket(SOCKET, channels=["iot", "alerts", "kpis", "health", "notifications"]), width="auto"),
             dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
                     width="auto"),
         ], className="align-items-center g-3 mb-3"),

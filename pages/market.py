@@ -63,7 +63,7 @@ def layout(**_query):
     return dbc.Container([
         dbc.Row([
             dbc.Col(html.H2("Market", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["market"]), width="auto"),
+            dbc.Col(LiveSocket(SOCKET, channels=["market", "notifications"]), width="auto"),
             dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
                     width="auto"),
         ], className="align-items-center g-3 mb-3"),

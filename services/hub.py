@@ -22,8 +22,9 @@ from typing import Callable, Iterable, NamedTuple
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("iot", "sensors", "alerts", "kpis", "health", "system", "market")
-GLOBAL_CHANNELS = frozenset({"market"})     # the same data for every tenant: one topic, "*:<channel>"
+CHANNELS = ("iot", "sensors", "alerts", "kpis", "health", "system", "market", "calculations", "notifications")
+GLOBAL_CHANNELS = frozenset({"market"})          # the same data for every tenant: one topic, "*:<channel>"
+USER_CHANNELS = frozenset({"calculations", "notifications"})   # (also) one topic per user
 
 
 class Message(NamedTuple):
@@ -42,6 +43,20 @@ def topic(tenant: str, channel: str) -> str:
 def topic_for(tenant: str, channel: str) -> str:
     """The topic a tenant's subscription to `channel` listens to (global channels are shared)."""
     return f"*:{channel}" if channel in GLOBAL_CHANNELS else topic(tenant, channel)
+
+
+def user_topic(tenant: str, user_id, channel: str) -> str:
+    """One user's own topic on a channel (calculation results, personal notifications)."""
+    return f"{tenant}:u{user_id}:{channel}"
+
+
+def topics_for(tenant: str, user_id, channel: str) -> list[str]:
+    """Every topic a user's subscription to `channel` listens to."""
+    if channel == "calculations":
+        return [user_topic(tenant, user_id, channel)]
+    if channel in USER_CHANNELS:
+        return [topic(tenant, channel), user_topic(tenant, user_id, channel)]
+    return [topic_for(tenant, channel)]
 
 
 def channel_of(topic_name: str) -> str:

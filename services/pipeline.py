@@ -77,7 +77,7 @@ class Pipeline(BackgroundThread):
                 self.publisher.kpis(tenant, kpis)
         if force or now - self._last_slow >= SLOW_PUBLISH_SECONDS:
             self._last_slow = now
-            self.publisher.flush_health()
+            self.publisher.flush()
             self.publisher.system(self.state.tenants(), self.system_stats())
 
     def system_stats(self) -> dict:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from services.events import format_timestamp
 from services.hub import CHANNELS
 
-CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot")
+CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot", "calculate")
 
 
 class ProtocolError(ValueError):
@@ -70,7 +70,22 @@ def parse_client_message(text) -> dict:
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             raise ProtocolError("invalid_since_alert_id", "'since_alert_id' must be a non-negative integer")
         parsed["since_alert_id"] = since
+    if kind == "calculate":
+        parsed.update(_calculation(message))
     return parsed
+
+
+def _calculation(message: dict) -> dict:
+    """The envelope of a `calculate` request; the parameters themselves are checked by services.finance."""
+    calc_id, calc_type, params = message.get("calculation_id"), message.get("calculation_type"), message.get("parameters")
+    if not isinstance(calc_id, str) or not 0 < len(calc_id) <= 64:
+        raise ProtocolError("invalid_calculation_id", "'calculation_id' must be a string of 1-64 characters")
+    if not isinstance(calc_type, str) or not calc_type:
+        raise ProtocolError("invalid_calculation_type", "'calculation_type' must be a string (npv, irr, mirr, roi, "
+                                                        "sensitivity, monte_carlo)")
+    if not isinstance(params, dict):
+        raise ProtocolError("invalid_parameters", "'parameters' must be a JSON object")
+    return {"calculation_id": calc_id, "calculation_type": calc_type, "parameters": params}
 
 
 # -- server -> client ---------------------------------------------------------------------------
@@ -113,6 +128,21 @@ def sensor_update(event: dict, analysis: dict) -> dict:
         "quality": event["quality"],
         "analysis": analysis,
     }
+
+
+def calculation_update(calc_id: str, calc_type: str, status: str, progress: int, message: str,
+                       result: dict | None = None, field: str | None = None) -> dict:
+    out = {"type": "calculation_update", "calculation_id": calc_id, "calculation_type": calc_type, "status": status,
+           "progress": progress, "message": message, "timestamp": now_iso()}
+    if result is not None:
+        out["result"] = result
+    if field is not None:
+        out["field"] = field
+    return out
+
+
+def notification(level: str, title: str, message: str) -> dict:
+    return {"type": "notification", "level": level, "title": title, "message": message, "timestamp": now_iso()}
 
 
 def kpi_update(kpis: dict) -> dict:

@@ -12,6 +12,7 @@ import threading
 from services import protocol
 from services.alerts import alert_message
 from services.hub import Hub, Message, topic
+from services.notifications import AlertDigest
 
 
 def entity_key(record: dict) -> str:
@@ -23,6 +24,7 @@ class Publisher:
         self.hub = hub
         self._health: dict[str, dict[str, dict]] = {}   # tenant -> entity -> latest record
         self._lock = threading.Lock()     # the worker's committer thread notes, its main thread flushes
+        self.digest = AlertDigest(hub)
 
     def points(self, tenant: str, encoded: list[str]) -> None:
         if encoded:
@@ -36,6 +38,7 @@ class Publisher:
     def alerts(self, tenant: str, stored: list[dict]) -> None:
         """Alerts that are already stored (they carry their id): `alert` or, for sensors, `alert_triggered`."""
         if stored:
+            self.digest.add(tenant, stored)
             messages = [alert_message(a) for a in stored]
             self.hub.publish(topic(tenant, "alerts"), [Message(m["type"], None, protocol.encode(m)) for m in messages])
 
@@ -44,6 +47,11 @@ class Publisher:
             latest = self._health.setdefault(tenant, {})
             for record in records:
                 latest[entity_key(record)] = record
+
+    def flush(self) -> None:
+        """Once a second: the health of the entities that changed, and the alert digest."""
+        self.flush_health()
+        self.digest.flush()
 
     def flush_health(self) -> None:
         with self._lock:

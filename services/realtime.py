@@ -17,7 +17,7 @@ import time
 from simple_websocket import ConnectionClosed
 
 from services import protocol
-from services.hub import CHANNELS, Subscription, topic_for
+from services.hub import CHANNELS, Subscription, topics_for
 from services.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -163,17 +163,25 @@ class LiveConnection:
             return
         kind, request_id = message["type"], message.get("id")
         if kind == "subscribe":
-            self.runtime.hub.subscribe(self.subscription, [topic_for(self.tenant, c) for c in message["channels"]])
+            self.runtime.hub.subscribe(self.subscription, self._topics(message["channels"]))
             self.channels.update(message["channels"])
             self._reply({"type": "subscribed", "channels": sorted(self.channels)}, request_id)
         elif kind == "unsubscribe":
-            self.runtime.hub.unsubscribe(self.subscription, [topic_for(self.tenant, c) for c in message["channels"]])
+            self.runtime.hub.unsubscribe(self.subscription, self._topics(message["channels"]))
             self.channels.difference_update(message["channels"])
             self._reply({"type": "unsubscribed", "channels": sorted(self.channels)}, request_id)
         elif kind == "ping":
             self.outbox.direct(protocol.encode(protocol.pong(request_id)))
         elif kind == "snapshot":
             self._reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id")), request_id)
+        elif kind == "calculate":
+            if "calculations" not in self.channels:     # results go to the channel: make sure this socket hears them
+                self.runtime.hub.subscribe(self.subscription, self._topics(["calculations"]))
+                self.channels.add("calculations")
+            self.runtime.jobs.submit(self.tenant, self.user.id, message)
+
+    def _topics(self, channels: list[str]) -> list[str]:
+        return [t for c in channels for t in topics_for(self.tenant, self.user.id, c)]
 
     def _reply(self, message: dict, request_id) -> None:
         if request_id is not None:

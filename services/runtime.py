@@ -23,6 +23,7 @@ from services import protocol
 from services.alerts import AlertStore
 from services.analysis import Limits
 from services.apikeys import ApiKeyStore
+from services.calc_jobs import CalculationJobs
 from services.cluster import Reporter
 from services.config import Config
 from services.db import Database
@@ -95,6 +96,8 @@ class Runtime:
             self.market_feed = (MarketFeed(self.market, self.hub, config.market_period, config.sim_seed)
                                 if config.market_feed else None)
 
+        self.jobs = CalculationJobs(self.hub)     # WebSocket `calculate` requests
+
     # -- lifecycle -------------------------------------------------------------------------------
     def start_web(self) -> None:
         """What every web process needs: the hub relay (Redis) and, in distributed mode, stats reports."""
@@ -138,6 +141,7 @@ class Runtime:
             self.pipeline.processor.stop()
         if self.reporter is not None:
             self.reporter.stop()
+        self.jobs.close()
         self.hub.close()
 
     # -- reads for the web layer -----------------------------------------------------------------

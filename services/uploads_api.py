@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from services.analysis import AnalysisError
+from services.notifications import notify_user
 from services.uploads import UploadNotFound
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/v1/uploads")
@@ -26,10 +27,15 @@ def create():
         name, stream = upload.filename, upload.stream
     else:
         name, stream = request.args.get("name", "upload.csv"), request.stream
+    runtime = current_app.extensions["pulseboard"]
     try:
         record = store().receive(current_user.id, name, stream)
     except AnalysisError as exc:
+        notify_user(runtime.hub, current_user.tenant, current_user.id, "error", "Upload refused",
+                    f"{name[:80]}: {exc.message}")
         return jsonify(exc.to_dict()), exc.status
+    notify_user(runtime.hub, current_user.tenant, current_user.id, "success", "Upload ready",
+                f"{record['name']}: {record['rows']:,} rows ({record['profile']}); open it on the Analysis page.")
     return jsonify(record), 201
 
 

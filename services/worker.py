@@ -139,7 +139,7 @@ class WorkerNode:
             return
         self._last_slow = now
         self._lead(self.lease.refresh())
-        self.publisher.flush_health()
+        self.publisher.flush()
         stats = {**self.worker.local_stats(), "leader": self.lease.held, "model_fit_errors": self.models.fit_errors,
                  "model_version": self.models.models.version if self.models.models else 0}
         cluster.report(self.redis, self.keys, "workers", self.name, stats)

@@ -139,3 +139,19 @@ def test_market_page_shows_live_indicators_and_keeps_them_after_a_reload(browser
         assert errors == [], errors
     finally:
         server.stop()
+
+
+def test_new_alerts_pop_up_as_a_toast_and_go_away(browser, tmp_path):
+    server = LiveServer(tmp_path / "srv", SIM_RATE=40, SIM_ANOMALY_RATE=0.2).start()
+    try:
+        page, errors = logged_in_page(browser, server, "/")
+        wait_for(lambda: status(page) == "Live", 20, "Live status")
+        wait_for(lambda: page.locator("[data-testid=toast]").count() > 0, 30, "a toast")
+        text = page.locator("[data-testid=toast]").first.inner_text()
+        assert "new alert" in text and ("store" in text or "dept" in text)
+        assert page.locator("[data-testid=toast]").count() <= 4
+        assert errors == [], errors
+        server.stop()                                                   # no more alerts: the toasts expire
+        wait_for(lambda: page.locator("[data-testid=toast]").count() == 0, 15, "the toasts to go")
+    finally:
+        server.stop()

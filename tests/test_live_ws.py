@@ -8,7 +8,7 @@ import websocket
 
 from conftest import LiveServer, recv_json, recv_until
 
-ALL = ["iot", "sensors", "alerts", "kpis", "health", "system", "market"]
+ALL = ["iot", "sensors", "alerts", "kpis", "health", "system", "market", "calculations", "notifications"]
 
 
 def open_subscribed(server, admin, channels=ALL, **kwargs):
@@ -207,3 +207,70 @@ def test_market_updates_reach_every_tenant_and_the_snapshot_keeps_history(tmp_pa
         ws.close()
     finally:
         srv.stop()
+
+
+def calc(ws, calc_id, kind, params):
+    ws.send(json.dumps({"type": "calculate", "calculation_id": calc_id, "calculation_type": kind,
+                        "parameters": params}))
+
+
+def updates_until_done(ws, calc_id, timeout=20, others=None):
+    """The calculation_update messages of one calculation up to its final one (other messages go to `others`)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = recv_json(ws, max(0.1, deadline - time.monotonic()))
+        for u in (m["messages"] if m["type"] == "batch" else [m]):
+            if u.get("type") == "calculation_update" and u["calculation_id"] == calc_id:
+                seen.append(u)
+            elif others is not None:
+                others.append(u)
+        if seen and seen[-1]["status"] in ("completed", "failed"):
+            return seen
+    raise AssertionError(f"no final update for {calc_id}: {seen}")
+
+
+def test_calculate_over_the_websocket_reports_progress_and_the_result(server, admin):
+    ws = server.ws(admin)
+    recv_json(ws)
+    calc(ws, "c1", "npv", {"cash_flows": [300, 400, 500], "discount_rate": 0.1, "initial_investment": 1000})
+    updates = updates_until_done(ws, "c1")
+    assert updates[0]["status"] == "started" and updates[-1]["status"] == "completed"
+    assert round(updates[-1]["result"]["npv"], 2) == -21.04 and updates[-1]["progress"] == 100
+    calc(ws, "mc", "monte_carlo", {"cash_flows": [100] * 10, "discount_rate": {"dist": "normal", "mean": 0.08,
+                                   "std": 0.02}, "initial_investment": 600, "scenarios": 1_000_000, "seed": 3})
+    updates = updates_until_done(ws, "mc")
+    progress = [u["progress"] for u in updates if u["status"] == "processing"]
+    assert progress == sorted(progress) and updates[-1]["status"] == "completed"
+    assert 0 <= updates[-1]["result"]["p_negative"] <= 1 and updates[-1]["result"]["scenarios"] == 1_000_000
+    ws.close()
+
+
+def test_bad_calculations_fail_with_the_reason_and_only_their_user_hears(server, admin):
+    from services.db import Database
+    from services.users import UserStore
+    UserStore(Database(server.data_dir / "pulseboard.db")).create("other-user", "other-pass-1")
+    mine, theirs = server.ws(admin), server.ws(server.session("other-user", "other-pass-1"))
+    for ws in (mine, theirs):
+        recv_json(ws)
+        ws.send(json.dumps({"type": "subscribe", "channels": ["calculations", "notifications"]}))
+        recv_until(ws, lambda m: m["type"] == "subscribed")
+    calc(mine, "bad", "npv", {"cash_flows": [100], "discount_rate": -1.5})
+    others: list = []
+    failed = updates_until_done(mine, "bad", others=others)[-1]
+    assert failed["status"] == "failed" and failed["field"] == "discount_rate" and "-100" in failed["message"]
+    if not any(m["type"] == "notification" for m in others):
+        frame = recv_until(mine, lambda m: m["type"] == "batch" and any(x["type"] == "notification"
+                                                                        for x in m["messages"]))
+        others += frame["messages"]
+    assert next(m for m in others if m["type"] == "notification")["level"] == "error"
+    mine.send(json.dumps({"type": "calculate", "calculation_id": "", "calculation_type": "npv", "parameters": {}}))
+    assert recv_until(mine, lambda m: m["type"] == "error")["code"] == "invalid_calculation_id"
+    theirs.settimeout(1.5)
+    with pytest.raises(Exception):                   # nothing of it reached the other user
+        while True:
+            m = json.loads(theirs.recv())
+            assert not (m["type"] == "batch" and any(x["type"] in ("calculation_update", "notification")
+                                                     for x in m["messages"]))
+    mine.close()
+    theirs.close()

@@ -119,6 +119,8 @@
         }
         if (data.type === "batch" || data.type === "snapshot") {
           noteAlerts(ctx, data);
+          var notes = (data.messages || []).filter(function (m) { return m.type === "notification"; });
+          if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes); }
           return [nu, data];
         }
         if (data.type === "status") {           // the server's hub (Redis) was lost or is back
