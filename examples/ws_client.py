@@ -1,0 +1,95 @@
+"""A small Pulseboard WebSocket client: log in, subscribe, print live updates, run a calculation.
+
+    .venv/bin/python examples/ws_client.py --url http://127.0.0.1:8050 --username admin --password …
+    .venv/bin/python examples/ws_client.py --seconds 10 --calculation monte_carlo
+
+Needs only `requests` and `websocket-client`. The session cookie from POST /login authenticates the
+socket; the Origin header must be the server's own (or listed in ALLOWED_ORIGINS). Every message is
+described in docs/PROTOCOL.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import requests
+import websocket
+
+CALCULATIONS = {
+    "npv": {"cash_flows": [300_000, 400_000, 500_000], "discount_rate": 0.1, "initial_investment": 1_000_000},
+    "monte_carlo": {"cash_flows": [150_000] * 10, "scenarios": 1_000_000, "seed": 42,
+                    "discount_rate": {"dist": "normal", "mean": 0.08, "std": 0.02},
+                    "initial_investment": {"dist": "triangular", "low": 800_000, "mode": 950_000, "high": 1_300_000}},
+}
+
+
+def login(url: str, username: str, password: str) -> requests.Session:
+    session = requests.Session()
+    r = session.post(url + "/login", data={"username": username, "password": password}, allow_redirects=False)
+    if r.status_code != 302:
+        raise SystemExit(f"login failed ({r.status_code}): check the username and password")
+    return session
+
+
+def connect(url: str, session: requests.Session) -> websocket.WebSocket:
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    return websocket.create_connection(url.replace("http", "ws", 1) + "/ws", cookie=cookie, origin=url, timeout=10)
+
+
+def describe(m: dict) -> str | None:
+    kind = m["type"]
+    if kind == "kpi_update":
+        k = m["kpis"]
+        return f"kpi_update      events={k['event_count']} avg={k['avg_weekly_sales']} anomalies={k['anomaly_count']}"
+    if kind in ("alert", "alert_triggered"):
+        return f"{kind:<15} #{m['id']} {m['priority']} {m['message']}"
+    if kind == "calculation_update":
+        return f"calculation     {m['calculation_id']} {m['status']} {m['progress']}% {m['message']}"
+    if kind == "market_update":
+        return f"market_update   discount_rate={m['values']['discount_rate']:.4f}"
+    return None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", default="http://127.0.0.1:8050")
+    p.add_argument("--username", default="admin")
+    p.add_argument("--password", default=os.environ.get("PULSE_PASSWORD"), help="or set PULSE_PASSWORD")
+    p.add_argument("--seconds", type=float, default=5.0, help="how long to print live updates")
+    p.add_argument("--calculation", choices=sorted(CALCULATIONS), default="monte_carlo")
+    args = p.parse_args(argv)
+    if not args.password:
+        p.error("--password (or PULSE_PASSWORD) is required")
+    ws = connect(args.url.rstrip("/"), login(args.url.rstrip("/"), args.username, args.password))
+    welcome = json.loads(ws.recv())
+    print(f"connected as {welcome['user']} ({welcome['role']}, tenant {welcome['tenant']})")
+    ws.send(json.dumps({"type": "subscribe", "channels": ["kpis", "alerts", "market", "calculations"]}))
+    ws.send(json.dumps({"type": "calculate", "calculation_id": "example-1", "calculation_type": args.calculation,
+                        "parameters": CALCULATIONS[args.calculation]}))
+    deadline, finished = time.monotonic() + max(args.seconds, 1.0), None
+    while time.monotonic() < deadline or finished is None:
+        if time.monotonic() > deadline + 60:
+            print("the calculation did not finish in time", file=sys.stderr)
+            return 1
+        ws.settimeout(1.0)
+        try:
+            frame = json.loads(ws.recv())
+        except websocket.WebSocketTimeoutException:
+            continue
+        for m in frame["messages"] if frame["type"] == "batch" else [frame]:
+            line = describe(m)
+            if line:
+                print(line, flush=True)
+            if m["type"] == "calculation_update" and m["status"] in ("completed", "failed"):
+                finished = m
+    if finished["status"] == "completed":
+        print("result:", json.dumps({k: v for k, v in finished["result"].items() if k not in ("histogram", "curve")}))
+    ws.close()
+    return 0 if finished["status"] == "completed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
