@@ -58,15 +58,28 @@ def create_app(config: Config | None = None) -> Flask:
     def websocket(ws):
         LiveConnection(ws, current_user._get_current_object(), runtime).serve()
 
-    mount_dash(server)
+    mount_dash(server, background_manager(server, config))
     return server
 
 
-def mount_dash(server: Flask) -> dash.Dash:
+def background_manager(server: Flask, config: Config):
+    """Where Dash background callbacks (the Monte Carlo page) run: Celery workers on Redis in
+    distributed mode (`celery -A app:celery_app worker`), else processes sharing a disk cache in DATA_DIR."""
+    if config.redis_url:
+        from celery import Celery
+        celery_app = Celery("pulseboard", broker=config.redis_url, backend=config.redis_url)
+        celery_app.conf.update(broker_connection_retry_on_startup=True, result_expires=3600)
+        server.extensions["celery"] = celery_app
+        return dash.CeleryManager(celery_app, expire=3600)
+    import diskcache
+    return dash.DiskcacheManager(diskcache.Cache(str(config.data_dir / "callback-cache")), expire=3600)
+
+
+def mount_dash(server: Flask, manager=None) -> dash.Dash:
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"), serve_locally=True, title="Pulseboard", update_title=None,
-        external_stylesheets=[], suppress_callback_exceptions=True,
+        external_stylesheets=[], suppress_callback_exceptions=True, background_callback_manager=manager,
     )
 
     def shell():
@@ -101,10 +114,16 @@ def main() -> None:
 
 
 def __getattr__(name: str):
-    """`app.server` for WSGI servers (`gunicorn app:server`): a new app from the environment on each
-    access (gunicorn reads it once per worker), so importing this module never opens anything."""
+    """`app.server` for WSGI servers (`gunicorn app:server`) and `app.celery_app` for the Celery worker
+    (`celery -A app:celery_app worker`, distributed mode): a new app from the environment on each
+    access (each reads it once per process), so importing this module never opens anything."""
     if name == "server":
         return create_app()
+    if name == "celery_app":
+        server = create_app()
+        if "celery" not in server.extensions:
+            raise RuntimeError("the Celery worker needs REDIS_URL (it is the broker)")
+        return server.extensions["celery"]
     raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 

@@ -24,6 +24,7 @@ from services.alerts import AlertStore
 from services.analysis import Limits
 from services.apikeys import ApiKeyStore
 from services.calc_jobs import CalculationJobs
+from services.calc_records import CalcRecords
 from services.cluster import Reporter
 from services.config import Config
 from services.db import Database
@@ -97,6 +98,7 @@ class Runtime:
                                 if config.market_feed else None)
 
         self.jobs = CalculationJobs(self.hub)     # WebSocket `calculate` requests
+        self.calc_records = CalcRecords(self.db)  # how the pages' background calculations went
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start_web(self) -> None:

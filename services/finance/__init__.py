@@ -11,9 +11,10 @@ import numpy as np
 
 from services.finance import core, scenarios
 from services.finance.montecarlo import Cancelled, monte_carlo
+from services.finance.montecarlo import check as montecarlo_check
 from services.finance.validate import FinanceError, count, dates, flows, number, rate
 
-__all__ = ["calculate", "FinanceError", "Cancelled", "KINDS"]
+__all__ = ["calculate", "check_monte_carlo", "run_recorded", "FinanceError", "Cancelled", "KINDS"]
 
 CURVE_POINTS = 61
 
@@ -79,13 +80,24 @@ def _sensitivity(p: dict, progress, cancelled) -> dict:
             "two_way": scenarios.two_way(cash, investment, rates, growths)}
 
 
-def _monte_carlo(p: dict, progress, cancelled) -> dict:
+def _monte_carlo_args(p: dict) -> tuple:
     cash = flows(p.get("cash_flows"))
     inputs = {k: p[k] for k in ("discount_rate", "initial_investment", "growth", "cash_flow_factor") if k in p}
     seed = p.get("seed")
     if seed is not None:
         seed = count(seed, "seed", 2**63 - 1, minimum=0)
-    return monte_carlo(cash, inputs, p.get("scenarios", 10_000), seed, progress, cancelled)
+    return cash, inputs, p.get("scenarios", 10_000), seed
+
+
+def _monte_carlo(p: dict, progress, cancelled) -> dict:
+    cash, inputs, scenarios, seed = _monte_carlo_args(p)
+    return monte_carlo(cash, inputs, scenarios, seed, progress, cancelled)
+
+
+def check_monte_carlo(parameters: dict) -> None:
+    """Raise the FinanceError a Monte Carlo run would, without running it (the page checks before starting a job)."""
+    cash, inputs, scenarios, _ = _monte_carlo_args(parameters)
+    montecarlo_check(cash, inputs, scenarios)
 
 
 KINDS: dict[str, Callable] = {"npv": _npv, "irr": _irr, "mirr": _mirr, "roi": _roi,
@@ -100,3 +112,28 @@ def calculate(kind: str, parameters: dict, progress: Callable[[int, int], None] 
     if not isinstance(parameters, dict):
         raise FinanceError("parameters", "parameters must be a JSON object.")
     return KINDS[kind](parameters, progress, cancelled)
+
+
+def run_recorded(records, record_id: str, parameters: dict, report: Callable[[int, str], None]) -> dict:
+    """A page's Monte Carlo job: run it, report progress to the page (`report(percent, message)`) and
+    to its record (services.calc_records, at most 4 writes a second), and store how it ended."""
+    import time
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        pct, message = int(100 * done / total), f"{done:,} of {total:,} scenarios"
+        report(pct, message)
+        if time.monotonic() - last[0] >= 0.25:
+            last[0] = time.monotonic()
+            records.progress(record_id, pct, message)
+
+    try:
+        result = calculate("monte_carlo", parameters, progress)
+    except FinanceError as exc:
+        records.fail(record_id, exc.message)
+        raise
+    except Exception as exc:
+        records.fail(record_id, f"The calculation failed: {type(exc).__name__}.")
+        raise
+    records.complete(record_id, result)
+    return result

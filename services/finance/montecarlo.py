@@ -53,15 +53,23 @@ def _distribution(spec, field: str):
     raise FinanceError(field, f"{field}: dist must be normal, triangular or uniform (got {str(kind)[:20]!r}).")
 
 
-def monte_carlo(cash_flows: np.ndarray, inputs: dict, scenarios: int = 10_000, seed: int | None = None,
-                progress: Callable[[int, int], None] | None = None,
-                cancelled: Callable[[], bool] | None = None) -> dict:
-    total = count(scenarios, "scenarios", MAX_SCENARIOS)
+def check(cash_flows: np.ndarray, inputs: dict, scenarios: int) -> None:
+    """Every input problem monte_carlo() would raise, found without running anything."""
+    count(scenarios, "scenarios", MAX_SCENARIOS)
     unknown = set(inputs) - set(INPUTS)
     if unknown:
         raise FinanceError(sorted(unknown)[0], f"unknown input(s) {', '.join(sorted(unknown))}; known: {', '.join(INPUTS)}.")
     if "discount_rate" not in inputs or "initial_investment" not in inputs:
         raise FinanceError("discount_rate", "discount_rate and initial_investment are required (numbers or distributions).")
+    for name in INPUTS:
+        _distribution(inputs.get(name, DEFAULTS.get(name)), name)
+
+
+def monte_carlo(cash_flows: np.ndarray, inputs: dict, scenarios: int = 10_000, seed: int | None = None,
+                progress: Callable[[int, int], None] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> dict:
+    check(cash_flows, inputs, scenarios)
+    total = int(scenarios)
     samplers = {name: _distribution(inputs.get(name, DEFAULTS.get(name)), name) for name in INPUTS}
     rng = np.random.default_rng(seed)
     t = np.arange(1, len(cash_flows) + 1, dtype=float)
