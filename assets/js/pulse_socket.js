@@ -125,6 +125,13 @@
         }
         if (data.type === "status") {           // the server's hub (Redis) was lost or is back
           var degraded = data.state === "degraded";
+          if (window.pulseToasts && !data.resync) {   // a data-source change people should notice
+            window.pulseToasts.push([degraded
+              ? {level: "warning", title: "Live data degraded", timestamp: new Date().toISOString(),
+                 message: "The server lost its event store (Redis); pages still work, live updates resume when it is back."}
+              : {level: "success", title: "Live data is back", timestamp: new Date().toISOString(),
+                 message: "Catching up on what was missed."}]);
+          }
           window.dash_clientside.set_props(cfg.badge_id, {children: degraded ? "Degraded" : "Live",
                                                           color: degraded ? "warning" : "success"});
           if (!degraded) {                      // back: catch up on what was missed
