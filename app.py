@@ -18,7 +18,7 @@ from flask_sock import Sock
 
 from components.navbar import navbar
 from components.toasts import toast_area
-from services import analysis_api, api, auth, ingest_api, keys_api, uploads_api
+from services import analysis_api, api, auth, ingest_api, keys_api, monitoring, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
 from services.runtime import Runtime
@@ -52,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(uploads_api.bp)
     server.register_blueprint(ingest_api.bp)
     server.register_blueprint(keys_api.bp)
+    server.register_blueprint(monitoring.bp)
     sock = Sock(server)
 
     @sock.route("/ws")

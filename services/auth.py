@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico")
+PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico", "/healthz")
+TOKEN_PATHS = ("/metrics",)          # an admin session or the METRICS_TOKEN, checked in the route
 API_KEY_PATHS = ("/api/v1/iot",)     # authenticated by X-API-Key in the route itself
 PUBLIC_PREFIXES = ("/assets/",)
 JSON_PREFIXES = ("/api/", "/_dash", "/_reload-hash", "/_alive", "/ws")
@@ -55,7 +56,7 @@ def gate():
     if path == WS_PATH and not origin_allowed(request.headers.get("Origin")):
         log.warning("websocket from disallowed origin %r refused", request.headers.get("Origin"))
         return jsonify(error="origin not allowed"), 403
-    if path in PUBLIC_PATHS or path in API_KEY_PATHS or path.startswith(PUBLIC_PREFIXES):
+    if path in PUBLIC_PATHS or path in API_KEY_PATHS or path in TOKEN_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if current_user.is_authenticated:
         return None

@@ -67,6 +67,7 @@ class Config:
     sim_profile: str = "retail"      # retail, sensor or mixed
     market_feed: bool = True         # the simulated market-data feed (services.market)
     market_period: float = 10.0      # seconds between market updates
+    metrics_token: str | None = None  # Bearer token a Prometheus scraper sends to GET /metrics
     # Pipeline tuning: a micro-batch closes after this many events or this many seconds.
     batch_max_events: int = 1000
     batch_max_wait: float = 0.05
@@ -115,6 +116,7 @@ class Config:
             sim_profile=_choice(env, "SIM_PROFILE", ("retail", "sensor", "mixed"), "retail"),
             market_feed=_flag(env, "MARKET_FEED", True),
             market_period=_number(env, "MARKET_PERIOD", 10.0, float, minimum=0.05),
+            metrics_token=env.get("METRICS_TOKEN") or None,
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
             redis_url=env.get("REDIS_URL") or None,

@@ -4,6 +4,7 @@ import time
 
 import pytest
 import redis
+import requests
 
 from conftest import LiveServer, recv_json, recv_until
 from services.hub import Message, Subscription, topic
@@ -98,6 +99,9 @@ def test_clients_are_told_when_redis_is_lost_and_back_and_pages_keep_serving(tmp
         degraded = recv_until(ws, lambda m: m["type"] == "status", timeout=15)
         assert degraded["state"] == "degraded" and degraded["hub"]["kind"] == "redis"
         assert srv.session().get(srv.url + "/", allow_redirects=False).status_code == 200    # pages still served
+        health = requests.get(srv.url + "/healthz", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "degraded"
+        assert health.json()["checks"]["redis"] == "unavailable"
         redis_srv.start()
         assert recv_until(ws, lambda m: m["type"] == "status", timeout=30)["state"] == "live"
         recv_until(ws, lambda m: m["type"] == "batch", timeout=15)                            # streaming resumed
