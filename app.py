@@ -21,6 +21,7 @@ from components.toasts import toast_area
 from services import analysis_api, api, auth, ingest_api, keys_api, monitoring, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
+from services.security_headers import init_security_headers
 from services.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent
@@ -33,6 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
     server.config.update(
         SECRET_KEY=load_or_create_secret_key(config),
         SESSION_COOKIE_HTTPONLY=True,
+        PREFERRED_URL_SCHEME="https" if config.https else "http",
         SESSION_COOKIE_SAMESITE="Lax",
         SOCK_SERVER_OPTIONS={"ping_interval": config.ws_ping_interval,
                              "max_message_size": config.ws_max_message_bytes},
@@ -59,7 +61,8 @@ def create_app(config: Config | None = None) -> Flask:
     def websocket(ws):
         LiveConnection(ws, current_user._get_current_object(), runtime).serve()
 
-    mount_dash(server, background_manager(server, config))
+    app = mount_dash(server, background_manager(server, config))
+    init_security_headers(server, app.csp_hashes, https=config.https, trust_proxy=config.trust_proxy)
     return server
 
 

@@ -68,6 +68,8 @@ class Config:
     market_feed: bool = True         # the simulated market-data feed (services.market)
     market_period: float = 10.0      # seconds between market updates
     metrics_token: str | None = None  # Bearer token a Prometheus scraper sends to GET /metrics
+    https: bool = False              # PREFERRED_URL_SCHEME=https: Secure cookies (HSTS is sent on HTTPS requests)
+    trust_proxy: int = 0             # proxies in front whose X-Forwarded-* headers are believed
     # Pipeline tuning: a micro-batch closes after this many events or this many seconds.
     batch_max_events: int = 1000
     batch_max_wait: float = 0.05
@@ -117,6 +119,8 @@ class Config:
             market_feed=_flag(env, "MARKET_FEED", True),
             market_period=_number(env, "MARKET_PERIOD", 10.0, float, minimum=0.05),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            https=(env.get("PREFERRED_URL_SCHEME") or "http").strip().lower() == "https",
+            trust_proxy=_number(env, "TRUST_PROXY", 0, int, minimum=0),
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
             redis_url=env.get("REDIS_URL") or None,
