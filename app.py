@@ -47,8 +47,8 @@ def create_app(config: Config | None = None) -> Flask:
         print(f"\n  Created admin user {config.admin_username!r} with password: {generated}\n"
               f"  (set ADMIN_PASSWORD to choose it yourself; this is the only time it is shown)\n", flush=True)
 
-    auth.init_login(server)
     server.register_blueprint(auth.bp)
+    auth.init_login(server, config)
     api.init_api(server)
     server.register_blueprint(analysis_api.bp)
     server.register_blueprint(uploads_api.bp)

@@ -180,7 +180,9 @@ def main() -> int:
 
     base = f"http://127.0.0.1:{port}"
     session = requests.Session()
-    session.post(base + "/login", data={"username": "admin", "password": PASSWORD}, allow_redirects=False)
+    token = session.get(base + "/api/csrf").json()["csrf_token"]
+    session.post(base + "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token},
+                 allow_redirects=False)
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
     now = time.time()

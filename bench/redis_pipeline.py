@@ -217,7 +217,9 @@ def main() -> int:
         wait_until(lambda: requests.get(base + "/login", timeout=2).status_code == 200, 60, "gunicorn")
         wait_until(lambda: "consuming" in (tmp / "worker.log").read_text(), 60, "the worker")
         session = requests.Session()
-        session.post(base + "/login", data={"username": "admin", "password": PASSWORD}, allow_redirects=False)
+        token = session.get(base + "/api/csrf").json()["csrf_token"]
+        session.post(base + "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token},
+                     allow_redirects=False)
         cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
         warm = 3 if args.quick else 8

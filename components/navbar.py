@@ -1,9 +1,11 @@
-"""Top navigation: brand, the pages that exist (from Dash's page registry), the user and log out."""
+"""Top navigation: brand, the pages that exist (from Dash's page registry), the user and log out
+(a form post carrying the session's CSRF token)."""
 from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
+from flask_wtf.csrf import generate_csrf
 
 
 def navbar(username: str | None, role: str | None) -> dbc.Navbar:
@@ -14,7 +16,8 @@ def navbar(username: str | None, role: str | None) -> dbc.Navbar:
         user = [
             html.Span([html.Span(username, className="fw-semibold"), f" · {role}"],
                       className="navbar-text text-light me-3 small"),
-            html.Form(html.Button("Log out", type="submit", className="btn btn-outline-light btn-sm"),
+            html.Form([dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                       html.Button("Log out", type="submit", className="btn btn-outline-light btn-sm")],
                       action="/logout", method="POST", className="d-inline"),
         ]
     return dbc.Navbar(dbc.Container([

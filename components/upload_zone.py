@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask_wtf.csrf import generate_csrf
 
 
 class UploadZone(html.Div):
@@ -25,7 +26,7 @@ class UploadZone(html.Div):
                 html.Div("Drop a CSV file here, or click to choose one", className="fw-semibold"),
                 html.Div(f"Up to {max_mb:g} MB · retail, sensor or any CSV with a date and a number column",
                          className="small text-muted"),
-            ], id=ids.zone(aio_id), className="upload-zone", **{"data-endpoint": endpoint,
+            ], id=ids.zone(aio_id), className="upload-zone", **{"data-endpoint": endpoint, "data-csrf": generate_csrf(),
                                                                  "data-aio": aio_id, "data-testid": "upload-zone"}),
             dbc.Progress(id=ids.progress(aio_id), value=0, className="mt-2 upload-progress", style={"height": "1.2rem"}),
             html.Div(id=ids.status(aio_id), className="small mt-1", **{"data-testid": "upload-status"}),

@@ -28,7 +28,9 @@ CALCULATIONS = {
 
 def login(url: str, username: str, password: str) -> requests.Session:
     session = requests.Session()
-    r = session.post(url + "/login", data={"username": username, "password": password}, allow_redirects=False)
+    token = session.get(url + "/api/csrf").json()["csrf_token"]       # the login form's CSRF token
+    r = session.post(url + "/login", data={"username": username, "password": password, "csrf_token": token},
+                     allow_redirects=False)
     if r.status_code != 302:
         raise SystemExit(f"login failed ({r.status_code}): check the username and password")
     return session

@@ -1,6 +1,12 @@
 """Login, logout and the gate in front of every route.
 
 The login form is plain HTML posted to /login, so it works without JavaScript and from scripts.
+The login, logout and upload forms carry a CSRF token (flask-wtf; scripts read one from the login
+page or from `GET /api/csrf`); Dash's callbacks and the JSON API are not form posts (SameSite=Lax
+cookies and a JSON body a cross-site form cannot send), so they are not made to carry one. Failed
+sign-ins are rate limited per username and per client address (flask-limiter; in Redis when
+REDIS_URL is set, so all web workers count together): past the limit the login page answers 429
+with Retry-After.
 `gate()` runs before every request: it lets through only the login page and static assets, checks
 the Origin of WebSocket upgrades (flask-sock completes the handshake before the route runs, so this
 is the last point where a 403 can still be answered instead of a 101), and answers anonymous
@@ -12,13 +18,16 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico", "/healthz")
+PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico", "/healthz", "/api/csrf")
 TOKEN_PATHS = ("/metrics",)          # an admin session or the METRICS_TOKEN, checked in the route
 API_KEY_PATHS = ("/api/v1/iot",)     # authenticated by X-API-Key in the route itself
 PUBLIC_PREFIXES = ("/assets/",)
@@ -65,11 +74,49 @@ def gate():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def init_login(app) -> None:
+def init_login(app, config) -> None:
     manager = LoginManager()
     manager.init_app(app)
     manager.user_loader(lambda user_id: runtime().users.get(user_id))
     app.before_request(gate)
+    app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)   # checked where forms post
+    csrf = CSRFProtect(app)
+    app.extensions["pulseboard_csrf"] = csrf
+    limiter = Limiter(get_remote_address, app=app, storage_uri=config.redis_url or "memory://",
+                      strategy="moving-window", headers_enabled=True, default_limits=[],
+                      swallow_errors=True, in_memory_fallback_enabled=True)   # Redis away: still sign in
+    failed = dict(methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+                  error_message="Too many failed sign-ins. Wait a moment and try again.")
+    view = app.view_functions["auth.login"]     # the limiter checks inside its wrapper: serve the wrapped view
+    view = limiter.limit(config.login_rate_limit_ip, key_func=get_remote_address, **failed)(view)
+    app.view_functions["auth.login"] = limiter.limit(config.login_rate_limit_user, key_func=_username_key,
+                                                     **failed)(view)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc):
+        if request.path.startswith("/api/"):
+            return jsonify(error="The CSRF token is missing or invalid: reload the page (scripts: GET /api/csrf).",
+                           code="csrf"), 400
+        return render_template("login.html", error="Your form expired; please try again.",
+                               next=safe_next(request.args.get("next"))), 400
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        if request.path == "/login":
+            response = app.make_response((render_template("login.html", error=exc.description,
+                                                          next=safe_next(request.args.get("next"))), 429))
+            response.headers.setdefault("Retry-After", "60")
+            return response
+        return jsonify(error=exc.description or "Too many requests."), 429
+
+
+def _username_key() -> str:
+    return "login-user:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def protect_form() -> None:
+    """Check the CSRF token of this form post (raises CSRFError -> 400)."""
+    current_app.extensions["pulseboard_csrf"].protect()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -77,6 +124,7 @@ def login():
     error = None
     status = 200
     if request.method == "POST":
+        protect_form()
         user = runtime().users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is not None:
             session.clear()          # a fresh session on login: no fixation
@@ -88,8 +136,15 @@ def login():
     return render_template("login.html", error=error, next=safe_next(request.args.get("next"))), status
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.post("/logout")
 def logout():
+    protect_form()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/api/csrf")
+def csrf_token():
+    """A CSRF token for scripts: the login form and the upload form need one (keep the cookie it sets)."""
+    return jsonify(csrf_token=generate_csrf())

@@ -68,6 +68,8 @@ class Config:
     market_feed: bool = True         # the simulated market-data feed (services.market)
     market_period: float = 10.0      # seconds between market updates
     metrics_token: str | None = None  # Bearer token a Prometheus scraper sends to GET /metrics
+    login_rate_limit_user: str = "5 per minute"    # failed sign-ins per username
+    login_rate_limit_ip: str = "20 per minute"     # failed sign-ins per client address
     https: bool = False              # PREFERRED_URL_SCHEME=https: Secure cookies (HSTS is sent on HTTPS requests)
     trust_proxy: int = 0             # proxies in front whose X-Forwarded-* headers are believed
     # Pipeline tuning: a micro-batch closes after this many events or this many seconds.
@@ -119,6 +121,8 @@ class Config:
             market_feed=_flag(env, "MARKET_FEED", True),
             market_period=_number(env, "MARKET_PERIOD", 10.0, float, minimum=0.05),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            login_rate_limit_user=env.get("LOGIN_RATE_LIMIT_USER") or "5 per minute",
+            login_rate_limit_ip=env.get("LOGIN_RATE_LIMIT_IP") or "20 per minute",
             https=(env.get("PREFERRED_URL_SCHEME") or "http").strip().lower() == "https",
             trust_proxy=_number(env, "TRUST_PROXY", 0, int, minimum=0),
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),

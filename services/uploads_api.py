@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from services.analysis import AnalysisError
+from services.auth import protect_form
 from services.notifications import notify_user
 from services.uploads import UploadNotFound
 
@@ -22,6 +23,7 @@ def store():
 
 @bp.post("")
 def create():
+    protect_form()               # an upload is a form post: it carries the CSRF token (header X-CSRFToken)
     if request.files.get("file"):
         upload = request.files["file"]
         name, stream = upload.filename, upload.stream

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -76,9 +77,15 @@ class LiveServer:
         self.proc = None
 
     def session(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
+        """A logged-in requests session (through the login form, CSRF token included); its `csrf`
+        attribute holds the token for form posts such as uploads and logout."""
         s = requests.Session()
-        r = s.post(self.url + "/login", data={"username": username, "password": password}, allow_redirects=False)
+        s.csrf = login_token(s, self.url)
+        r = s.post(self.url + "/login", data={"username": username, "password": password, "csrf_token": s.csrf},
+                   allow_redirects=False)
         assert r.status_code == 302, r.text
+        s.csrf = s.get(self.url + "/api/csrf").json()["csrf_token"]    # signing in started a new session
+        s.headers["X-CSRFToken"] = s.csrf
         return s
 
     def ws(self, session: requests.Session | None = None, origin: str | None = "same", **kwargs):
@@ -145,6 +152,12 @@ class Worker:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait(5)
+
+
+def login_token(session: requests.Session, url: str) -> str:
+    """The CSRF token of the login form (and the session cookie that goes with it)."""
+    page = session.get(url + "/login").text
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 class RedisServer:

@@ -44,6 +44,7 @@
     };
     xhr.open("POST", url);
     xhr.setRequestHeader("Content-Type", "text/csv");
+    xhr.setRequestHeader("X-CSRFToken", zone.getAttribute("data-csrf") || "");
     xhr.send(file);
   }
 
