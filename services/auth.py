@@ -139,6 +139,8 @@ def login():
 @bp.post("/logout")
 def logout():
     protect_form()
+    if current_user.is_authenticated:
+        runtime().end_user_sockets(current_user.id)     # their open dashboards stop too
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import socket
 import threading
 import time
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 HUB_CHECK_SECONDS = 1.0
 CLOSE_TRY_AGAIN = 1013   # "try again later": the client fell too far behind; reconnect and resync
+CLOSE_SIGNED_OUT = 4001  # the session ended (logout): do not reconnect, sign in again
 
 
 class LockedSocket:
@@ -68,6 +70,15 @@ class ConnectionRegistry:
         with self._lock:
             return list(self._connections.values())
 
+    def close_user(self, user_id, reason: str = "signed out") -> int:
+        """Close every socket of a user in this process (on logout); returns how many."""
+        closed = 0
+        for conn in self.all():
+            if str(conn.user.id) == str(user_id):
+                conn.close(CLOSE_SIGNED_OUT, reason)
+                closed += 1
+        return closed
+
     def stats(self) -> dict:
         conns = self.all()
         by_channel = {c: sum(1 for conn in conns if c in conn.channels) for c in CHANNELS}
@@ -94,6 +105,7 @@ class LiveConnection:
                              snapshot=self._snapshot_json)
         self.subscription = Subscription(self.outbox.add)
         self.channels: set[str] = set()
+        self._close_request: tuple[int, str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def serve(self) -> None:
@@ -116,6 +128,26 @@ class LiveConnection:
             self.outbox.close()
             registry.remove(self)
             sender.join(timeout=2)
+            if self._close_request is not None:
+                self._finish_server_close()
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask for a close from another thread (logout). The sender thread sends the close frame:
+        the WebSocket protocol state is not thread-safe, so only one thread ever writes it."""
+        self._close_request = (code, reason)
+        self.outbox.close()
+
+    def _finish_server_close(self) -> None:
+        """After a close we started, end the TCP connection ourselves once the client answered (or
+        after a second): Werkzeug's dev server writes an HTTP status line when the route returns,
+        and a browser still reading the socket would take it for a broken frame."""
+        reader = getattr(self.ws, "thread", None)
+        if reader is not None:
+            reader.join(timeout=1.0)
+        try:
+            self.ws.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _hub_status(self, previous: tuple | None) -> tuple:
         """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames.
@@ -145,6 +177,11 @@ class LiveConnection:
                     return
                 for frame in frames:
                     self.ws.send(frame)
+            if self._close_request is not None:
+                code, reason = self._close_request
+                if code == CLOSE_SIGNED_OUT:     # said in a message too: some clients never see close codes
+                    self.ws.send(protocol.encode({"type": "session_ended", "reason": reason}))
+                self.ws.close(reason=code, message=reason)
         except ConnectionClosed:
             pass
         except Exception:   # a broken socket ends this connection only

@@ -29,7 +29,7 @@ from services.cluster import Reporter
 from services.config import Config
 from services.db import Database
 from services.events import EventError, validate_event
-from services.hub import Hub, InMemoryHub
+from services.hub import Hub, InMemoryHub, Message, Subscription
 from services.ingest import IngestQueue, QueueIngest
 from services.live_state import MemoryLiveState
 from services.market import MarketFeed, MemoryMarketState, RedisMarketState
@@ -50,6 +50,7 @@ from services.worker import WorkerNode, process_name
 log = logging.getLogger(__name__)
 
 WARMUP_EVENTS = 1000
+CONTROL_TOPIC = "*:control"     # process-to-process messages (never a client channel)
 SNAPSHOT_ALERTS = 20
 MISSED_ALERTS_MAX = 500
 
@@ -102,8 +103,10 @@ class Runtime:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start_web(self) -> None:
-        """What every web process needs: the hub relay (Redis) and, in distributed mode, stats reports."""
+        """What every web process needs: the hub relay (Redis), the control subscription and, in
+        distributed mode, stats reports."""
         self.hub.start()
+        self.hub.subscribe(Subscription(self._control), [CONTROL_TOPIC])
         if self.distributed and self.reporter is None:
             self.reporter = Reporter(self.redis, self.keys, "web", self.name, self.connections.stats)
             self.reporter.start()
@@ -145,6 +148,18 @@ class Runtime:
             self.reporter.stop()
         self.jobs.close()
         self.hub.close()
+
+    # -- control messages between web processes ------------------------------------------------
+    def end_user_sockets(self, user_id) -> None:
+        """Logout: close the user's WebSockets in every web process (through the hub)."""
+        self.hub.publish(CONTROL_TOPIC, [Message("close_user", None, json.dumps({"user_id": user_id}))])
+
+    def _control(self, _topic: str, messages: list) -> None:
+        for message in messages:
+            if message.type == "close_user":
+                closed = self.connections.close_user(json.loads(message.json)["user_id"])
+                if closed:
+                    log.info("closed %d socket(s) of user %s (signed out)", closed, json.loads(message.json)["user_id"])
 
     # -- reads for the web layer -----------------------------------------------------------------
     def snapshot(self, tenant: str, since_alert_id: int | None = None) -> dict:

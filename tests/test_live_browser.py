@@ -35,9 +35,11 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def logged_in_page(browser, server, path="/", **options):
-    """A new page, logged in as admin through the login form, at `path`; and the list its console errors go to."""
-    page = browser.new_page(**{"viewport": {"width": 1400, "height": 1000}, **options})
+def logged_in_page(browser, server, path="/", context=None, **options):
+    """A new page (in `context`, if given), logged in as admin through the login form, at `path`; and
+    the list its console errors go to."""
+    options = {"viewport": {"width": 1400, "height": 1000}, **options}
+    page = context.new_page() if context is not None else browser.new_page(**options)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -153,5 +155,22 @@ def test_new_alerts_pop_up_as_a_toast_and_go_away(browser, tmp_path):
         assert errors == [], errors
         server.stop()                                                   # no more alerts: the toasts expire
         wait_for(lambda: page.locator("[data-testid=toast]").count() == 0, 15, "the toasts to go")
+    finally:
+        server.stop()
+
+
+def test_logging_out_in_one_tab_signs_the_other_tab_out(browser, tmp_path):
+    server = LiveServer(tmp_path / "srv", SIM_RATE=10).start()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page, errors = logged_in_page(browser, server, "/", context=context)
+        wait_for(lambda: status(page) == "Live", 20, "Live status")
+        other = context.new_page()
+        other.goto(server.url + "/market")
+        wait_for(lambda: status(other) == "Live", 20, "Live in the other tab")
+        page.click("text=Log out")                                      # a form post with its CSRF token
+        wait_for(lambda: "/login" in page.url, 10, "the login page")
+        wait_for(lambda: "/login" in other.url, 15, f"the other tab to be signed out too (at {other.url})")
+        assert errors == [], errors
     finally:
         server.stop()

@@ -274,3 +274,26 @@ def test_bad_calculations_fail_with_the_reason_and_only_their_user_hears(server,
                                                      for x in m["messages"]))
     mine.close()
     theirs.close()
+
+
+def test_logging_out_closes_that_users_sockets_only(server):
+    from services.db import Database
+    from services.users import UserStore
+    UserStore(Database(server.data_dir / "pulseboard.db")).create("leaver", "leaver-pass-1")
+    leaver, stayer = server.session("leaver", "leaver-pass-1"), server.session()
+    mine, theirs = server.ws(leaver), server.ws(stayer)
+    for ws in (mine, theirs):
+        recv_json(ws)
+        ws.send(json.dumps({"type": "subscribe", "channels": ["kpis"]}))
+    assert leaver.post(server.url + "/logout", data={"csrf_token": leaver.csrf}, allow_redirects=False).status_code == 302
+    mine.settimeout(5)
+    seen = []
+    while True:                                                           # frames, session_ended, then the close
+        opcode, data = mine.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            break
+        seen.append(json.loads(data)["type"])
+    assert int.from_bytes(data[:2], "big") == 4001 and b"signed out" in data
+    assert seen[-1] == "session_ended"
+    recv_until(theirs, lambda m: m["type"] == "batch")                     # the other user streams on
+    theirs.close()

@@ -92,6 +92,10 @@
           return [ctx.everOpened ? "Reconnecting…" : "Connecting…", "warning", nu];
         }
         if (state.readyState === 3) {            // CLOSED
+          if (state.code === 4001) {             // signed out (here or in another tab): sign in again
+            window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+            return ["Signed out", "secondary", nu];
+          }
           if (!ctx.timer) { scheduleReconnect(cfg, ctx); }
           if (ctx.attempts >= cfg.offline_after) {
             startPolling(cfg, ctx);
@@ -122,6 +126,10 @@
           var notes = (data.messages || []).filter(function (m) { return m.type === "notification"; });
           if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes); }
           return [nu, data];
+        }
+        if (data.type === "session_ended") {    // signed out (here or in another tab): sign in again
+          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+          return [nu, nu];
         }
         if (data.type === "status") {           // the server's hub (Redis) was lost or is back
           var degraded = data.state === "degraded";
