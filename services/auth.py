@@ -68,6 +68,10 @@ def gate():
     if path in PUBLIC_PATHS or path in API_KEY_PATHS or path in TOKEN_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if current_user.is_authenticated:
+        if path == WS_PATH:          # caps are answered before the upgrade, like Origin
+            refusal = runtime().connections.refusal(current_user.id, runtime().config)
+            if refusal is not None:
+                return jsonify(error=refusal[1]), refusal[0]
         return None
     if path.startswith(JSON_PREFIXES):
         return jsonify(error="authentication required", login="/login"), 401
@@ -77,7 +81,7 @@ def gate():
 def init_login(app, config) -> None:
     manager = LoginManager()
     manager.init_app(app)
-    manager.user_loader(lambda user_id: runtime().users.get(user_id))
+    manager.user_loader(_active_user)
     app.before_request(gate)
     app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)   # checked where forms post
     csrf = CSRFProtect(app)
@@ -108,6 +112,12 @@ def init_login(app, config) -> None:
             response.headers.setdefault("Retry-After", "60")
             return response
         return jsonify(error=exc.description or "Too many requests."), 429
+
+
+def _active_user(user_id):
+    """The session's user, unless the account was disabled meanwhile: then the session is over."""
+    user = runtime().users.get(user_id)
+    return user if user is not None and user.active else None
 
 
 def _username_key() -> str:

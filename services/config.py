@@ -81,6 +81,11 @@ class Config:
     ws_max_points_per_frame: int = 50
     ws_ping_interval: float = 25.0
     ws_max_message_bytes: int = 64 * 1024
+    ws_max_per_user: int = 10            # open sockets per user (per web process)
+    ws_max_connections: int = 2000       # open sockets per web process
+    ws_message_rate: float = 10.0        # client messages per second per socket (bursts of twice that)
+    ws_subscribe_timeout: float = 30.0   # a socket that subscribes to nothing this long is closed
+    ws_session_check: float = 10.0       # seconds between re-checks that the socket's user may still be in
     iot_rate_limit: float = 50_000.0   # events/s per API key on POST /api/v1/iot
     iot_max_body_kb: int = 4096
     redis_url: str | None = None     # distributed mode: hub, ingest stream and shared state on Redis
@@ -127,6 +132,11 @@ class Config:
             trust_proxy=_number(env, "TRUST_PROXY", 0, int, minimum=0),
             kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
             ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
+            ws_max_per_user=_number(env, "WS_MAX_PER_USER", 10, int, minimum=1),
+            ws_max_connections=_number(env, "WS_MAX_CONNECTIONS", 2000, int, minimum=1),
+            ws_message_rate=_number(env, "WS_MESSAGE_RATE", 10.0, float, minimum=0.1),
+            ws_subscribe_timeout=_number(env, "WS_SUBSCRIBE_TIMEOUT", 30.0, float, minimum=0.5),
+            ws_session_check=_number(env, "WS_SESSION_CHECK", 10.0, float, minimum=0.2),
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=env.get("REDIS_PREFIX") or "pulse:",
             redis_stream=env.get("REDIS_STREAM") or "pulse:events",

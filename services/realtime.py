@@ -20,12 +20,15 @@ from simple_websocket import ConnectionClosed
 from services import protocol
 from services.hub import CHANNELS, Subscription, topics_for
 from services.outbox import Outbox
+from services.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
 
 HUB_CHECK_SECONDS = 1.0
 CLOSE_TRY_AGAIN = 1013   # "try again later": the client fell too far behind; reconnect and resync
 CLOSE_SIGNED_OUT = 4001  # the session ended (logout): do not reconnect, sign in again
+CLOSE_DISABLED = 4003    # the account was disabled while connected
+CLOSE_POLICY = 1008      # idle (never subscribed) or flooding the server with messages
 
 
 class LockedSocket:
@@ -70,6 +73,15 @@ class ConnectionRegistry:
         with self._lock:
             return list(self._connections.values())
 
+    def refusal(self, user_id, config) -> tuple[int, str] | None:
+        """(status, message) if a new socket for this user must be refused here, else None."""
+        conns = self.all()
+        if len(conns) >= config.ws_max_connections:
+            return 503, f"This server has its maximum of {config.ws_max_connections} live connections; retry shortly."
+        if sum(1 for c in conns if str(c.user.id) == str(user_id)) >= config.ws_max_per_user:
+            return 429, f"You already have {config.ws_max_per_user} live connections open; close a tab."
+        return None
+
     def close_user(self, user_id, reason: str = "signed out") -> int:
         """Close every socket of a user in this process (on logout); returns how many."""
         closed = 0
@@ -106,6 +118,9 @@ class LiveConnection:
         self.subscription = Subscription(self.outbox.add)
         self.channels: set[str] = set()
         self._close_request: tuple[int, str] | None = None
+        self.opened = time.monotonic()
+        self._inbound = TokenBuckets(config.ws_message_rate, 2 * config.ws_message_rate)
+        self.refused_messages = 0
 
     # -- lifecycle -------------------------------------------------------------------------
     def serve(self) -> None:
@@ -120,7 +135,11 @@ class LiveConnection:
             "server_time": time.time(), "worker": self.runtime.name}))
         try:
             while True:
-                self.handle(self.ws.receive())
+                text = self.ws.receive()
+                if self._inbound.take("in")[0]:
+                    self.handle(text)
+                else:
+                    self._refuse_message()
         except ConnectionClosed:
             pass
         finally:
@@ -136,6 +155,24 @@ class LiveConnection:
         the WebSocket protocol state is not thread-safe, so only one thread ever writes it."""
         self._close_request = (code, reason)
         self.outbox.close()
+
+    def _refuse_message(self) -> None:
+        """Over the message rate: answer with an error; keep flooding and the socket is closed."""
+        self.refused_messages += 1
+        if self.refused_messages > 5 * self.runtime.config.ws_message_rate:
+            self.close(CLOSE_POLICY, "too many messages")
+        else:
+            self.outbox.direct(protocol.encode(protocol.error(
+                "rate_limited", f"at most {self.runtime.config.ws_message_rate:g} messages a second; this one was dropped")))
+
+    def _policy_check(self) -> tuple[int, str] | None:
+        """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
+        user = self.runtime.users.get(self.user.id)
+        if user is None or not user.active:
+            return CLOSE_DISABLED, "account disabled"
+        if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
+            return CLOSE_POLICY, "idle: subscribe to a channel"
+        return None
 
     def _finish_server_close(self) -> None:
         """After a close we started, end the TCP connection ourselves once the client answered (or
@@ -165,11 +202,17 @@ class LiveConnection:
         return ok, generation
 
     def _send_loop(self) -> None:
-        hub_seen, checked = None, 0.0
+        hub_seen, checked, policed = None, 0.0, time.monotonic()
         try:
             while not self.outbox.closed:
                 if time.monotonic() - checked >= HUB_CHECK_SECONDS:
                     hub_seen, checked = self._hub_status(hub_seen), time.monotonic()
+                if time.monotonic() - policed >= self.runtime.config.ws_session_check:
+                    policed = time.monotonic()
+                    reason = self._policy_check()
+                    if reason is not None:
+                        self._close_request = reason
+                        break
                 frames = self.outbox.next_frame(timeout=1.0)
                 if self.outbox.overflowed:
                     log.warning("connection %s fell too far behind; closing with %s", self.id, CLOSE_TRY_AGAIN)
@@ -179,7 +222,7 @@ class LiveConnection:
                     self.ws.send(frame)
             if self._close_request is not None:
                 code, reason = self._close_request
-                if code == CLOSE_SIGNED_OUT:     # said in a message too: some clients never see close codes
+                if code in (CLOSE_SIGNED_OUT, CLOSE_DISABLED):   # said in a message too: not every client sees codes
                     self.ws.send(protocol.encode({"type": "session_ended", "reason": reason}))
                 self.ws.close(reason=code, message=reason)
         except ConnectionClosed:

@@ -92,6 +92,11 @@ class UserStore:
             return None
         return _row_to_user(rows[0]) if rows else None
 
+    def set_active(self, user_id, active: bool) -> bool:
+        """Enable or disable an account; a disabled one loses its sessions and sockets within seconds."""
+        with self.db.connect() as conn:
+            return conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), int(user_id))).rowcount > 0
+
     def find(self, username: str) -> User | None:
         rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))
         return _row_to_user(rows[0]) if rows else None

@@ -92,7 +92,7 @@
           return [ctx.everOpened ? "Reconnecting…" : "Connecting…", "warning", nu];
         }
         if (state.readyState === 3) {            // CLOSED
-          if (state.code === 4001) {             // signed out (here or in another tab): sign in again
+          if (state.code === 4001 || state.code === 4003) {   // signed out or disabled: sign in again
             window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
             return ["Signed out", "secondary", nu];
           }
