@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import socket
 import sys
 import tempfile
 import threading
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from frames import free_port, measured_frames  # noqa: E402  (bench/frames.py)
 
 PASSWORD = "bench-password-1"
 
@@ -38,34 +38,11 @@ PASSWORD = "bench-password-1"
 # -- clients (separate process) -----------------------------------------------------------------
 
 def _client(url: str, cookie: str, origin: str, stop_at: float, measure_from: float, out: list) -> None:
-    import websocket
-    # skip_utf8_validation: websocket-client otherwise checks every byte in pure Python, which
-    # would make the measuring clients, not the server, the bottleneck.
-    ws = websocket.create_connection(url, cookie=cookie, origin=origin, timeout=10, skip_utf8_validation=True)
-    ws.send(json.dumps({"type": "subscribe", "channels": ["iot", "alerts", "kpis"]}))
-    epoch_of: dict[str, float] = {}
     latencies, frames = [], 0
-    ws.settimeout(2)
-    while time.time() < stop_at:
-        try:
-            raw = ws.recv()
-        except websocket.WebSocketTimeoutException:
-            continue
-        arrived = time.time()
-        if arrived < measure_from or not raw.startswith('{"type":"batch"'):
-            continue
-        frames += 1
-        for m in json.loads(raw)["messages"]:
-            if m["type"] != "iot_update":
-                continue
-            ts = m["timestamp"]
-            sent = epoch_of.get(ts)
-            if sent is None:
-                sent = epoch_of[ts] = datetime.fromisoformat(ts).timestamp()
-                if len(epoch_of) > 10000:
-                    epoch_of.clear()
-            latencies.append(arrived - sent)
-    ws.close()
+    for arrived, points in measured_frames(url, cookie, origin, stop_at):
+        if arrived >= measure_from:
+            frames += 1
+            latencies.extend(points)
     out.append((frames, latencies))
 
 
@@ -84,12 +61,6 @@ def clients_main(n: int, url: str, cookie: str, origin: str, stop_at: float, mea
 
 
 # -- server side (this process) -------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def baseline(history: list[dict], events: list[dict], singles: int = 2000) -> tuple[float, float]:
     """(events/s scoring one at a time, events/s in batches of 1,000) on a fresh, equally warmed ModelBank."""

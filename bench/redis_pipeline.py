@@ -25,7 +25,6 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,14 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from frames import free_port, measured_frames  # noqa: E402  (bench/frames.py)
 
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- producer (separate process) ------------------------------------------------------------------
@@ -87,33 +81,11 @@ def producer_main(redis_url: str, schedule: list, start_at: float, out) -> None:
 # -- WebSocket client (separate process) ----------------------------------------------------------
 
 def client_main(url: str, cookie: str, origin: str, stop_at: float, out) -> None:
-    import websocket
-    ws = websocket.create_connection(url, cookie=cookie, origin=origin, timeout=10, skip_utf8_validation=True)
-    ws.send(json.dumps({"type": "subscribe", "channels": ["iot", "alerts", "kpis"]}))
-    epoch_of: dict[str, float] = {}
     arrivals, latencies, frames = [], [], []
-    ws.settimeout(1)
-    while time.time() < stop_at:
-        try:
-            raw = ws.recv()
-        except websocket.WebSocketTimeoutException:
-            continue
-        arrived = time.time()
-        if not raw.startswith('{"type":"batch"'):
-            continue
+    for arrived, points in measured_frames(url, cookie, origin, stop_at):
         frames.append(arrived)
-        for m in json.loads(raw)["messages"]:
-            if m["type"] != "iot_update":
-                continue
-            ts = m["timestamp"]
-            sent = epoch_of.get(ts)
-            if sent is None:
-                sent = epoch_of[ts] = datetime.fromisoformat(ts).timestamp()
-                if len(epoch_of) > 10000:
-                    epoch_of.clear()
-            arrivals.append(arrived)
-            latencies.append(arrived - sent)
-    ws.close()
+        arrivals.extend([arrived] * len(points))
+        latencies.extend(points)
     out.put((np.array(frames), np.array(arrivals), np.array(latencies)))
 
 

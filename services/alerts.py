@@ -20,22 +20,14 @@ def explain(event: dict, sales_z: float, expected: float, temp_z: float, anomaly
     reasons = []
     sales = event["weekly_sales"]
     if abs(sales_z) >= SALES_Z_NOTE and expected:
-        ratio = sales / expected
-        direction = "above" if sales_z > 0 else "below"
-        reasons.append(f"weekly_sales {sales:,.0f} is {ratio:.1f}x the usual {expected:,.0f} "
-                       f"({abs(sales_z):.1f} sigma {direction})")
+        reasons.append(_versus_usual("weekly_sales", sales, expected, sales_z, ",.0f"))
     if abs(temp_z) >= TEMP_Z_NOTE:
         reasons.append(f"temperature {event['temperature']:.1f} is unusual ({temp_z:+.1f} sigma)")
     if anomaly_score >= 0.5:
         reasons.append(f"IsolationForest finds the combination of values unusual (score {anomaly_score:.2f})")
     if not reasons:
         reasons.append("several values are mildly unusual together")
-    if sales_z >= SALES_Z_NOTE:
-        message = f"Sales spike at {where}"
-    elif sales_z <= -SALES_Z_NOTE:
-        message = f"Sales drop at {where}"
-    else:
-        message = f"Unusual activity at {where}"
+    message = _headline(sales_z, f"Sales spike at {where}", f"Sales drop at {where}", f"Unusual activity at {where}")
     if event["is_holiday"]:
         message += " (holiday week)"
     return message, "; ".join(reasons)
@@ -47,9 +39,7 @@ def explain_sensor(event: dict, z: float, expected: float, anomaly_score: float)
     unit = f" {event['unit']}" if event.get("unit") else ""
     reasons = []
     if abs(z) >= SALES_Z_NOTE and expected:
-        direction = "above" if z > 0 else "below"
-        reasons.append(f"{kind} {event['value']:,.2f}{unit} is {event['value'] / expected:.1f}x the usual "
-                       f"{expected:,.2f}{unit} ({abs(z):.1f} sigma {direction})")
+        reasons.append(_versus_usual(kind, event["value"], expected, z, ",.2f", unit))
     if anomaly_score >= 0.5:
         reasons.append(f"IsolationForest finds this {kind} reading unusual (score {anomaly_score:.2f})")
     if event.get("quality", "good") != "good":
@@ -57,13 +47,19 @@ def explain_sensor(event: dict, z: float, expected: float, anomaly_score: float)
     if not reasons:
         reasons.append("the reading is mildly unusual in several ways")
     where = f"{event['asset_id']} ({event['sensor_id']})"
-    if z >= SALES_Z_NOTE:
-        message = f"{kind.capitalize()} spike on {where}"
-    elif z <= -SALES_Z_NOTE:
-        message = f"{kind.capitalize()} drop on {where}"
-    else:
-        message = f"Unusual {kind} reading on {where}"
+    message = _headline(z, f"{kind.capitalize()} spike on {where}", f"{kind.capitalize()} drop on {where}",
+                        f"Unusual {kind} reading on {where}")
     return message, "; ".join(reasons)
+
+
+def _versus_usual(label: str, value: float, expected: float, z: float, fmt: str, unit: str = "") -> str:
+    direction = "above" if z > 0 else "below"
+    return (f"{label} {value:{fmt}}{unit} is {value / expected:.1f}x the usual {expected:{fmt}}{unit} "
+            f"({abs(z):.1f} sigma {direction})")
+
+
+def _headline(z: float, spike: str, drop: str, unusual: str) -> str:
+    return spike if z >= SALES_Z_NOTE else (drop if z <= -SALES_Z_NOTE else unusual)
 
 
 def alert_message(alert: dict) -> dict:

@@ -23,6 +23,8 @@ from services.kpis import summarize
 from services.models import ModelBank, Scores
 from services.sensor_banks import SensorBanks
 
+WARMUP_EVENTS = 1000
+
 
 @dataclass
 class TenantBatch:
@@ -150,6 +152,11 @@ class BatchProcessor:
                 by_type.setdefault(e["sensor_type"], []).append(e)
         for sensor_type, group in by_type.items():
             self.sensors.bank(sensor_type).warm_up(group)
+
+    def warm_up_from(self, simulator, count: int = WARMUP_EVENTS) -> None:
+        """Warm up on `count` events of a simulator's history: the stored history a real deployment
+        would load, so scoring is meaningful from the first live event."""
+        self.warm_up(validate_all(simulator.history(count), PipelineStats()))
 
     def start(self) -> None:
         self.models.start()

@@ -28,13 +28,6 @@ class HealthDelta:
     anomalies: int = 0
     last_seen: str = ""
 
-    def fold(self, risk: float, anomaly: bool, timestamp: str) -> None:
-        self.decay *= 1 - ALPHA
-        self.add = self.add * (1 - ALPHA) + ALPHA * (100 - risk)
-        self.events += 1
-        self.anomalies += int(anomaly)
-        self.last_seen = timestamp
-
 
 def deltas(entities: list, identities: list[dict], risk, anomaly, timestamps: list[str],
            name=str) -> dict[str, HealthDelta]:

@@ -80,10 +80,6 @@ class KpiWindow:
         self.started = clock()
         self._batches: deque = deque()   # (arrival, summary)
 
-    def add(self, sales: np.ndarray, holiday: np.ndarray, anomaly: np.ndarray) -> None:
-        if len(sales):
-            self.add_summary(summarize(sales, holiday, anomaly))
-
     def add_summary(self, summary: tuple) -> None:
         self._batches.append((self.clock(), summary))
 

@@ -28,7 +28,6 @@ from services.calc_records import CalcRecords
 from services.cluster import Reporter
 from services.config import Config
 from services.db import Database
-from services.events import EventError, validate_event
 from services.hub import Hub, InMemoryHub, Message, Subscription
 from services.ingest import IngestQueue, QueueIngest
 from services.live_state import MemoryLiveState
@@ -49,7 +48,6 @@ from services.worker import WorkerNode, process_name
 
 log = logging.getLogger(__name__)
 
-WARMUP_EVENTS = 1000
 CONTROL_TOPIC = "*:control"     # process-to-process messages (never a client channel)
 SNAPSHOT_ALERTS = 20
 MISSED_ALERTS_MAX = 500
@@ -122,9 +120,7 @@ class Runtime:
             self.node.start()
             return
         if self.simulator is not None:
-            # The simulator's recent history plays the part of the stored history a real
-            # deployment would load, so scoring is meaningful from the first live event.
-            self.pipeline.processor.warm_up([e for e in map(_validated, self.simulator.history(WARMUP_EVENTS)) if e])
+            self.pipeline.processor.warm_up_from(self.simulator)
         self.pipeline.processor.start()
         self.pipeline.start()
         if self.source is not None:
@@ -199,10 +195,3 @@ class Runtime:
         cached = self.redis.get(self.keys.system)
         stats = json.loads(cached) if cached else {}
         return dict(stats, hub=self.hub.status(), this_process={"name": self.name, **self.connections.stats()})
-
-
-def _validated(raw: dict) -> dict | None:
-    try:
-        return validate_event(raw)
-    except EventError:
-        return None

@@ -35,8 +35,8 @@ def policy(script_hashes: list[str]) -> dict:
 
 def init_security_headers(server: Flask, script_hashes: Callable[[], list[str]], https: bool = False,
                           trust_proxy: int = 0) -> None:
-    """`script_hashes()` is asked again on every request until it stops changing: Dash adds inline
-    scripts of its own on its first request (the pages router), after the app was built."""
+    """`script_hashes()` is asked again on the first request: Dash adds an inline script of its own
+    then (the pages router, in a before_request hook registered before ours), after the app was built."""
     if trust_proxy:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=trust_proxy, x_proto=trust_proxy, x_host=trust_proxy)
     talisman = Talisman(server, force_https=False, session_cookie_secure=https, session_cookie_http_only=True,
@@ -44,8 +44,10 @@ def init_security_headers(server: Flask, script_hashes: Callable[[], list[str]],
                         referrer_policy="strict-origin-when-cross-origin", strict_transport_security=True,
                         strict_transport_security_max_age=31_536_000, x_content_type_options=True)
 
+    settled = []
+
     @server.before_request
     def refresh_policy():                  # registered after Dash's own before_request hooks
-        hashes = script_hashes()
-        if hashes != talisman.content_security_policy["script-src"][1:]:
-            talisman.content_security_policy = policy(hashes)
+        if not settled:                    # once: every request after the first sees the same scripts
+            talisman.content_security_policy = policy(script_hashes())
+            settled.append(True)

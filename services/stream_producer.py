@@ -101,6 +101,3 @@ class StreamProducer:
         accepted = sum(flags)
         self.accepted += accepted
         return accepted, len(events) - accepted
-
-    def backlog(self) -> int:
-        return int(self.redis.xlen(self.keys.stream))

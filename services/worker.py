@@ -24,7 +24,6 @@ from services.alerts import AlertStore
 from services.batch import BatchProcessor
 from services.config import Config, load_or_create_secret_key
 from services.db import Database
-from services.events import EventError, validate_event
 from services.hub import Hub
 from services.ingest_bridge import IngestBridge
 from services.lease import Lease
@@ -46,9 +45,6 @@ log = logging.getLogger(__name__)
 
 KPI_SECONDS = 0.25
 SLOW_SECONDS = 1.0
-WARMUP_EVENTS = 1000
-
-
 def process_name(role: str) -> str:
     return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
@@ -108,13 +104,7 @@ class WorkerNode:
         """Load the shared model; if there is none yet, fit the first one on simulator history."""
         try:
             if not self.models.pull() and self.simulator is not None:
-                history = []
-                for raw in self.simulator.history(WARMUP_EVENTS):
-                    try:
-                        history.append(validate_event(raw))
-                    except EventError:
-                        pass
-                self.processor.warm_up(history)
+                self.processor.warm_up_from(self.simulator)
         except redis.RedisError as exc:
             log.warning("no shared model yet (%s); the trainer will fit one when Redis is back", exc)
 
@@ -145,8 +135,9 @@ class WorkerNode:
         cluster.report(self.redis, self.keys, "workers", self.name, stats)
         if self.lease.held:
             self.consumer.trim()
-            system = cluster.compose(self.redis, self.keys, self.consumer.backlog(), stats["model_version"],
-                                     self.hub.status())
+            hub = {"kind": "redis", "connected": self.worker.connected,      # this hub only publishes:
+                   "publish_errors": getattr(self.hub, "publish_errors", 0)}  # no relay to report on
+            system = cluster.compose(self.redis, self.keys, self.consumer.backlog(), stats["model_version"], hub)
             self.redis.set(self.keys.system, json.dumps(system), ex=cluster.SYSTEM_CACHE_SECONDS)
             self.publisher.system(self.state.tenants(), system)
 

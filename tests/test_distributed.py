@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 import redis

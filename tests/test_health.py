@@ -1,7 +1,16 @@
 """Health deltas: the vectorised batch fold equals folding the events one by one."""
 import numpy as np
 
-from services.health import EntityHealth, HealthDelta, apply_delta, deltas, public
+from services.health import ALPHA, EntityHealth, HealthDelta, apply_delta, deltas, public
+
+
+def fold(delta: HealthDelta, risk: float, anomaly: bool, timestamp: str) -> None:
+    """The definition, one event at a time: what the vectorised deltas() must equal."""
+    delta.decay *= 1 - ALPHA
+    delta.add = delta.add * (1 - ALPHA) + ALPHA * (100 - risk)
+    delta.events += 1
+    delta.anomalies += int(anomaly)
+    delta.last_seen = timestamp
 
 
 def test_vectorised_deltas_equal_the_sequential_fold():
@@ -12,7 +21,7 @@ def test_vectorised_deltas_equal_the_sequential_fold():
     stamps = [f"t{i}" for i in range(300)]
     expected: dict[str, HealthDelta] = {}
     for e, ident, r, a, t in zip(entities, identities, risk.tolist(), anomaly.tolist(), stamps):
-        expected.setdefault(e, HealthDelta(ident)).fold(r, a, t)
+        fold(expected.setdefault(e, HealthDelta(ident)), r, a, t)
     got = deltas(entities, identities, risk, anomaly, stamps)
     assert set(got) == set(expected)
     for e, want in expected.items():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from services.kpis import KpiWindow, volatility_pct
+from services.kpis import KpiWindow, summarize, volatility_pct
 
 
 class FakeClock:
@@ -23,7 +23,7 @@ def test_kpis_are_exact_over_all_events():
         sales = rng.lognormal(9.6, 0.6, n) * rng.choice([-1, 1], n, p=[0.01, 0.99])
         hol = rng.random(n) < 0.1
         anom = rng.random(n) < 0.02
-        window.add(sales, hol, anom)
+        window.add_summary(summarize(sales, hol, anom))
         batches.append((sales, hol, anom))
         clock.now += 0.05
     k = window.compute()
@@ -42,9 +42,9 @@ def test_kpis_are_exact_over_all_events():
 def test_window_evicts_old_batches_and_rate_counts_recent_events():
     clock = FakeClock()
     window = KpiWindow(60, clock=clock)
-    window.add(np.array([100.0, 300.0]), np.zeros(2), np.zeros(2))
+    window.add_summary(summarize(np.array([100.0, 300.0]), np.zeros(2), np.zeros(2)))
     clock.now += 30
-    window.add(np.array([1000.0]), np.ones(1), np.ones(1))
+    window.add_summary(summarize(np.array([1000.0]), np.ones(1), np.ones(1)))
     k = window.compute()
     assert k["event_count"] == 3 and k["max_weekly_sales"] == 1000.0
     assert k["events_per_sec"] == pytest.approx(1 / 10)   # only the last batch is within 10 s
@@ -64,5 +64,5 @@ def test_volatility_definition():
 
 def test_no_holiday_events_means_no_holiday_average():
     window = KpiWindow(60, clock=FakeClock())
-    window.add(np.array([1.0, 2.0]), np.zeros(2), np.zeros(2))
+    window.add_summary(summarize(np.array([1.0, 2.0]), np.zeros(2), np.zeros(2)))
     assert window.compute()["holiday_avg_sales"] is None

@@ -4,7 +4,6 @@ import sqlite3
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from conftest import ROOT

@@ -5,6 +5,7 @@ parameter and result field.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import numpy as np
@@ -117,7 +118,6 @@ def calculate(kind: str, parameters: dict, progress: Callable[[int, int], None] 
 def run_recorded(records, record_id: str, parameters: dict, report: Callable[[int, str], None]) -> dict:
     """A page's Monte Carlo job: run it, report progress to the page (`report(percent, message)`) and
     to its record (services.calc_records, at most 4 writes a second), and store how it ended."""
-    import time
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
