@@ -12,17 +12,18 @@ import logging
 from pathlib import Path
 
 import dash
-from flask import Flask
+from flask import Flask, g
 from flask_login import current_user
 from flask_sock import Sock
 
 from components.navbar import navbar
 from components.toasts import toast_area
-from services import analysis_api, api, auth, ingest_api, keys_api, monitoring, uploads_api
+from services import admin_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
 from services.security_headers import init_security_headers
 from services.runtime import Runtime
+from services.tickets import redact_tickets_in_logs
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("pulseboard")
@@ -53,13 +54,13 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(analysis_api.bp)
     server.register_blueprint(uploads_api.bp)
     server.register_blueprint(ingest_api.bp)
-    server.register_blueprint(keys_api.bp)
+    server.register_blueprint(admin_api.bp)
     server.register_blueprint(monitoring.bp)
     sock = Sock(server)
 
     @sock.route("/ws")
     def websocket(ws):
-        LiveConnection(ws, current_user._get_current_object(), runtime).serve()
+        LiveConnection(ws, g.ws_principal, runtime).serve()     # set by the gate: session user or ticket
 
     app = mount_dash(server, background_manager(server, config))
     init_security_headers(server, app.csp_hashes, https=config.https, trust_proxy=config.trust_proxy)
@@ -99,6 +100,7 @@ def mount_dash(server: Flask, manager=None) -> dash.Dash:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    redact_tickets_in_logs()
     from werkzeug.serving import make_server
     config = Config.from_env()
     server = create_app(config)

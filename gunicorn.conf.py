@@ -28,6 +28,8 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 def post_worker_init(worker):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from services.tickets import redact_tickets_in_logs
+    redact_tickets_in_logs()
     runtime = worker.wsgi.extensions["pulseboard"]
     if distributed:
         runtime.start_web()

@@ -1,4 +1,4 @@
-"""Top navigation: brand, the pages that exist (from Dash's page registry), the user and log out
+"""Top navigation: brand, the pages that exist (from Dash's page registry; admin-only ones for admins), the user and log out
 (a form post carrying the session's CSRF token)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_wtf.csrf import generate_csrf
 
 def navbar(username: str | None, role: str | None) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
-             for page in dash.page_registry.values()]
+             for page in dash.page_registry.values() if role == "admin" or not page.get("admin_only")]
     user = []
     if username:
         user = [

@@ -62,6 +62,11 @@ class ApiKeyStore:
         r = rows[0]
         return ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"]))
 
+    def is_active(self, prefix: str) -> bool:
+        """Whether the key with this prefix exists and is not revoked (re-checked while its socket is open)."""
+        rows = self.db.query("SELECT revoked FROM api_keys WHERE prefix = ?", (prefix,))
+        return bool(rows) and not rows[0]["revoked"]
+
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         rows = (self.db.query("SELECT * FROM api_keys ORDER BY id") if tenant is None
                 else self.db.query("SELECT * FROM api_keys WHERE tenant = ? ORDER BY id", (tenant,)))

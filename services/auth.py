@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+
+from services.tickets import KeyPrincipal
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico", "/healthz", "/api/csrf")
 TOKEN_PATHS = ("/metrics",)          # an admin session or the METRICS_TOKEN, checked in the route
-API_KEY_PATHS = ("/api/v1/iot",)     # authenticated by X-API-Key in the route itself
+API_KEY_PATHS = ("/api/v1/iot", "/api/token")   # authenticated (X-API-Key, or a session) in the route itself
 PUBLIC_PREFIXES = ("/assets/",)
 JSON_PREFIXES = ("/api/", "/_dash", "/_reload-hash", "/_alive", "/ws")
 WS_PATH = "/ws"
@@ -62,20 +64,40 @@ def origin_allowed(origin: str | None) -> bool:
 
 def gate():
     path = request.path
-    if path == WS_PATH and not origin_allowed(request.headers.get("Origin")):
-        log.warning("websocket from disallowed origin %r refused", request.headers.get("Origin"))
-        return jsonify(error="origin not allowed"), 403
+    if path == WS_PATH:
+        return _ws_gate()
     if path in PUBLIC_PATHS or path in API_KEY_PATHS or path in TOKEN_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if current_user.is_authenticated:
-        if path == WS_PATH:          # caps are answered before the upgrade, like Origin
-            refusal = runtime().connections.refusal(current_user.id, runtime().config)
-            if refusal is not None:
-                return jsonify(error=refusal[1]), refusal[0]
         return None
     if path.startswith(JSON_PREFIXES):
         return jsonify(error="authentication required", login="/login"), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _ws_gate():
+    """Before the upgrade (flask-sock answers 101 before the route runs): Origin, who, and the caps.
+
+    A browser sends its Origin and session cookie; a script may come with a ticket from
+    `POST /api/token` instead, and without an Origin (a present Origin must still be allowed).
+    """
+    origin, ticket = request.headers.get("Origin"), request.args.get("ticket")
+    if not (origin_allowed(origin) or (ticket and origin is None)):
+        log.warning("websocket from disallowed origin %r refused", origin)
+        return jsonify(error="origin not allowed"), 403
+    principal = current_user._get_current_object() if current_user.is_authenticated else None
+    if ticket:
+        principal = runtime().redeem_ticket(ticket)
+        if principal is None:
+            return jsonify(error="the ticket is invalid, expired or already used; get a new one from POST /api/token",
+                           login="/login"), 401
+    if principal is None:
+        return jsonify(error="authentication required", login="/login"), 401
+    refusal = runtime().connections.refusal(principal.id, runtime().config)
+    if refusal is not None:
+        return jsonify(error=refusal[1]), refusal[0]
+    g.ws_principal = principal
+    return None
 
 
 def init_login(app, config) -> None:
@@ -160,3 +182,18 @@ def logout():
 def csrf_token():
     """A CSRF token for scripts: the login form and the upload form need one (keep the cookie it sets)."""
     return jsonify(csrf_token=generate_csrf())
+
+
+@bp.post("/api/token")
+def ws_ticket():
+    """A single-use ticket for `/ws?ticket=...`, valid for at most 60 s: for the logged-in user, or
+    for the API key in X-API-Key (its tenant, analyst rights)."""
+    principal = current_user._get_current_object() if current_user.is_authenticated else None
+    if principal is None and request.headers.get("X-API-Key"):
+        record = runtime().api_keys.verify(request.headers["X-API-Key"])
+        if record is not None:
+            principal = KeyPrincipal(record.prefix, record.name, record.tenant)
+    if principal is None:
+        return jsonify(error="log in, or send a valid X-API-Key", login="/login"), 401
+    ticket = runtime().issue_ticket(principal)
+    return jsonify(ticket=ticket, expires_in=int(runtime().tickets.seconds), ws_path=f"{WS_PATH}?ticket={ticket}")

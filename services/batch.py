@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ from services.alerts import ALERT_LEVELS, explain, explain_sensor
 from services.events import EventError, validate_event
 from services.health import HealthDelta, deltas
 from services.kpis import summarize
-from services.models import ModelBank, Scores
+from services.models import RISK_THRESHOLDS, ModelBank, Scores, risk_levels
 from services.sensor_banks import SensorBanks
 
 WARMUP_EVENTS = 1000
@@ -118,11 +119,20 @@ def encoded_points(events: list[dict], scores: Scores, max_points: int) -> list[
 class BatchProcessor:
     """Routes each event to its model: retail events to `models`, sensor readings to their type's bank."""
 
-    def __init__(self, models: ModelBank, max_points: int = 50, sensors: SensorBanks | None = None):
+    def __init__(self, models: ModelBank, max_points: int = 50, sensors: SensorBanks | None = None,
+                 thresholds: Callable[[str], tuple] | None = None):
         self.models = models
         self.max_points = max_points
         self.sensors = sensors or SensorBanks(lambda name: ModelBank(kind="sensor", name=f"sensor:{name}"))
+        self.thresholds = thresholds    # tenant -> its (MEDIUM, HIGH, CRITICAL) risk thresholds, set by its admin
         self.last_score_ms = 0.0
+
+    def _levelled(self, tenant: str, scores: Scores) -> Scores:
+        """Re-level the risk scores with the tenant's own thresholds when they differ from the defaults."""
+        cuts = self.thresholds(tenant) if self.thresholds is not None else RISK_THRESHOLDS
+        if tuple(cuts) != RISK_THRESHOLDS:
+            scores.risk_level = risk_levels(scores.risk_score, cuts)
+        return scores
 
     def process(self, events: list[dict]) -> list[TenantBatch]:
         """Score checked events (services.events.validate_event output); one TenantBatch per tenant and model."""
@@ -134,9 +144,10 @@ class BatchProcessor:
         started = time.perf_counter()
         for (tenant, sensor_type), group in groups.items():
             if sensor_type is None:
-                out.append(build_tenant_batch(tenant, group, self.models.score(group), self.max_points))
+                scores = self._levelled(tenant, self.models.score(group))
+                out.append(build_tenant_batch(tenant, group, scores, self.max_points))
             else:
-                scores = self.sensors.bank(sensor_type).score(group)
+                scores = self._levelled(tenant, self.sensors.bank(sensor_type).score(group))
                 out.append(build_sensor_batch(tenant, group, scores, self.max_points))
         self.last_score_ms = (time.perf_counter() - started) * 1000
         return out

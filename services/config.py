@@ -86,6 +86,7 @@ class Config:
     ws_message_rate: float = 10.0        # client messages per second per socket (bursts of twice that)
     ws_subscribe_timeout: float = 30.0   # a socket that subscribes to nothing this long is closed
     ws_session_check: float = 10.0       # seconds between re-checks that the socket's user may still be in
+    ws_ticket_seconds: float = 60.0      # lifetime of a POST /api/token ticket (at most 60 s)
     iot_rate_limit: float = 50_000.0   # events/s per API key on POST /api/v1/iot
     iot_max_body_kb: int = 4096
     redis_url: str | None = None     # distributed mode: hub, ingest stream and shared state on Redis
@@ -137,6 +138,7 @@ class Config:
             ws_message_rate=_number(env, "WS_MESSAGE_RATE", 10.0, float, minimum=0.1),
             ws_subscribe_timeout=_number(env, "WS_SUBSCRIBE_TIMEOUT", 30.0, float, minimum=0.5),
             ws_session_check=_number(env, "WS_SESSION_CHECK", 10.0, float, minimum=0.2),
+            ws_ticket_seconds=min(60.0, _number(env, "WS_TICKET_SECONDS", 60.0, float, minimum=1.0)),
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=env.get("REDIS_PREFIX") or "pulse:",
             redis_stream=env.get("REDIS_STREAM") or "pulse:events",

@@ -37,6 +37,11 @@ def risk_level(score: float) -> str:
     return RISK_LEVELS[int(np.searchsorted(RISK_THRESHOLDS, score, side="right"))]
 
 
+def risk_levels(risk: np.ndarray, thresholds=RISK_THRESHOLDS) -> list[str]:
+    """The level of each risk score under (MEDIUM, HIGH, CRITICAL) thresholds (a tenant may set its own)."""
+    return [RISK_LEVELS[i] for i in np.searchsorted(thresholds, risk, side="right")]
+
+
 def combine_risk(anomaly_score: np.ndarray, z: np.ndarray) -> np.ndarray:
     """0-100 risk from the model's anomaly score (0-1) and the baseline z-score."""
     zc = np.clip((np.abs(z) - Z_FLOOR) / Z_SPAN, 0.0, 1.0)
@@ -216,7 +221,7 @@ class ModelBank(BackgroundThread):
             bad = quality == QUALITY_CODES["bad"]          # data-quality problem: MEDIUM, never an anomaly
             risk = np.where(bad, RISK_THRESHOLDS[0], risk)
             anomaly = anomaly & ~bad
-        levels = [RISK_LEVELS[i] for i in np.searchsorted(RISK_THRESHOLDS, risk, side="right")]
+        levels = risk_levels(risk)
         self.window.extend(rows)
         self._since_fit += n
         self._maybe_request_fit()

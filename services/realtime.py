@@ -167,9 +167,8 @@ class LiveConnection:
 
     def _policy_check(self) -> tuple[int, str] | None:
         """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
-        user = self.runtime.users.get(self.user.id)
-        if user is None or not user.active:
-            return CLOSE_DISABLED, "account disabled"
+        if not self.runtime.principal_active(self.user):
+            return CLOSE_DISABLED, "account disabled or API key revoked"
         if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
             return CLOSE_POLICY, "idle: subscribe to a channel"
         return None

@@ -75,6 +75,10 @@ class RedisKeys:
     def system(self) -> str:
         return f"{self.prefix}system"
 
+    def ticket(self, digest: str) -> str:
+        """String: a WebSocket ticket's owner, by the ticket's SHA-256 (expires with the ticket)."""
+        return f"{self.prefix}ticket:{digest}"
+
     def rate(self, name: str) -> str:
         return f"{self.prefix}rate:{name}"
 

@@ -22,7 +22,9 @@ import redis
 from services import protocol
 from services.alerts import AlertStore
 from services.analysis import Limits
+from services.admin import AdminService
 from services.apikeys import ApiKeyStore
+from services.audit import AuditLog
 from services.calc_jobs import CalculationJobs
 from services.calc_records import CalcRecords
 from services.cluster import Reporter
@@ -40,8 +42,10 @@ from services.redis_hub import RedisHub
 from services.redis_keys import RedisKeys, connect
 from services.redis_state import RedisLiveState
 from services.sensor_simulator import make_simulator
-from services.simulator import SimulatorSource
+from services.sim_fleet import fleet_for
 from services.stream_producer import StreamProducer
+from services.tickets import KeyPrincipal, MemoryTickets, RedisTickets
+from services.tenant_settings import TenantSettings
 from services.uploads import UploadStore
 from services.users import UserStore
 from services.worker import WorkerNode, process_name
@@ -61,6 +65,8 @@ class Runtime:
         self.users = UserStore(self.db)
         self.alerts = AlertStore(self.db)
         self.api_keys = ApiKeyStore(self.db)
+        self.audit = AuditLog(self.db)
+        self.settings = TenantSettings.from_config(self.db, config)
         self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
         self.connections = ConnectionRegistry()
         self.distributed = bool(config.redis_url)
@@ -88,14 +94,18 @@ class Runtime:
                                      batch_max_events=config.batch_max_events, batch_max_wait=config.batch_max_wait,
                                      max_points_per_batch=config.ws_max_points_per_frame)
             self.pipeline.extra_stats = lambda: {**self.connections.stats(), "hub": self.hub.status()}
+            self.pipeline.processor.thresholds = lambda tenant: self.settings.thresholds(tenant).as_tuple()
             self.simulator = (make_simulator(config.sim_profile, config.sim_seed, config.sim_anomaly_rate)
-                              if config.simulator else None)
-            self.source = (SimulatorSource(self.simulator, self.queue.put, config.sim_rate)
-                           if self.simulator else None)
+                              if config.simulator else None)     # warms the models up, then feeds the default tenant
+            self.fleet = fleet_for(config, self.settings, self.queue.put, prepared=self.simulator)
             self.market = MemoryMarketState()
             self.market_feed = (MarketFeed(self.market, self.hub, config.market_period, config.sim_seed)
                                 if config.market_feed else None)
 
+        self.tickets = (RedisTickets(self.redis, self.keys, config.ws_ticket_seconds) if self.distributed
+                        else MemoryTickets(config.ws_ticket_seconds))
+        self.admin = AdminService(self.users, self.api_keys, self.settings, self.audit, self.end_user_sockets,
+                                  self.redis_status)
         self.jobs = CalculationJobs(self.hub)     # WebSocket `calculate` requests
         self.calc_records = CalcRecords(self.db)  # how the pages' background calculations went
 
@@ -123,19 +133,16 @@ class Runtime:
             self.pipeline.processor.warm_up_from(self.simulator)
         self.pipeline.processor.start()
         self.pipeline.start()
-        if self.source is not None:
-            self.source.start()
+        self.fleet.start()
         if self.market_feed is not None:
             self.market_feed.start()
-        log.info("runtime started (simulator %s at %s events/s)", "on" if self.source else "off",
-                 self.config.sim_rate if self.source else 0)
+        log.info("runtime started (simulated tenants: %s)", ", ".join(self.settings.simulated_tenants()) or "none")
 
     def stop(self) -> None:
         if self.node is not None:
             self.node.stop()
         if not self.distributed:
-            if self.source is not None:
-                self.source.stop()
+            self.fleet.stop()
             if self.market_feed is not None:
                 self.market_feed.stop()
             self.pipeline.stop()
@@ -156,6 +163,38 @@ class Runtime:
                 closed = self.connections.close_user(json.loads(message.json)["user_id"])
                 if closed:
                     log.info("closed %d socket(s) of user %s (signed out)", closed, json.loads(message.json)["user_id"])
+
+    # -- who is connected ----------------------------------------------------------------------------
+    def issue_ticket(self, principal) -> str:
+        owner = ({"key": principal.prefix} if isinstance(principal, KeyPrincipal) else {"user": principal.id})
+        return self.tickets.issue(owner)
+
+    def redeem_ticket(self, ticket: str):
+        """The user or API key a valid, unused ticket was issued to (still active), else None."""
+        owner = self.tickets.redeem(ticket)
+        if owner is None:
+            return None
+        if "user" in owner:
+            user = self.users.get(owner["user"])
+            return user if user is not None and user.active else None
+        record = next((k for k in self.api_keys.list() if k.prefix == owner["key"] and not k.revoked), None)
+        return KeyPrincipal(record.prefix, record.name, record.tenant) if record else None
+
+    def principal_active(self, principal) -> bool:
+        """Re-checked while a socket is open: the account is still enabled, the API key not revoked."""
+        if isinstance(principal, KeyPrincipal):
+            return self.api_keys.is_active(principal.prefix)
+        user = self.users.get(principal.id)
+        return user is not None and user.active
+
+    def redis_status(self) -> dict:
+        if not self.distributed:
+            return {"mode": "embedded", "connected": None, "detail": "no Redis: everything runs in this process"}
+        try:
+            self.redis.ping()
+            return {"mode": "distributed", "connected": True, "hub": self.hub.status()}
+        except redis.RedisError as exc:
+            return {"mode": "distributed", "connected": False, "detail": type(exc).__name__}
 
     # -- reads for the web layer -----------------------------------------------------------------
     def snapshot(self, tenant: str, since_alert_id: int | None = None) -> dict:

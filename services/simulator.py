@@ -107,9 +107,9 @@ class SimulatorSource(BackgroundThread):
 
     def _run(self) -> None:
         # Emit in ticks of up to 20 per second so high rates do not mean one wake-up per event.
-        tick = max(1.0 / self.rate, 0.05)
+        # The rate is read on every tick: an admin's change (services.sim_fleet) applies at once.
         owed = 0.0
-        while not self._stop.wait(tick):
+        while not self._stop.wait(tick := max(1.0 / self.rate, 0.05)):
             owed += self.rate * tick
             count, owed = int(owed), owed - int(owed)
             if count:

@@ -97,6 +97,25 @@ class UserStore:
         with self.db.connect() as conn:
             return conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), int(user_id))).rowcount > 0
 
+    def list(self, tenant: str) -> list[dict]:
+        """A tenant's users for the Admin page (never the password hashes)."""
+        rows = self.db.query("SELECT id, username, role, tenant, active, created_at FROM users WHERE tenant = ?"
+                             " ORDER BY username", (tenant,))
+        return [{**dict(r), "active": bool(r["active"])} for r in rows]
+
+    def set_role(self, user_id, role: str) -> bool:
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        with self.db.connect() as conn:
+            return conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, int(user_id))).rowcount > 0
+
+    def set_password(self, user_id, password: str) -> bool:
+        if len(password or "") < 8:
+            raise UserError("password must be at least 8 characters")
+        with self.db.connect() as conn:
+            return conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                                (generate_password_hash(password, method="scrypt"), int(user_id))).rowcount > 0
+
     def find(self, username: str) -> User | None:
         rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))
         return _row_to_user(rows[0]) if rows else None
@@ -132,3 +151,42 @@ class UserStore:
                 return None
             raise
         return generated
+
+
+def main(argv=None) -> int:
+    """python -m services.users create USERNAME [--tenant T] [--role admin|analyst] | list [--tenant T]
+
+    How a new tenant gets its first admin (who then manages the rest on the Admin page). The
+    password is read from standard input (prompted on a terminal), never from the command line.
+    """
+    import argparse
+    import getpass
+    import sys
+
+    from services.config import Config
+    parser = argparse.ArgumentParser(prog="python -m services.users", description="Create or list Pulseboard users.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="create a user (password read from stdin)")
+    create.add_argument("username")
+    create.add_argument("--tenant", default="default")
+    create.add_argument("--role", choices=ROLES, default="analyst")
+    listing = sub.add_parser("list", help="list a tenant's users")
+    listing.add_argument("--tenant", default="default")
+    args = parser.parse_args(argv)
+    store = UserStore(Database(Config.from_env().data_dir / "pulseboard.db"))
+    if args.command == "list":
+        for u in store.list(args.tenant):
+            print(f"{u['id']:>4}  {u['username']}  {u['role']}  {'active' if u['active'] else 'disabled'}")
+        return 0
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        user = store.create(args.username, password, args.role, args.tenant)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {user.role} {user.username!r} in tenant {user.tenant!r}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

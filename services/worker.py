@@ -36,10 +36,11 @@ from services.redis_keys import RedisKeys, connect
 from services.redis_state import RedisLiveState
 from services.sensor_banks import SensorBanks
 from services.sensor_simulator import make_simulator
-from services.simulator import SimulatorSource
+from services.sim_fleet import fleet_for
 from services.stream_consumer import StreamConsumer
 from services.stream_producer import StreamProducer
 from services.stream_worker import StreamWorker
+from services.tenant_settings import TenantSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class WorkerNode:
         self.keys = RedisKeys.from_config(config)
         self.hub = hub or RedisHub(config.redis_url, self.keys.hub)
         self.alerts = alerts or AlertStore(Database(config.data_dir / "pulseboard.db"))
+        self.settings = TenantSettings.from_config(self.alerts.db, config)   # admins' data source and thresholds
         secret = load_or_create_secret_key(config)
         self.models = ModelBank(seed=config.sim_seed or 0, name=self.name,
                                 sync=ModelSync(self.redis, self.keys, secret))
@@ -79,7 +81,8 @@ class WorkerNode:
                                        config.max_attempts)
         self.producer = StreamProducer(self.redis, self.keys, config.stream_max_backlog, config.idempotency_seconds)
         self.publisher = Publisher(self.hub)
-        self.processor = BatchProcessor(self.models, config.ws_max_points_per_frame, SensorBanks(sensor_bank))
+        self.processor = BatchProcessor(self.models, config.ws_max_points_per_frame, SensorBanks(sensor_bank),
+                                        thresholds=lambda tenant: self.settings.thresholds(tenant).as_tuple())
         self.worker = StreamWorker(self.consumer, self.state, self.processor,
                                    self.alerts, self.publisher, config.batch_max_events, config.batch_max_wait,
                                    periodic=self.periodic)
@@ -146,8 +149,9 @@ class WorkerNode:
         if leading and not self._leader_threads:
             log.info("worker %s is the leader", self.name)
             self._leader_threads = [IngestBridge(self.redis, self.keys, self.producer, self.config.dead_letter_maxlen)]
-            if self.simulator is not None:
-                self._leader_threads.append(SimulatorSource(self.simulator, self.producer.add, self.config.sim_rate))
+            self._leader_threads.append(fleet_for(self.config, self.settings, self.producer.add, unique_ids=True,
+                                                  prepared=self.simulator))
+            self.simulator = None       # handed to this fleet; a later leadership makes fresh simulators
             if self.config.market_feed:       # exactly one market producer in the cluster
                 self._leader_threads.append(MarketFeed(RedisMarketState(self.redis, self.keys.prefix), self.hub,
                                                        self.config.market_period))

@@ -88,13 +88,14 @@ class LiveServer:
         s.headers["X-CSRFToken"] = s.csrf
         return s
 
-    def ws(self, session: requests.Session | None = None, origin: str | None = "same", **kwargs):
-        """A websocket-client connection (raises WebSocketBadStatusException when refused)."""
+    def ws(self, session: requests.Session | None = None, origin: str | None = "same", path: str = "/ws", **kwargs):
+        """A websocket-client connection (raises WebSocketBadStatusException when refused); `path` may
+        carry a query (`/ws?ticket=...`)."""
         headers = {}
         if session is not None:
             headers["cookie"] = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
         origin = self.origin if origin == "same" else origin
-        return websocket.create_connection(self.url.replace("http", "ws") + "/ws", origin=origin,
+        return websocket.create_connection(self.url.replace("http", "ws") + path, origin=origin,
                                            suppress_origin=origin is None, timeout=10, **headers, **kwargs)
 
 
@@ -152,6 +153,18 @@ class Worker:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait(5)
+
+
+def close_frame(ws, timeout=10):
+    """(code, reason, types of the messages before it)."""
+    ws.settimeout(timeout)
+    seen = []
+    while True:
+        opcode, data = ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big"), data[2:].decode(), seen
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            seen.append(json.loads(data)["type"])
 
 
 def login_token(session: requests.Session, url: str) -> str:

@@ -5,7 +5,7 @@ import time
 import pytest
 import websocket
 
-from conftest import LiveServer, recv_json, recv_until
+from conftest import LiveServer, close_frame, recv_json, recv_until
 from services.db import Database
 from services.users import UserStore
 
@@ -32,18 +32,6 @@ def subscribed(srv, s):
     ws.send(json.dumps({"type": "subscribe", "channels": ["kpis"]}))
     recv_until(ws, lambda m: m["type"] == "subscribed")
     return ws
-
-
-def close_frame(ws, timeout=10):
-    """(code, reason, types of the messages before it)."""
-    ws.settimeout(timeout)
-    seen = []
-    while True:
-        opcode, data = ws.recv_data(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int.from_bytes(data[:2], "big"), data[2:].decode(), seen
-        if opcode == websocket.ABNF.OPCODE_TEXT:
-            seen.append(json.loads(data)["type"])
 
 
 def test_connection_caps_per_user_and_per_server(srv):
