@@ -168,7 +168,7 @@ class LiveConnection:
     def _policy_check(self) -> tuple[int, str] | None:
         """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
         if not self.runtime.principal_active(self.user):
-            return CLOSE_DISABLED, "account disabled or API key revoked"
+            return CLOSE_DISABLED, "API key revoked" if str(self.user.id).startswith("key:") else "account disabled"
         if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
             return CLOSE_POLICY, "idle: subscribe to a channel"
         return None
