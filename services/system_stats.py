@@ -216,3 +216,22 @@ class WebReport:
 
     def __call__(self) -> dict:
         return {**self.connections.stats(), **self.rejects.as_dict(), "process": self.process.sample()}
+
+
+class LeaderStats:
+    """What the leader worker adds to the composed cluster stats (services.cluster.compose): rates,
+    the stream's lag, Redis itself and the Celery queue. One per WorkerNode; the rate window starts
+    again when the lease moves to another worker."""
+
+    def __init__(self, client: redis.Redis, stream: str, group: str, max_backlog: int):
+        self.client, self.stream, self.group, self.max_backlog = client, stream, group, max_backlog
+        self.rates = RateMeter()
+
+    def __call__(self, system: dict) -> dict:
+        stream = system.get("stream", {})
+        return {**self.rates.update(events_in=stream.get("entries_added", 0), events_out=system.get("processed", 0)),
+                "rate_window_s": self.rates.window,
+                "ingest_lag_s": stream_lag(self.client, self.stream, self.group),
+                "ingest_lag_basis": "oldest unacknowledged stream entry",
+                "queue_capacity": self.max_backlog, "redis": redis_status(self.client),
+                "background_cache": celery_stats(self.client)}
