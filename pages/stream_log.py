@@ -2,7 +2,8 @@
 exactly what the server sends. Batch frames are unpacked into their messages; Pause holds the list
 still while counting (and buffering up to N of) what arrives; Clear empties it.
 
-Rendering is clientside (assets/js/pulse_stream_log.js) and the list never holds more than N rows.
+Rendering is clientside (assets/js/pulse_stream_log.js, rows made with textContent in a container
+Dash never updates) and the list never holds more than N rows.
 Changing the channels subscribes/unsubscribes the page's socket on the fly (pulseSocket.setChannels
 in assets/js/pulse_socket.js), so the server only sends what is shown.
 """
@@ -31,6 +32,7 @@ class Ids(StrEnum):
     pause = "stream-pause"
     clear = "stream-clear"
     rows = "stream-rows"
+    rows_id = "stream-rows-id"
     counter = "stream-counter"
 
 
@@ -50,14 +52,13 @@ def layout(**_query):
             dbc.Col(dbc.Button("Pause", id=Ids.pause, color="secondary", size="sm", n_clicks=0), width="auto"),
             dbc.Col(dbc.Button("Clear", id=Ids.clear, color="outline-secondary", size="sm", n_clicks=0), width="auto"),
         ], className="align-items-center g-2 mb-3"),
-        html.Div(html.Div("waiting for messages…", className="text-muted small p-2"), id=Ids.rows,
-                 className="stream-log", **{"data-testid": "stream-rows"}),
+        html.Div(id=Ids.rows, className="stream-log", **{"data-testid": "stream-rows"}),   # rows: pulse_stream_log.js
+        dcc.Store(id=Ids.rows_id, data=Ids.rows.value),
     ], fluid=True)
 
 
 clientside_callback(
     ClientsideFunction("pulse_stream_log", "update"),
-    Output(Ids.rows, "children"),
     Output(Ids.counter, "children"),
     Output(Ids.pause, "children"),
     Input(LiveSocket.ids.frame(SOCKET), "data"),
@@ -66,5 +67,6 @@ clientside_callback(
     Input(Ids.limit, "value"),
     Input(Ids.channels, "value"),
     State(LiveSocket.ids.config(SOCKET), "data"),
+    State(Ids.rows_id, "data"),
     prevent_initial_call=True,
 )

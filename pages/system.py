@@ -40,8 +40,9 @@ TABLES = ((Ids.connections, "Connections by channel"), (Ids.processes, "Processe
 
 def panel(table_id: Ids, title: str) -> dbc.Card:
     return dbc.Card([dbc.CardHeader(title, className="fw-semibold"),
-                     dbc.CardBody(html.Div("waiting for data…", className="text-muted small"), id=table_id,
-                                  className="p-2", **{"data-testid": table_id.value})], className="kpi-card h-100")
+                     dbc.CardBody(html.Div(html.Div("waiting for data…", className="text-muted small"), id=table_id,
+                                           **{"data-testid": table_id.value}), className="p-2")],
+                    className="kpi-card h-100")
 
 
 def layout(**_query):

@@ -1,9 +1,12 @@
 /*
  * Clientside half of the Stream log page (pages/stream_log.py). Frames from the page's LiveSocket
- * are unpacked (a `batch` into its messages) and kept newest first, at most N; while paused, what
- * arrives is counted and the newest N are buffered, then put on top on Resume. Each message is
- * turned into its row once (time, channel, type, compact JSON as a text child: never HTML), so a
- * render only builds rows for what is new. The list and buffer live in this closure (one tab).
+ * are unpacked (a `batch` into its messages) and shown newest first, at most N rows; while paused,
+ * what arrives is counted and the newest N are buffered, then put on top on Resume.
+ *
+ * Rows are DOM nodes made here with textContent (server data is never parsed as HTML) and kept in
+ * the list container, which Dash renders once, empty, and never updates. Going through Dash
+ * children instead meant re-laying-out N rows per frame (10 a second), which saturated the tab.
+ * The rows and the buffer live in this closure (one tab); a re-opened page gets them back.
  */
 (function () {
   "use strict";
@@ -11,36 +14,65 @@
   var CHANNEL_OF = {iot_update: "iot", sensor_update: "sensors", alert: "alerts", alert_triggered: "alerts",
                     kpi_update: "kpis", health_update: "health", system_update: "system",
                     market_update: "market", notification: "notifications"};
-  var state = {rows: [], buffer: [], newCount: 0, paused: false, seq: 0, total: 0};
+  var state = {rows: [], buffer: [], newCount: 0, paused: false, total: 0, container: null};
 
   function clock() {
     var d = new Date();
-    return d.toLocaleTimeString() + "." + String(d.getMilliseconds()).padStart(3, "0");
+    var pad = function (n, width) { return String(n).padStart(width, "0"); };
+    return pad(d.getHours(), 2) + ":" + pad(d.getMinutes(), 2) + ":" + pad(d.getSeconds(), 2) + "." +
+      pad(d.getMilliseconds(), 3);
+  }
+
+  function span(className, text) {
+    var s = document.createElement("span");
+    s.className = className;
+    s.textContent = text;
+    return s;
   }
 
   function row(message, channel) {
-    var el = window.pulseCommon.el;
     var text = JSON.stringify(message);
     if (text.length > MAX_JSON) { text = text.slice(0, MAX_JSON) + "… (" + text.length + " characters)"; }
-    state.seq += 1;
-    return el("Div", {className: "stream-row", key: String(state.seq), "data-testid": "stream-row"}, [
-      el("Span", {className: "stream-time"}, clock()),
-      el("Span", {className: "badge text-bg-light"}, channel),
-      el("Span", {className: "stream-type"}, String(message.type)),
-      el("Span", {className: "stream-json"}, text)
-    ]);
+    var div = document.createElement("div");
+    div.className = "stream-row";
+    div.setAttribute("data-testid", "stream-row");
+    div.appendChild(span("stream-time", clock()));
+    div.appendChild(span("badge text-bg-light", channel));
+    div.appendChild(span("stream-type", String(message.type)));
+    div.appendChild(span("stream-json", text));
+    return div;
   }
 
-  /* The frame's messages as rows, newest first; messages of channels not chosen are skipped. */
-  function unpack(frame, chosen) {
+  /* The frame's messages (of the chosen channels) as rows, newest first, at most `limit`. */
+  function unpack(frame, chosen, limit) {
     var list = frame.type === "batch" ? (frame.messages || []) : [frame];
-    var out = [];
+    var kept = [];
     list.forEach(function (m) {
       var channel = frame.type === "batch" ? (CHANNEL_OF[m.type] || "other") : m.type;
-      if (frame.type === "batch" && chosen.indexOf(channel) < 0) { return; }
-      out.push(row(m, channel));
+      if (frame.type !== "batch" || chosen.indexOf(channel) >= 0) { kept.push([m, channel]); }
     });
-    return out.reverse();
+    return {count: kept.length, rows: kept.slice(-limit).reverse().map(function (k) { return row(k[0], k[1]); })};
+  }
+
+  /* Make the container hold exactly state.rows, touching only what changed. */
+  function show(containerId) {
+    var container = document.getElementById(containerId);
+    if (!container) { return; }
+    if (container !== state.container) {          // the page was (re)opened: a new, empty container
+      state.container = container;
+      container.textContent = "";
+    }
+    var keep = new Set(state.rows);
+    Array.prototype.slice.call(container.childNodes).forEach(function (node) {
+      if (!keep.has(node)) { container.removeChild(node); }
+    });
+    var fragment = document.createDocumentFragment();
+    var i = 0;
+    while (i < state.rows.length && state.rows[i].parentNode !== container) { fragment.appendChild(state.rows[i]); i += 1; }
+    container.insertBefore(fragment, container.firstChild);
+    for (; i < state.rows.length; i += 1) {       // rows after the new top ones (e.g. after Resume)
+      if (state.rows[i].parentNode !== container) { container.appendChild(state.rows[i]); }
+    }
   }
 
   function triggeredBy(name) {
@@ -53,22 +85,15 @@
     return state.paused ? "Paused: " + state.newCount + " new · " + shown : shown;
   }
 
-  function view() {
-    if (!state.rows.length) {
-      return window.pulseCommon.el("Div", {className: "text-muted small p-2"}, "waiting for messages…");
-    }
-    return state.rows.slice();
-  }
-
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_stream_log: {
-      update: function (frame, pauseClicks, _clear, limit, channels, cfg) {
+      update: function (frame, pauseClicks, _clear, limit, channels, cfg, containerId) {
         var nu = window.dash_clientside.no_update;
         var chosen = channels || [];
         limit = limit || 200;
         if (triggeredBy("stream-channels") && cfg && window.pulseSocket) {
           window.pulseSocket.setChannels(cfg, chosen);
-          return [nu, counter(limit), nu];
+          return [counter(limit), nu];
         }
         var paused = (pauseClicks || 0) % 2 === 1;    // from the button, so a re-opened page starts live
         if (state.paused && !paused) {
@@ -77,31 +102,26 @@
           state.newCount = 0;
         }
         state.paused = paused;
-        if (triggeredBy("stream-pause")) {
-          return [view(), counter(limit), paused ? "Resume" : "Pause"];
-        }
         if (triggeredBy("stream-clear")) {
           state.rows = [];
           state.buffer = [];
           state.newCount = 0;
-          return [view(), counter(limit), nu];
-        }
-        if (triggeredBy("stream-limit")) {
+        } else if (triggeredBy("stream-limit")) {
           state.rows = state.rows.slice(0, limit);
           state.buffer = state.buffer.slice(0, limit);
-          return [view(), counter(limit), nu];
+        } else if (!triggeredBy("stream-pause")) {   // a frame arrived
+          var fresh = frame ? unpack(frame, chosen, limit) : {count: 0, rows: []};
+          if (!fresh.count) { return [nu, nu]; }
+          state.total += fresh.count;
+          if (paused) {
+            state.newCount += fresh.count;
+            state.buffer = fresh.rows.concat(state.buffer).slice(0, limit);
+            return [counter(limit), nu];
+          }
+          state.rows = fresh.rows.concat(state.rows).slice(0, limit);
         }
-        if (!frame) { return [nu, nu, nu]; }
-        var fresh = unpack(frame, chosen);
-        if (!fresh.length) { return [nu, nu, nu]; }
-        state.total += fresh.length;
-        if (state.paused) {
-          state.newCount += fresh.length;
-          state.buffer = fresh.concat(state.buffer).slice(0, limit);
-          return [nu, counter(limit), nu];
-        }
-        state.rows = fresh.concat(state.rows).slice(0, limit);
-        return [view(), counter(limit), nu];
+        show(containerId);
+        return [counter(limit), paused ? "Resume" : "Pause"];
       }
     }
   });
