@@ -25,6 +25,7 @@ from services.models import RISK_THRESHOLDS, ModelBank, Scores, risk_levels
 from services.sensor_banks import SensorBanks
 
 WARMUP_EVENTS = 1000
+SCORE_EWMA = 0.1
 
 
 @dataclass
@@ -189,6 +190,10 @@ def validate_all(raw_events: list, stats: "PipelineStats") -> list[dict]:
     return checked
 
 
+def _ewma(average: float, value: float, first: bool) -> float:
+    return value if first else average + SCORE_EWMA * (value - average)
+
+
 class PipelineStats:
     """Counters for the system channel; one instance per pipeline or worker."""
 
@@ -200,6 +205,8 @@ class PipelineStats:
         self.alerts = 0
         self.last_batch_size = 0
         self.last_score_ms = 0.0
+        self.last_scored_events = 0
+        self.avg_score_ms = self.avg_score_ms_per_event = 0.0   # exponentially weighted, ~ the last 10 batches
         self.started = time.time()
         self._log = log
         self._last_reject_log, self._rejects_unlogged = 0.0, 0
@@ -217,8 +224,21 @@ class PipelineStats:
         else:
             self._rejects_unlogged += 1
 
+    def scored(self, batch_size: int, events: int, score_ms: float) -> None:
+        """Note a batch's size and model time. The averages weigh recent batches most (the System
+        page wants "how slow is scoring now", not since start); the first batch seeds them."""
+        self.avg_score_ms = _ewma(self.avg_score_ms, score_ms, self.last_batch_size == 0)
+        if events:
+            self.avg_score_ms_per_event = _ewma(self.avg_score_ms_per_event, score_ms / events,
+                                                self.last_scored_events == 0)
+            self.last_scored_events = events
+        self.last_batch_size, self.last_score_ms = batch_size, score_ms
+
     def as_dict(self) -> dict:
-        return {"processed": self.processed, "batches": self.batches, "rejected": dict(self.rejected),
+        per_event = self.last_score_ms / self.last_scored_events if self.last_scored_events else 0.0
+        return {"avg_score_ms": round(self.avg_score_ms, 2), "last_score_ms_per_event": round(per_event, 4),
+                "avg_score_ms_per_event": round(self.avg_score_ms_per_event, 4),
+                "processed": self.processed, "batches": self.batches, "rejected": dict(self.rejected),
                 "rejected_total": sum(self.rejected.values()), "batch_errors": self.batch_errors,
                 "alerts": self.alerts, "last_batch_size": self.last_batch_size,
                 "last_score_ms": round(self.last_score_ms, 2), "uptime_s": round(time.time() - self.started, 1)}

@@ -21,7 +21,8 @@ REPORT_STALE_SECONDS = 10.0
 SYSTEM_CACHE_SECONDS = 10
 SUMMED = ("processed", "batches", "batch_errors", "alerts", "dead_lettered", "reclaimed", "stale_commits",
           "redis_errors", "connections", "connections_opened_total", "frames_sent", "points_coalesced", "resyncs",
-          "model_fit_errors")
+          "model_fit_errors", "messages_merged")
+AVERAGED = ("avg_score_ms", "avg_score_ms_per_event", "last_score_ms_per_event")   # mean over workers that scored
 
 
 def report(client: redis.Redis, keys: RedisKeys, role: str, name: str, stats: dict) -> None:
@@ -46,12 +47,15 @@ def compose(client: redis.Redis, keys: RedisKeys, backlog: dict, model_version: 
     workers, web = _fresh(client, keys, "workers"), _fresh(client, keys, "web")
     stats: dict = {k: 0 for k in SUMMED}
     rejected: Counter = Counter()
+    refused: Counter = Counter()
     by_channel: Counter = Counter()
     for record in [*workers.values(), *web.values()]:
         for k in SUMMED:
             stats[k] += record.get(k, 0) or 0
         rejected.update(record.get("rejected", {}))
+        refused.update(record.get("rejected_requests", {}))
         by_channel.update(record.get("connections_by_channel", {}))
+    scoring = [w for w in workers.values() if w.get("batches")]
     stats.update(
         rejected=dict(rejected), rejected_total=sum(rejected.values()), connections_by_channel=dict(by_channel),
         last_batch_size=max((w.get("last_batch_size", 0) for w in workers.values()), default=0),
@@ -62,8 +66,25 @@ def compose(client: redis.Redis, keys: RedisKeys, backlog: dict, model_version: 
         workers={name: {"processed": w.get("processed", 0), "last_score_ms": w.get("last_score_ms", 0),
                         "leader": w.get("leader", False)} for name, w in sorted(workers.items())},
         web={name: {"connections": w.get("connections", 0)} for name, w in sorted(web.items())},
+        rejected_requests=dict(refused), mode="distributed", processes=processes(workers, web),
+        **{k: round(sum(w.get(k, 0) for w in scoring) / len(scoring), 4) if scoring else 0.0 for k in AVERAGED},
     )
+    by_pid = {p["pid"]: p for p in stats["processes"].values() if "pid" in p}   # app.py runs web + worker in one
+    stats.update(memory_rss_bytes=sum(p["rss_bytes"] for p in by_pid.values()),
+                 cpu_percent=round(sum(p["cpu_percent"] for p in by_pid.values()), 1))
     return stats
+
+
+def processes(workers: dict, web: dict) -> dict:
+    """Per process: role, memory and CPU, plus its sockets (web) or its scoring (workers)."""
+    out = {}
+    for name, w in sorted(web.items()):
+        out[name] = {"role": "web", **w.get("process", {}), "connections": w.get("connections", 0),
+                     "connections_by_channel": w.get("connections_by_channel", {})}
+    for name, w in sorted(workers.items()):
+        out[name] = {"role": "worker", **w.get("process", {}), "processed": w.get("processed", 0),
+                     "leader": w.get("leader", False), "avg_score_ms": w.get("avg_score_ms", 0)}
+    return out
 
 
 class Reporter(BackgroundThread):

@@ -21,9 +21,10 @@ class QueueFull(Exception):
 class IngestUnavailable(Exception):
     """No event of the call was accepted; retry after `retry_after` seconds. The message says why."""
 
-    def __init__(self, message: str, retry_after: int = 1):
+    def __init__(self, message: str, retry_after: int = 1, reason: str = "unavailable"):
         super().__init__(message)
         self.retry_after = retry_after
+        self.reason = reason            # counted on the system channel: queue_full, backlog_full, unavailable
 
 
 class IngestQueue:
@@ -31,6 +32,7 @@ class IngestQueue:
         self.capacity = capacity
         self._items: deque = deque()
         self._cond = threading.Condition()
+        self._arrivals: deque = deque()     # (monotonic time, events) per put, oldest first: the ingest lag
         self.accepted = 0
 
     def put(self, events: list) -> int:
@@ -39,12 +41,29 @@ class IngestQueue:
             if len(self._items) + len(events) > self.capacity:
                 raise QueueFull(f"ingest queue full ({self.capacity} events)")
             self._items.extend(events)
+            if events:
+                self._arrivals.append((time.monotonic(), len(events)))
             self.accepted += len(events)
             self._cond.notify()
         return len(events)
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def oldest_age(self) -> float:
+        """Seconds the oldest event still waiting has been in the queue (0 when it is empty)."""
+        with self._cond:
+            return time.monotonic() - self._arrivals[0][0] if self._arrivals else 0.0
+
+    def _taken(self, count: int) -> None:
+        while count and self._arrivals:
+            at, n = self._arrivals[0]
+            if n <= count:
+                self._arrivals.popleft()
+                count -= n
+            else:
+                self._arrivals[0] = (at, n - count)
+                count = 0
 
     def next_batch(self, max_events: int, max_wait: float, stop: threading.Event | None = None,
                    idle_timeout: float = 0.5) -> list:
@@ -61,6 +80,7 @@ class IngestQueue:
                     break
                 self._cond.wait(remaining)
             count = min(max_events, len(self._items))
+            self._taken(count)
             return [self._items.popleft() for _ in range(count)]
 
 
@@ -84,5 +104,5 @@ class QueueIngest:
                 self.queue.put(queued)
         except QueueFull:
             self.recent_ids.forget([i for i, new in zip(ids, fresh) if new])
-            raise IngestUnavailable("The ingest queue is full; retry shortly.") from None
+            raise IngestUnavailable("The ingest queue is full; retry shortly.", reason="queue_full") from None
         return len(queued), len(events) - len(queued)

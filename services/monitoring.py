@@ -83,6 +83,7 @@ class StatsCollector:
                 ("pulse_batch_errors", "batch_errors", "Micro-batches that failed (and were retried)"),
                 ("pulse_ws_frames_sent", "frames_sent", "WebSocket frames sent"),
                 ("pulse_ws_points_coalesced", "points_coalesced", "Points merged away by per-client coalescing"),
+                ("pulse_ws_messages_merged", "messages_merged", "Keyed updates replaced by a newer one before sending"),
                 ("pulse_ws_resyncs", "resyncs", "Snapshots sent to clients that fell behind"),
                 ("pulse_dead_lettered", "dead_lettered", "Events sent to the dead-letter stream"),
                 ("pulse_reclaimed", "reclaimed", "Events taken over from a stalled or dead worker")):
@@ -91,6 +92,11 @@ class StatsCollector:
         for reason, count in (stats.get("rejected") or {}).items():
             rejected.add_metric([reason], float(count))
         yield rejected
+        refused = CounterMetricFamily("pulse_requests_rejected", "Ingest requests refused before their events "
+                                      "were counted, by reason", labels=["reason"])
+        for reason, count in (stats.get("rejected_requests") or {}).items():
+            refused.add_metric([reason], float(count))
+        yield refused
         connections = GaugeMetricFamily("pulse_ws_connections", "Open WebSocket connections per channel",
                                         labels=["channel"])
         for channel, count in (stats.get("connections_by_channel") or {}).items():
@@ -98,7 +104,16 @@ class StatsCollector:
         yield connections
         for name, key, help_text in (("pulse_queue_depth", "queue_depth", "Events waiting to be processed"),
                                      ("pulse_score_ms", "last_score_ms", "Scoring time of the last batch, ms"),
-                                     ("pulse_model_version", "model_version", "Version of the retail model")):
+                                     ("pulse_model_version", "model_version", "Version of the retail model"),
+                                     ("pulse_score_ms_avg", "avg_score_ms", "Scoring time per batch, recent average, ms"),
+                                     ("pulse_score_ms_per_event_avg", "avg_score_ms_per_event",
+                                      "Scoring time per event, recent average, ms"),
+                                     ("pulse_events_in_per_second", "events_in_per_s", "Events accepted per second"),
+                                     ("pulse_events_out_per_second", "events_out_per_s", "Events processed per second"),
+                                     ("pulse_ingest_lag_seconds", "ingest_lag_s",
+                                      "Age of the oldest event not yet processed, seconds"),
+                                     ("pulse_cluster_memory_rss_bytes", "memory_rss_bytes",
+                                      "Resident memory of every Pulseboard process (distributed: all of them)")):
             yield GaugeMetricFamily(name, help_text, value=float(stats.get(key) or 0))
         hub = stats.get("hub") or self.runtime.hub.status()
         yield GaugeMetricFamily("pulse_hub_connected", "1 if the hub (Redis in distributed mode) is connected",

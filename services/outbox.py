@@ -48,6 +48,7 @@ class Outbox:
         self.overflowed = False
         self.frames_sent = 0
         self.points_dropped_total = 0
+        self.messages_merged = 0
         self.resyncs = 0
 
     # -- producer side (hub thread) ---------------------------------------------------------
@@ -59,7 +60,8 @@ class Outbox:
             was_pending = self._pending()
             for m in messages:
                 if m.key is not None:
-                    self._keyed.pop((channel, m.key), None)
+                    if self._keyed.pop((channel, m.key), None) is not None:
+                        self.messages_merged += 1     # an unsent update replaced by a newer one
                     self._keyed[(channel, m.key)] = m.json
                 elif channel in DROPPABLE_CHANNELS:
                     if len(self._points) == self.max_points:

@@ -56,7 +56,8 @@ class Pipeline(BackgroundThread):
                 log.exception("ingest batch of %d events failed; continuing", len(batch))
 
     def process(self, raw_events: list) -> None:
-        for tenant_batch in self.processor.process(validate_all(raw_events, self.stats)):
+        batches = self.processor.process(validate_all(raw_events, self.stats))
+        for tenant_batch in batches:
             stored = self.alerts.save(tenant_batch.tenant, tenant_batch.alerts)   # persisted before anyone is told
             health = self.state.apply(tenant_batch)
             self.publisher.points(tenant_batch.tenant, tenant_batch.points)
@@ -66,8 +67,7 @@ class Pipeline(BackgroundThread):
             self.stats.alerts += len(stored)
             self.stats.processed += len(tenant_batch.events)
         self.stats.batches += 1
-        self.stats.last_batch_size = len(raw_events)
-        self.stats.last_score_ms = self.processor.last_score_ms
+        self.stats.scored(len(raw_events), sum(len(b.events) for b in batches), self.processor.last_score_ms)
 
     def publish_periodic(self, force: bool = False) -> None:
         now = time.monotonic()

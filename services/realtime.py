@@ -98,6 +98,7 @@ class ConnectionRegistry:
                 "connections_opened_total": self.opened_total,
                 "frames_sent": sum(c.outbox.frames_sent for c in conns),
                 "points_coalesced": sum(c.outbox.points_dropped_total for c in conns),
+                "messages_merged": sum(c.outbox.messages_merged for c in conns),
                 "resyncs": sum(c.outbox.resyncs for c in conns)}
 
 

@@ -46,6 +46,7 @@ from services.sim_fleet import fleet_for
 from services.stream_producer import StreamProducer
 from services.tickets import KeyPrincipal, MemoryTickets, RedisTickets
 from services.tenant_settings import TenantSettings
+from services.system_stats import EmbeddedStats, RejectCounter, WebReport
 from services.uploads import UploadStore
 from services.users import UserStore
 from services.worker import WorkerNode, process_name
@@ -69,6 +70,7 @@ class Runtime:
         self.settings = TenantSettings.from_config(self.db, config)
         self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
         self.connections = ConnectionRegistry()
+        self.rejects = RejectCounter()          # events the ingest API refused (system channel)
         self.distributed = bool(config.redis_url)
         self.node: WorkerNode | None = None
         self.reporter: Reporter | None = None
@@ -93,7 +95,8 @@ class Runtime:
             self.pipeline = Pipeline(self.queue, self.models, self.hub, self.alerts, self.state,
                                      batch_max_events=config.batch_max_events, batch_max_wait=config.batch_max_wait,
                                      max_points_per_batch=config.ws_max_points_per_frame)
-            self.pipeline.extra_stats = lambda: {**self.connections.stats(), "hub": self.hub.status()}
+            self.pipeline.extra_stats = EmbeddedStats(self.name, self.pipeline, self.queue, self.connections, self.hub,
+                                                      self.rejects, config.data_dir / "callback-cache")
             self.pipeline.processor.thresholds = lambda tenant: self.settings.thresholds(tenant).as_tuple()
             self.simulator = (make_simulator(config.sim_profile, config.sim_seed, config.sim_anomaly_rate)
                               if config.simulator else None)     # warms the models up, then feeds the default tenant
@@ -116,7 +119,7 @@ class Runtime:
         self.hub.start()
         self.hub.subscribe(Subscription(self._control), [CONTROL_TOPIC])
         if self.distributed and self.reporter is None:
-            self.reporter = Reporter(self.redis, self.keys, "web", self.name, self.connections.stats)
+            self.reporter = Reporter(self.redis, self.keys, "web", self.name, WebReport(self.connections, self.rejects))
             self.reporter.start()
 
     def start(self) -> None:

@@ -97,7 +97,8 @@ class StreamProducer:
             raise IngestUnavailable(f"The event store (Redis) is unavailable: {type(exc).__name__}.") from None
         if flags == -1:
             raise IngestUnavailable(f"The ingest backlog is full ({self.max_backlog:,} events "
-                                    f"waiting, STREAM_MAX_BACKLOG); retry shortly.", retry_after=2)
+                                    f"waiting, STREAM_MAX_BACKLOG); retry shortly.", retry_after=2,
+                                    reason="backlog_full")
         accepted = sum(flags)
         self.accepted += accepted
         return accepted, len(events) - accepted

@@ -142,8 +142,7 @@ class StreamWorker(BackgroundThread):
             self.stats.alerts += len(alerts)
             self.stats.processed += len(b.events)
         self.stats.batches += 1
-        self.stats.last_batch_size = len(staged.entries)
-        self.stats.last_score_ms = staged.score_ms
+        self.stats.scored(len(staged.entries), sum(len(b.events) for b in staged.batches), staged.score_ms)
 
     def score_isolating(self, events: list[dict]) -> tuple[list[TenantBatch], list[tuple[dict, Exception]]]:
         """Score the batch; if it raises, split it until the events that fail are alone."""

@@ -41,6 +41,7 @@ from services.stream_consumer import StreamConsumer
 from services.stream_producer import StreamProducer
 from services.stream_worker import StreamWorker
 from services.tenant_settings import TenantSettings
+from services.system_stats import LeaderStats, ProcessSampler
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class WorkerNode:
         self.simulator = (make_simulator(config.sim_profile, config.sim_seed, config.sim_anomaly_rate, unique_ids=True)
                           if config.simulator else None)
         self._leader_threads: list = []
+        self.process = ProcessSampler()
+        self.leader_stats = LeaderStats(self.redis, self.keys.stream, self.keys.group, config.stream_max_backlog)
         self._last_kpi = self._last_slow = 0.0
         self.started = False
 
@@ -134,13 +137,15 @@ class WorkerNode:
         self._lead(self.lease.refresh())
         self.publisher.flush()
         stats = {**self.worker.local_stats(), "leader": self.lease.held, "model_fit_errors": self.models.fit_errors,
-                 "model_version": self.models.models.version if self.models.models else 0}
+                 "model_version": self.models.models.version if self.models.models else 0,
+                 "process": self.process.sample()}
         cluster.report(self.redis, self.keys, "workers", self.name, stats)
         if self.lease.held:
             self.consumer.trim()
             hub = {"kind": "redis", "connected": self.worker.connected,      # this hub only publishes:
                    "publish_errors": getattr(self.hub, "publish_errors", 0)}  # no relay to report on
             system = cluster.compose(self.redis, self.keys, self.consumer.backlog(), stats["model_version"], hub)
+            system.update(self.leader_stats(system))
             self.redis.set(self.keys.system, json.dumps(system), ex=cluster.SYSTEM_CACHE_SECONDS)
             self.publisher.system(self.state.tenants(), system)
 

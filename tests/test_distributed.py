@@ -86,6 +86,8 @@ def test_two_web_workers_and_a_model_worker_serve_the_same_stream(tmp_path):
         assert snapshot["stats"]["hub"]["kind"] == "redis" and snapshot["kpis"]["event_count"] > 0
         assert worker.name in snapshot["stats"]["workers"] and len(snapshot["stats"]["web"]) == 2
         assert snapshot["stats"]["connections"] >= 2
+        assert snapshot["stats"]["redis"]["status"] == "ok" and snapshot["stats"]["events_out_per_s"] >= 0
+        assert sorted(p["role"] for p in snapshot["stats"]["processes"].values()) == ["web", "web", "worker"]
         assert len(snapshot["market"]["history"]) >= 5          # one market producer (the leader), shared history
         ws = next(iter(sockets.values()))
         ws.send(json.dumps({"type": "calculate", "calculation_id": "mc", "calculation_type": "monte_carlo",

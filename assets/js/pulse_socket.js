@@ -69,9 +69,36 @@
     }, delay);
   }
 
+  /* Change a socket's channels while it runs (the Stream log page): unsubscribe what was dropped,
+   * subscribe what was added, and remember the choice for reconnects. The dash-extensions socket
+   * sends when its `send` prop changes, so two updates in one tick would send only the second:
+   * the messages go 150 ms apart. An empty choice keeps `notifications` (a socket subscribed to
+   * nothing is closed by the server as idle). */
+  window.pulseSocket = {
+    setChannels: function (cfg, channels) {
+      var ctx = ctxFor(cfg);
+      var current = ctx.channels || cfg.channels;
+      var wanted = channels.length ? channels.slice() : ["notifications"];
+      var removed = current.filter(function (c) { return wanted.indexOf(c) < 0; });
+      var added = wanted.filter(function (c) { return current.indexOf(c) < 0; });
+      ctx.channels = wanted;
+      var messages = [];
+      if (removed.length) { messages.push({type: "unsubscribe", channels: removed}); }
+      if (added.length) { messages.push({type: "subscribe", channels: added}); }
+      messages.forEach(function (m, i) {
+        setTimeout(function () {
+          ctx.req += 1;
+          m.id = m.type + "-" + ctx.req;
+          window.dash_clientside.set_props(cfg.socket_id, {send: JSON.stringify(m)});
+        }, i * 150);
+      });
+    }
+  };
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_socket: {
       url: function (cfg) {
+        if (cfg) { ctxFor(cfg).channels = null; }     // a (re)opened page starts with its layout's channels
         return cfg ? baseUrl(cfg) : window.dash_clientside.no_update;
       },
 
@@ -85,7 +112,7 @@
           stopPolling(ctx);
           ctx.req += 1;
           return ["Live", "success",
-                  JSON.stringify({type: "subscribe", channels: cfg.channels, id: "sub-" + ctx.req})];
+                  JSON.stringify({type: "subscribe", channels: ctx.channels || cfg.channels, id: "sub-" + ctx.req})];
         }
         if (state.readyState === 0) {            // CONNECTING
           if (ctx.poll) { return [nu, nu, nu]; }
