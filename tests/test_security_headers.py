@@ -1,11 +1,18 @@
 """Security headers on every response, and every page running under the CSP with zero violations."""
+import json
+import re
+
 import pytest
 import requests
 
 from conftest import LiveServer
 from test_live_browser import browser, logged_in_page, wait_for  # noqa: F401  (fixture and helpers)
 
-PAGES = ("/", "/assets", "/analysis", "/market", "/calculators", "/monte-carlo")
+
+def every_page(srv) -> list[str]:
+    """Every page the navigation offers an admin (so a new page is covered without editing this test)."""
+    layout = json.dumps(srv.session().get(srv.url + "/_dash-layout").json())
+    return sorted(set(re.findall(r'"href": "(/[^"]*)"', layout)))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +47,9 @@ def test_every_page_runs_under_the_csp_with_no_violation(browser, srv):
     page.expose_function("reportViolation", lambda text: violations.append(text))
     page.add_init_script("document.addEventListener('securitypolicyviolation', function (e) {"
                          " window.reportViolation(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile); });")
-    for path in PAGES:
+    pages = every_page(srv)
+    assert {"/", "/admin", "/system", "/stream", "/analysis", "/calculators"} <= set(pages)
+    for path in pages:
         page.goto(srv.url + path)
         wait_for(lambda: page.locator("#_pages_content").count() == 1, 15, f"{path} to render")
         page.wait_for_timeout(1500)                                   # live frames, charts, toasts
