@@ -2,10 +2,11 @@
 
     .venv/bin/python examples/ws_client.py --url http://127.0.0.1:8050 --username admin --password …
     .venv/bin/python examples/ws_client.py --seconds 10 --calculation monte_carlo
+    .venv/bin/python examples/ws_client.py --api-key pb_…       # a producer key instead of a user
 
-Needs only `requests` and `websocket-client`. The session cookie from POST /login authenticates the
-socket; the Origin header must be the server's own (or listed in ALLOWED_ORIGINS). Every message is
-described in docs/PROTOCOL.md.
+Needs only `requests` and `websocket-client`. It asks `POST /api/token` for a single-use ticket (with
+the session cookie from POST /login, or with an API key) and opens `/ws?ticket=…` with no cookie.
+Every message is described in docs/PROTOCOL.md.
 """
 from __future__ import annotations
 
@@ -37,8 +38,11 @@ def login(url: str, username: str, password: str) -> requests.Session:
 
 
 def connect(url: str, session: requests.Session) -> websocket.WebSocket:
-    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-    return websocket.create_connection(url.replace("http", "ws", 1) + "/ws", cookie=cookie, origin=url, timeout=10)
+    """Open the socket with a ticket (valid once, for 60 s): no cookie on the socket itself."""
+    r = session.post(url + "/api/token")
+    if r.status_code != 200:
+        raise SystemExit(f"no ticket ({r.status_code}): {r.json().get('error')}")
+    return websocket.create_connection(url.replace("http", "ws", 1) + r.json()["ws_path"], origin=url, timeout=10)
 
 
 def describe(m: dict) -> str | None:
@@ -60,12 +64,19 @@ def main(argv=None) -> int:
     p.add_argument("--url", default="http://127.0.0.1:8050")
     p.add_argument("--username", default="admin")
     p.add_argument("--password", default=os.environ.get("PULSE_PASSWORD"), help="or set PULSE_PASSWORD")
+    p.add_argument("--api-key", default=os.environ.get("PULSE_API_KEY"), help="connect as this API key instead")
     p.add_argument("--seconds", type=float, default=5.0, help="how long to print live updates")
     p.add_argument("--calculation", choices=sorted(CALCULATIONS), default="monte_carlo")
     args = p.parse_args(argv)
-    if not args.password:
-        p.error("--password (or PULSE_PASSWORD) is required")
-    ws = connect(args.url.rstrip("/"), login(args.url.rstrip("/"), args.username, args.password))
+    url = args.url.rstrip("/")
+    if args.api_key:
+        session = requests.Session()
+        session.headers["X-API-Key"] = args.api_key
+    elif args.password:
+        session = login(url, args.username, args.password)
+    else:
+        p.error("--password (or PULSE_PASSWORD), or --api-key, is required")
+    ws = connect(url, session)
     welcome = json.loads(ws.recv())
     print(f"connected as {welcome['user']} ({welcome['role']}, tenant {welcome['tenant']})")
     ws.send(json.dumps({"type": "subscribe", "channels": ["kpis", "alerts", "market", "calculations"]}))

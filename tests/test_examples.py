@@ -24,6 +24,16 @@ def test_the_python_client_example(srv):
     assert '"p_negative"' in out.stdout
 
 
+def test_the_python_client_example_with_an_api_key(srv):
+    key = srv.session().post(srv.url + "/api/v1/keys", json={"name": "example-script"}).json()["key"]
+    out = subprocess.run([sys.executable, "examples/ws_client.py", "--url", srv.url, "--api-key", key,
+                          "--seconds", "2", "--calculation", "npv"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "connected as api-key:example-script (analyst, tenant default)" in out.stdout
+    assert "example-1 completed 100%" in out.stdout
+
+
 @pytest.mark.browser
 def test_the_browser_javascript_example(srv):
     sync_api = pytest.importorskip("playwright.sync_api")
