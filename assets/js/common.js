@@ -19,6 +19,15 @@
   }
 
   var STATUS_LABELS = {open: "Open", acknowledged: "Acknowledged", resolved: "Resolved"};
+  var STATUS_RANK = {open: 0, acknowledged: 1, resolved: 2};
+
+  /* Keep `a` by id, unless the copy held is further along: a status only moves forward, and with
+   * Redis an alert_update from a web worker may overtake the worker's `alert` (always "open"). */
+  function keepAlert(byId, a) {
+    var held = byId[a.id];
+    if (held && (STATUS_RANK[held.status] || 0) > (STATUS_RANK[a.status] || 0)) { return; }
+    byId[a.id] = a;
+  }
 
   /* "Open", or who acknowledged/resolved it and when (an alert from before the workflow is open). */
   function statusText(a) {
@@ -73,7 +82,7 @@
   }
 
   window.pulseCommon = {
-    el: el, timeOf: timeOf, renderAlerts: renderAlerts,
+    el: el, timeOf: timeOf, renderAlerts: renderAlerts, keepAlert: keepAlert,
     RISK_COLORS: {LOW: "secondary", MEDIUM: "info", HIGH: "warning", CRITICAL: "danger"},
     tone: function (score) { return score < 50 ? "bad" : (score < 80 ? "warn" : "good"); }
   };

@@ -75,7 +75,7 @@
           noteHealth(frame.health);
           state.alerts = {};
           (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) {
-            if (a.type === "alert_triggered") { state.alerts[a.id] = a; }
+            if (a.type === "alert_triggered") { C.keepAlert(state.alerts, a); }
           });
           assets = readings = alerts = true;
         } else {
@@ -87,9 +87,9 @@
               assets = assets || m.entities.some(function (h) { return h.asset_id !== undefined; }) ||
                        Object.keys(state.assets).length !== before;
             }
-            else if (m.type === "alert_triggered") { state.alerts[m.id] = m; alerts = true; }
+            else if (m.type === "alert_triggered") { C.keepAlert(state.alerts, m); alerts = true; }
             else if (m.type === "alert_update" && m.alert && m.alert.type === "alert_triggered") {
-              state.alerts[m.alert.id] = m.alert; alerts = true;     // acknowledged or resolved on the Live page
+              C.keepAlert(state.alerts, m.alert); alerts = true;     // acknowledged or resolved on the Live page
             }
           });
         }

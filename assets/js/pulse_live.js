@@ -76,7 +76,7 @@
                 (f.priority !== "all" ? "&priority=" + encodeURIComponent(f.priority) : "");
     api(cfg.alerts_url + query).then(function (res) {
       if (!res.ok) { showError(problem(res, "filter the alerts")); return; }
-      (res.body.alerts || []).forEach(function (a) { state.alerts[a.id] = a; });
+      (res.body.alerts || []).forEach(function (a) { C.keepAlert(state.alerts, a); });
       redrawAlerts();
     });
   }
@@ -90,7 +90,7 @@
       button.disabled = false;
       if (!res.ok) { showError(problem(res, action + " alert " + id)); return; }
       showError("");
-      state.alerts[res.body.id] = res.body;      // the alert_update on the socket says the same
+      C.keepAlert(state.alerts, res.body);      // the alert_update on the socket says the same
       redrawAlerts();
     });
   }
@@ -165,7 +165,7 @@
         if (frame.type === "snapshot") {
           state.points = (frame.points || []).slice().reverse();
           state.alerts = {};
-          (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) { state.alerts[a.id] = a; });
+          (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) { C.keepAlert(state.alerts, a); });
           fetchFiltered();           // statuses may have changed meanwhile beyond the snapshot's alerts
           state.health = {};
           (frame.health || []).forEach(function (h) { if (h.store !== undefined) { state.health[h.store + "/" + h.dept] = h; } });
@@ -175,8 +175,8 @@
           (frame.messages || []).forEach(function (m) {
             if (m.type === "iot_update") { newPoints.push(m); }
             else if (m.type === "kpi_update") { kpis = m.kpis; }
-            else if (m.type === "alert" || m.type === "alert_triggered") { state.alerts[m.id] = m; touchedAlerts = true; }
-            else if (m.type === "alert_update" && m.alert) { state.alerts[m.alert.id] = m.alert; touchedAlerts = true; }
+            else if (m.type === "alert" || m.type === "alert_triggered") { C.keepAlert(state.alerts, m); touchedAlerts = true; }
+            else if (m.type === "alert_update" && m.alert) { C.keepAlert(state.alerts, m.alert); touchedAlerts = true; }
             else if (m.type === "health_update") {     // store/dept records; asset records belong to the Assets page
               m.entities.forEach(function (h) {
                 if (h.store !== undefined) { state.health[h.store + "/" + h.dept] = h; touchedHealth = true; }
