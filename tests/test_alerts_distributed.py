@@ -2,16 +2,15 @@
 sockets held by every web worker (alert_update through the Redis hub)."""
 import pytest
 
-from conftest import GUNICORN, LiveServer, RedisServer, Worker, recv_until
+from conftest import GUNICORN, LiveServer, Worker, recv_until
 from test_alerts_workflow import act, wait_for_alerts
 from test_distributed import ws_per_worker
 
 pytestmark = pytest.mark.distributed
 
 
-def test_alert_update_reaches_every_web_worker(tmp_path):
-    redis_srv = RedisServer(tmp_path / "redis").start()
-    env = dict(REDIS_URL=redis_srv.url, SIM_RATE=60, SIM_ANOMALY_RATE=0.2, WEB_CONCURRENCY=2)
+def test_alert_update_reaches_every_web_worker(tmp_path, redis_server):
+    env = dict(REDIS_URL=redis_server.url, SIM_RATE=60, SIM_ANOMALY_RATE=0.2, WEB_CONCURRENCY=2)
     web = LiveServer(tmp_path / "data", command=GUNICORN, **env)
     worker = Worker(tmp_path / "data", **env)
     try:
@@ -32,4 +31,3 @@ def test_alert_update_reaches_every_web_worker(tmp_path):
     finally:
         worker.stop()
         web.stop()
-        redis_srv.stop()
