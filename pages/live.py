@@ -1,9 +1,10 @@
 """Live dashboard: KPI cards, live chart, alerts, latest points and entity health, fed by /ws.
 
 Every frame is handled in the browser (assets/js/pulse_live.js): at up to ten frames a second a
-server round trip per frame would be wasted work. The alert list's Acknowledge/Resolve buttons and
-its filters talk to the JSON API from the browser too (fetch), so no Dash callback sits in between. The chart is extended in place (`extendData`)
-and only rebuilt from a snapshot, so no full figure is resent per frame.
+server round trip per frame would be wasted work. The chart is extended in place (`extendData`)
+and only rebuilt from a snapshot, so no full figure is resent per frame. The alert list's
+Acknowledge/Resolve buttons and its filters call the JSON API from the browser too (fetch), so no
+Dash callback sits between a click and the API.
 """
 from __future__ import annotations
 
