@@ -18,7 +18,7 @@ from flask_sock import Sock
 
 from components.navbar import navbar
 from components.toasts import toast_area
-from services import admin_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
+from services import admin_api, alerts_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.realtime import LiveConnection
 from services.security_headers import init_security_headers
@@ -52,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_login(server, config)
     api.init_api(server)
     server.register_blueprint(analysis_api.bp)
+    server.register_blueprint(alerts_api.bp)
     server.register_blueprint(uploads_api.bp)
     server.register_blueprint(ingest_api.bp)
     server.register_blueprint(admin_api.bp)

@@ -1,8 +1,9 @@
-"""Alert list: newest first, coloured by priority, each with the human "why".
+"""Alert list: newest first, coloured by priority, each with the human "why" and its workflow status.
 
 The list itself is rendered in the browser (assets/js/pulse_live.js) from alert messages; this
-module gives the container and the empty state, and `PRIORITY_COLORS` is the one place the
-priority colours are defined (the stylesheet uses the same class names).
+module gives the container, the empty state and, for pages that act on alerts, a filter bar
+(status, priority) and the line where a failed action is reported. `PRIORITY_COLORS` is the one
+place the priority colours are defined (the stylesheet uses the same class names).
 """
 from __future__ import annotations
 
@@ -10,13 +11,31 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 PRIORITY_COLORS = {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary"}
+STATUS_CHOICES = (("all", "Any status"), ("open", "Open"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved"))
+PRIORITY_CHOICES = (("all", "Any priority"), ("HIGH", "HIGH"), ("CRITICAL", "CRITICAL"))
 
 
-def alert_list(list_id, title: str = "Alerts") -> dbc.Card:
+def alert_filters(status_id, priority_id, error_id) -> html.Div:
+    """Status and priority selects ("all" = no filter) and an inline line for API errors."""
+    def select(select_id, choices, label):
+        return html.Label([html.Span(label.capitalize(), className="visually-hidden"),
+                           dbc.Select(id=select_id, value="all", size="sm", className="alert-filter",
+                                      options=[{"label": text, "value": value} for value, text in choices])],
+                          **{"data-testid": f"alert-filter-{label}"})
+    return html.Div([
+        html.Div([select(status_id, STATUS_CHOICES, "status"), select(priority_id, PRIORITY_CHOICES, "priority")],
+                 className="d-flex gap-2"),
+        html.Div(id=error_id, className="text-danger small mt-1", role="status", **{"data-testid": "alert-error"}),
+    ], className="alert-filters mb-2")
+
+
+def alert_list(list_id, title: str = "Alerts", filters: html.Div | None = None) -> dbc.Card:
     return dbc.Card([
         dbc.CardHeader([html.Span(title, className="fw-semibold"),
                         html.Span(" latest 20, newest first", className="text-muted small")]),
-        dbc.CardBody(html.Div([dbc.Spinner(size="sm", color="secondary"), " Waiting for data…"],
-                              id=list_id, className="alert-list", **{"data-testid": "alert-list"}),
-                     className="p-2"),
+        dbc.CardBody([
+            filters if filters is not None else html.Div(),
+            html.Div([dbc.Spinner(size="sm", color="secondary"), " Waiting for data…"],
+                     id=list_id, className="alert-list", **{"data-testid": "alert-list"}),
+        ], className="p-2"),
     ], className="h-100")

@@ -2,7 +2,9 @@
 
 Every frame is handled in the browser (assets/js/pulse_live.js): at up to ten frames a second a
 server round trip per frame would be wasted work. The chart is extended in place (`extendData`)
-and only rebuilt from a snapshot, so no full figure is resent per frame.
+and only rebuilt from a snapshot, so no full figure is resent per frame. The alert list's
+Acknowledge/Resolve buttons and its filters call the JSON API from the browser too (fetch), so no
+Dash callback sits between a click and the API.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 from flask_login import current_user
 
-from components.alert_list import alert_list
+from components.alert_list import alert_filters, alert_list
 from components.kpi_card import kpi_card
 from components.live_socket import LiveSocket
 
@@ -37,6 +39,9 @@ KPIS = (
 class Ids(StrEnum):
     chart = "live-chart"
     alerts = "live-alerts"
+    alert_status = "live-alert-status"
+    alert_priority = "live-alert-priority"
+    alert_error = "live-alert-error"
     points = "live-points"
     health = "live-health"
     updated = "live-updated"
@@ -90,7 +95,8 @@ def layout(**_query):
                               dbc.CardBody(dcc.Graph(id=Ids.chart, figure=initial_figure(),
                                                      config={"displaylogo": False}), className="p-1")]),
                     lg=8, className="mb-3"),
-            dbc.Col(alert_list(Ids.alerts), lg=4, className="mb-3"),
+            dbc.Col(alert_list(Ids.alerts, filters=alert_filters(Ids.alert_status, Ids.alert_priority,
+                                                                 Ids.alert_error)), lg=4, className="mb-3"),
         ], className="g-3"),
         dbc.Row([
             dbc.Col(dbc.Card([
@@ -107,7 +113,8 @@ def layout(**_query):
         ], className="g-3"),
         dcc.Store(id=Ids.render_config, data={
             "kpis": [{"key": k, "format": f} for k, _, _, f in KPIS],
-            "chart_max_points": CHART_MAX_POINTS, "table_rows": 20, "alert_rows": 20, "health_rows": 8}),
+            "chart_max_points": CHART_MAX_POINTS, "table_rows": 20, "alert_rows": 20, "health_rows": 8,
+            "alerts_url": "/api/alerts", "ids": {"alerts": Ids.alerts, "alert_error": Ids.alert_error}}),
     ], fluid=True)
 
 
@@ -122,6 +129,17 @@ clientside_callback(
     Output(Ids.updated, "children"),
     Input(LiveSocket.ids.frame(SOCKET), "data"),
     State(Ids.chart, "figure"),
+    State(Ids.render_config, "data"),
+    State(Ids.alert_status, "value"),
+    State(Ids.alert_priority, "value"),
+    prevent_initial_call=True,
+)
+
+clientside_callback(   # a new filter: redraw from what is held, then ask the API for matching older alerts
+    ClientsideFunction("pulse_live", "filter"),
+    Output(Ids.alerts, "children", allow_duplicate=True),
+    Input(Ids.alert_status, "value"),
+    Input(Ids.alert_priority, "value"),
     State(Ids.render_config, "data"),
     prevent_initial_call=True,
 )

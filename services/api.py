@@ -42,15 +42,17 @@ def live_data():
 
 @bp.get("/alerts")
 def alerts():
-    """Alerts newest first, or with after_id those newer than an id, oldest first."""
+    """Alerts newest first, or with after_id those newer than an id, oldest first; optionally only
+    one status and/or priority (the store refuses unknown values: 400, never an empty list)."""
     try:
         limit = _int_arg("limit", 20, 1, 500)
         after_id = _int_arg("after_id", -1, 0, 2**62) if "after_id" in request.args else None
+        filters = {"status": request.args.get("status"), "priority": request.args.get("priority")}
+        store = runtime().alerts
+        items = store.after(current_user.tenant, after_id, limit, **filters) if after_id is not None \
+            else store.recent(current_user.tenant, limit, **filters)
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
-    store = runtime().alerts
-    items = store.after(current_user.tenant, after_id, limit) if after_id is not None \
-        else store.recent(current_user.tenant, limit)
     return jsonify(alerts=items)
 
 

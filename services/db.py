@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     risk_score INTEGER NOT NULL,
     message TEXT NOT NULL,
     why TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    resolved_by TEXT,
+    resolved_at TEXT,
     UNIQUE (tenant, event_id)
 );
 CREATE INDEX IF NOT EXISTS alerts_tenant_id ON alerts (tenant, id);
@@ -99,28 +104,48 @@ class Database:
 
         1: alerts gained sensor events (profile, asset_id, sensor_id, sensor_type; store and dept
         may be empty). SQLite cannot relax NOT NULL in place, so the table is rebuilt.
+        2: alerts gained a workflow (status, who acknowledged or resolved them and when). Plain
+        ADD COLUMNs: existing alerts become 'open' with nobody recorded.
         """
+        self._migration_step("profile", self._rebuild_alerts_with_profiles)
+        self._migration_step("status", self._add_alert_workflow)
+
+    def _migration_step(self, marker: str, step) -> None:
+        """Run `step` unless the alerts table already has the `marker` column (checked again under
+        the write lock: another process may be migrating the same file)."""
         conn = self._connection()
-        columns = {row["name"] for row in conn.execute("PRAGMA table_info(alerts)")}
-        if "profile" in columns:
+        if marker in self._alert_columns(conn):
             return
         conn.execute("BEGIN IMMEDIATE")        # another process may be migrating: wait for it
         try:
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(alerts)")}
-            if "profile" not in columns:
-                conn.execute("ALTER TABLE alerts RENAME TO alerts_v0")
-                conn.execute("DROP INDEX IF EXISTS alerts_tenant_id")
-                for statement in ALERTS.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("INSERT INTO alerts (id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
-                             " message, why) SELECT id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
-                             " message, why FROM alerts_v0")
-                conn.execute("DROP TABLE alerts_v0")
+            if marker not in self._alert_columns(conn):
+                step(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _alert_columns(conn: sqlite3.Connection) -> set[str]:
+        return {row["name"] for row in conn.execute("PRAGMA table_info(alerts)")}
+
+    @staticmethod
+    def _rebuild_alerts_with_profiles(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE alerts RENAME TO alerts_v0")
+        conn.execute("DROP INDEX IF EXISTS alerts_tenant_id")
+        for statement in ALERTS.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO alerts (id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
+                     " message, why) SELECT id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
+                     " message, why FROM alerts_v0")
+        conn.execute("DROP TABLE alerts_v0")
+
+    @staticmethod
+    def _add_alert_workflow(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'open'")
+        for column in ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at"):
+            conn.execute(f"ALTER TABLE alerts ADD COLUMN {column} TEXT")
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -145,6 +145,11 @@ def notification(level: str, title: str, message: str) -> dict:
     return {"type": "notification", "level": level, "title": title, "message": message, "timestamp": now_iso()}
 
 
+def alert_update(alert: dict) -> dict:
+    """An alert's workflow changed: `alert` is the whole alert message as it now stands."""
+    return {"type": "alert_update", "timestamp": now_iso(), "alert": alert}
+
+
 def kpi_update(kpis: dict) -> dict:
     return {"type": "kpi_update", "timestamp": now_iso(), "kpis": kpis}
 

@@ -19,6 +19,13 @@ def entity_key(record: dict) -> str:
     return f"asset:{record['asset_id']}" if "asset_id" in record else f"{record['store']}/{record['dept']}"
 
 
+def publish_alert_update(hub: Hub, tenant: str, alert: dict) -> None:
+    """An acknowledged or resolved alert, to every client of the tenant. Unkeyed, like alerts: a
+    keyed message would go out ahead of the alerts in the same frame, so an alert raised and
+    acknowledged within one frame interval would reach the client in the wrong order."""
+    hub.publish(topic(tenant, "alerts"), [Message("alert_update", None, protocol.encode(protocol.alert_update(alert)))])
+
+
 class Publisher:
     def __init__(self, hub: Hub):
         self.hub = hub

@@ -123,7 +123,9 @@ def test_an_old_alerts_table_is_migrated_in_place(tmp_path):
     conn.close()
     store = AlertStore(Database(path))
     assert store.recent("default") == [{"type": "alert", "id": 7, "priority": "HIGH", "timestamp": "2026-01-01T00:00:00.000Z",
-                                        "message": "m", "risk_score": 70, "why": "w", "event_id": "e7", "store": 1, "dept": 2}]
+                                        "message": "m", "risk_score": 70, "why": "w", "event_id": "e7", "store": 1, "dept": 2,
+                                        "status": "open", "acknowledged_by": None, "acknowledged_at": None,
+                                        "resolved_by": None, "resolved_at": None}]
     saved = store.save("default", [{"event_id": "s9", "profile": "sensor", "priority": "CRITICAL",
                                     "timestamp": "2026-01-01T00:00:01.000Z", "asset_id": "pump-01",
                                     "sensor_id": "pump-01-temp", "sensor_type": "temperature", "risk_score": 90,

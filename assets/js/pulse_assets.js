@@ -1,7 +1,7 @@
 /*
  * Clientside rendering of the Assets page (pages/assets.py): asset health cards, the latest reading of
  * every sensor, sensor alerts. A frame is a snapshot (redraw) or a batch of messages (sensor_update,
- * health_update for assets, alert_triggered). Everything is rendered as React text, never as HTML.
+ * health_update for assets, alert_triggered, alert_update). Everything is rendered as React text, never as HTML.
  */
 (function () {
   "use strict";
@@ -75,7 +75,7 @@
           noteHealth(frame.health);
           state.alerts = {};
           (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) {
-            if (a.type === "alert_triggered") { state.alerts[a.id] = a; }
+            if (a.type === "alert_triggered") { C.keepAlert(state.alerts, a); }
           });
           assets = readings = alerts = true;
         } else {
@@ -87,7 +87,10 @@
               assets = assets || m.entities.some(function (h) { return h.asset_id !== undefined; }) ||
                        Object.keys(state.assets).length !== before;
             }
-            else if (m.type === "alert_triggered") { state.alerts[m.id] = m; alerts = true; }
+            else if (m.type === "alert_triggered") { C.keepAlert(state.alerts, m); alerts = true; }
+            else if (m.type === "alert_update" && m.alert && m.alert.type === "alert_triggered") {
+              C.keepAlert(state.alerts, m.alert); alerts = true;     // acknowledged or resolved on the Live page
+            }
           });
         }
         var via = frame.via === "poll" ? " (polling)" : "";

@@ -1,14 +1,18 @@
 /*
  * Clientside rendering of live frames for pages/live.py.
  * A frame is either a snapshot (draw everything from scratch) or a batch of messages since the last
- * frame (kpi_update, iot_update, alert, health_update). Alerts are de-duplicated by id, so a snapshot
- * followed by a batch carrying the same alert shows it once. All text goes through React children,
- * which are rendered as text, never as HTML.
+ * frame (kpi_update, iot_update, alert, alert_update, health_update). Alerts are kept by id, so a
+ * snapshot followed by a batch carrying the same alert shows it once, and after a reconnect the
+ * snapshot's `alerts` and `missed_alerts` (which overlap) merge into one list with current statuses;
+ * an `alert_update` replaces the row it names. The alert list's buttons and filters use the JSON API
+ * (fetch, same origin); a failed call is reported in the line under the filters. All text goes
+ * through React children, which are rendered as text, never as HTML.
  */
 (function () {
   "use strict";
   var C = window.pulseCommon, el = C.el, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
-  var state = {points: [], alerts: {}, health: {}, kpis: null};
+  var state = {points: [], alerts: {}, health: {}, kpis: null, filter: {status: "all", priority: "all"},
+               cfg: null, lists: new WeakSet()};
   var money = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD", maximumFractionDigits: 0});
 
   function fmt(value, format) {
@@ -19,8 +23,87 @@
     return Number(value).toLocaleString("en-US");
   }
 
+  function filtered() { return state.filter.status !== "all" || state.filter.priority !== "all"; }
+
+  function matches(a) {
+    var f = state.filter;
+    return (f.status === "all" || (a.status || "open") === f.status) && (f.priority === "all" || a.priority === f.priority);
+  }
+
   function renderAlerts(limit) {
-    return C.renderAlerts(state.alerts, limit, "alert-item", "No HIGH or CRITICAL alerts yet.");
+    return C.renderAlerts(state.alerts, limit, "alert-item",
+                          filtered() ? "No alerts match the filter." : "No HIGH or CRITICAL alerts yet.",
+                          {keep: matches, actions: true});
+  }
+
+  function noteFilter(status, priority) {
+    state.filter = {status: status || "all", priority: priority || "all"};
+  }
+
+  function redrawAlerts() {
+    var cfg = state.cfg;
+    if (cfg) { window.dash_clientside.set_props(cfg.ids.alerts, {children: renderAlerts(cfg.alert_rows)}); }
+  }
+
+  function showError(text) {
+    if (state.cfg) { window.dash_clientside.set_props(state.cfg.ids.alert_error, {children: text}); }
+  }
+
+  /* fetch a JSON API; resolves to {ok, status, body}; never rejects (network errors become status 0). */
+  function api(url, options) {
+    options = Object.assign({credentials: "same-origin", headers: {"Accept": "application/json"}}, options || {});
+    return fetch(url, options).then(function (r) {
+      if (r.status === 401) {   // the session is gone: sign in again
+        window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+      }
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        return {ok: r.ok, status: r.status, body: body};
+      });
+    }).catch(function () { return {ok: false, status: 0, body: {}}; });
+  }
+
+  function problem(res, what) {
+    if (res.status === 0) { return "Could not reach the server to " + what + "; try again."; }
+    return (res.body && res.body.error ? String(res.body.error) : "The server refused to " + what) +
+           " (HTTP " + res.status + ")";
+  }
+
+  /* Older alerts matching the filter come from the API; live frames keep the list current after that. */
+  function fetchFiltered() {
+    var cfg = state.cfg, f = state.filter;
+    if (!cfg || !filtered()) { return; }
+    var query = "?limit=" + cfg.alert_rows + (f.status !== "all" ? "&status=" + encodeURIComponent(f.status) : "") +
+                (f.priority !== "all" ? "&priority=" + encodeURIComponent(f.priority) : "");
+    api(cfg.alerts_url + query).then(function (res) {
+      if (!res.ok) { showError(problem(res, "filter the alerts")); return; }
+      (res.body.alerts || []).forEach(function (a) { C.keepAlert(state.alerts, a); });
+      redrawAlerts();
+    });
+  }
+
+  function act(button) {
+    var cfg = state.cfg, id = button.getAttribute("data-alert-id"), action = button.getAttribute("data-alert-action");
+    if (!cfg || !/^[0-9]+$/.test(id || "") || (action !== "acknowledge" && action !== "resolve")) { return; }
+    button.disabled = true;
+    api(cfg.alerts_url + "/" + id + "/" + action, {method: "POST", body: "{}",
+        headers: {"Accept": "application/json", "Content-Type": "application/json"}}).then(function (res) {
+      button.disabled = false;
+      if (!res.ok) { showError(problem(res, action + " alert " + id)); return; }
+      showError("");
+      C.keepAlert(state.alerts, res.body);      // the alert_update on the socket says the same
+      redrawAlerts();
+    });
+  }
+
+  /* One click listener per list container (delegation): the buttons are re-rendered on every frame. */
+  function bindList(cfg) {
+    var list = document.getElementById(cfg.ids.alerts);
+    if (!list || state.lists.has(list)) { return; }
+    state.lists.add(list);
+    list.addEventListener("click", function (e) {
+      var button = e.target.closest ? e.target.closest("[data-alert-action]") : null;
+      if (button && list.contains(button)) { act(button); }
+    });
   }
 
   function renderPoints(limit) {
@@ -67,8 +150,11 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_live: {
-      render: function (frame, figure, cfg) {
+      render: function (frame, figure, cfg, status, priority) {
         var nu = window.dash_clientside.no_update;
+        state.cfg = cfg;
+        noteFilter(status, priority);
+        bindList(cfg);
         var nKpi = cfg.kpis.length;
         var out = [];
         if (!frame) { for (var i = 0; i < nKpi + 6; i++) { out.push(nu); } return out; }
@@ -79,7 +165,8 @@
         if (frame.type === "snapshot") {
           state.points = (frame.points || []).slice().reverse();
           state.alerts = {};
-          (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) { state.alerts[a.id] = a; });
+          (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) { C.keepAlert(state.alerts, a); });
+          fetchFiltered();           // statuses may have changed meanwhile beyond the snapshot's alerts
           state.health = {};
           (frame.health || []).forEach(function (h) { if (h.store !== undefined) { state.health[h.store + "/" + h.dept] = h; } });
           kpis = frame.kpis;
@@ -88,7 +175,8 @@
           (frame.messages || []).forEach(function (m) {
             if (m.type === "iot_update") { newPoints.push(m); }
             else if (m.type === "kpi_update") { kpis = m.kpis; }
-            else if (m.type === "alert" || m.type === "alert_triggered") { state.alerts[m.id] = m; touchedAlerts = true; }
+            else if (m.type === "alert" || m.type === "alert_triggered") { C.keepAlert(state.alerts, m); touchedAlerts = true; }
+            else if (m.type === "alert_update" && m.alert) { C.keepAlert(state.alerts, m.alert); touchedAlerts = true; }
             else if (m.type === "health_update") {     // store/dept records; asset records belong to the Assets page
               m.entities.forEach(function (h) {
                 if (h.store !== undefined) { state.health[h.store + "/" + h.dept] = h; touchedHealth = true; }
@@ -126,6 +214,15 @@
         var via = frame.via === "poll" ? " (polling)" : "";
         out.push("updated " + new Date().toLocaleTimeString() + via);
         return out;
+      },
+
+      filter: function (status, priority, cfg) {
+        state.cfg = cfg;
+        noteFilter(status, priority);
+        bindList(cfg);
+        showError("");
+        fetchFiltered();
+        return renderAlerts(cfg.alert_rows);
       }
     }
   });
