@@ -114,7 +114,8 @@ def layout(**_query):
         dcc.Store(id=Ids.render_config, data={
             "kpis": [{"key": k, "format": f} for k, _, _, f in KPIS],
             "chart_max_points": CHART_MAX_POINTS, "table_rows": 20, "alert_rows": 20, "health_rows": 8,
-            "alerts_url": "/api/alerts", "ids": {"alerts": Ids.alerts, "alert_error": Ids.alert_error}}),
+            "alerts_url": "/api/alerts", "ids": {"alerts": Ids.alerts, "alert_error": Ids.alert_error,
+                                                    "points": Ids.points, "health": Ids.health}}),
     ], fluid=True)
 
 
@@ -122,8 +123,6 @@ clientside_callback(
     ClientsideFunction("pulse_live", "render"),
     *[Output(kpi_id(key), "children") for key, *_ in KPIS],
     Output(Ids.alerts, "children"),
-    Output(Ids.points, "children"),
-    Output(Ids.health, "children"),
     Output(Ids.chart, "extendData"),
     Output(Ids.chart, "figure"),
     Output(Ids.updated, "children"),
