@@ -46,4 +46,6 @@ def notice(text: str, ok: bool = True) -> dbc.Alert:
 def redis_line(status: dict) -> str:
     if status.get("mode") == "embedded":
         return "Redis: not used (embedded mode, one process)."
-    return "Redis: connected." if status.get("connected") else f"Redis: unreachable ({status.get('detail', '?')})."
+    if status.get("status") == "ok":
+        return f"Redis {status.get('version')}: connected ({status.get('ping_ms')} ms)."
+    return f"Redis: unreachable ({status.get('error', '?')})."

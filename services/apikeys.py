@@ -31,6 +31,10 @@ class ApiKey:
     revoked: bool
 
 
+def _record(r) -> ApiKey:
+    return ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"]))
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -59,18 +63,18 @@ class ApiKeyStore:
         rows = self.db.query("SELECT * FROM api_keys WHERE prefix = ?", (parts[1],))
         if not rows or rows[0]["revoked"] or not hmac.compare_digest(rows[0]["key_hash"], _hash(key)):
             return None
-        r = rows[0]
-        return ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"]))
+        return _record(rows[0])
 
-    def is_active(self, prefix: str) -> bool:
-        """Whether the key with this prefix exists and is not revoked (re-checked while its socket is open)."""
-        rows = self.db.query("SELECT revoked FROM api_keys WHERE prefix = ?", (prefix,))
-        return bool(rows) and not rows[0]["revoked"]
+    def active(self, prefix: str) -> ApiKey | None:
+        """The key with this prefix if it exists and is not revoked (a ticket's key, re-checked while its
+        socket is open)."""
+        rows = self.db.query("SELECT * FROM api_keys WHERE prefix = ? AND revoked = 0", (prefix,))
+        return _record(rows[0]) if rows else None
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         rows = (self.db.query("SELECT * FROM api_keys ORDER BY id") if tenant is None
                 else self.db.query("SELECT * FROM api_keys WHERE tenant = ? ORDER BY id", (tenant,)))
-        return [ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"])) for r in rows]
+        return [_record(r) for r in rows]
 
     def revoke(self, prefix: str, tenant: str | None = None) -> bool:
         """Revoke by prefix (only within `tenant` when given); False if there is no such key."""

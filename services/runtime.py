@@ -46,7 +46,7 @@ from services.sim_fleet import fleet_for
 from services.stream_producer import StreamProducer
 from services.tickets import KeyPrincipal, MemoryTickets, RedisTickets
 from services.tenant_settings import TenantSettings
-from services.system_stats import EmbeddedStats, RejectCounter, WebReport
+from services.system_stats import EmbeddedStats, RejectCounter, WebReport, redis_status
 from services.uploads import UploadStore
 from services.users import UserStore
 from services.worker import WorkerNode, process_name
@@ -180,24 +180,21 @@ class Runtime:
         if "user" in owner:
             user = self.users.get(owner["user"])
             return user if user is not None and user.active else None
-        record = next((k for k in self.api_keys.list() if k.prefix == owner["key"] and not k.revoked), None)
+        record = self.api_keys.active(owner["key"])
         return KeyPrincipal(record.prefix, record.name, record.tenant) if record else None
 
     def principal_active(self, principal) -> bool:
         """Re-checked while a socket is open: the account is still enabled, the API key not revoked."""
         if isinstance(principal, KeyPrincipal):
-            return self.api_keys.is_active(principal.prefix)
+            return self.api_keys.active(principal.prefix) is not None
         user = self.users.get(principal.id)
         return user is not None and user.active
 
     def redis_status(self) -> dict:
+        """For the Admin page: the same figures the System page shows (services.system_stats)."""
         if not self.distributed:
-            return {"mode": "embedded", "connected": None, "detail": "no Redis: everything runs in this process"}
-        try:
-            self.redis.ping()
-            return {"mode": "distributed", "connected": True, "hub": self.hub.status()}
-        except redis.RedisError as exc:
-            return {"mode": "distributed", "connected": False, "detail": type(exc).__name__}
+            return {"mode": "embedded", "status": "not used"}
+        return {"mode": "distributed", **redis_status(self.redis)}
 
     # -- reads for the web layer -----------------------------------------------------------------
     def snapshot(self, tenant: str, since_alert_id: int | None = None) -> dict:

@@ -37,7 +37,6 @@ class SimulatorFleet(BackgroundThread):
         self.sink = sink
         self.interval = interval
         self.sources: dict[str, SimulatorSource] = {}
-        self.errors = 0
         self._init_thread()
 
     def _run(self) -> None:
@@ -54,7 +53,6 @@ class SimulatorFleet(BackgroundThread):
         try:
             wanted = self.settings.simulated_tenants()
         except Exception:
-            self.errors += 1
             log.exception("could not read the data-source settings; simulators unchanged")
             return
         for tenant in [t for t in self.sources if t not in wanted]:
@@ -69,9 +67,6 @@ class SimulatorFleet(BackgroundThread):
                 log.info("simulator for tenant %s started at %g events/s", tenant, settings.rate)
             source.rate = settings.rate
             set_anomaly_rate(source.simulator, settings.anomaly_rate)
-
-    def stats(self) -> dict:
-        return {tenant: {"rate": s.rate, "lost": s.lost} for tenant, s in self.sources.items()}
 
 
 def fleet_for(config, settings: TenantSettings, sink, prepared=None, unique_ids: bool = False) -> SimulatorFleet:

@@ -81,8 +81,26 @@
     });
   }
 
+  /* A DOM element with a class and text (set as textContent, so never parsed as HTML), for the lists
+   * drawn straight into containers Dash does not re-render (points, health, the stream log). */
+  function node(tag, className, text) {
+    var n = document.createElement(tag);
+    if (className) { n.className = className; }
+    if (text !== undefined) { n.textContent = text; }
+    return n;
+  }
+
+  /* Go to the login page (the session ended): once. A signed-out socket says so twice (the
+   * session_ended message, then close code 4001), and a second navigation would abort the first. */
+  var leaving = false;
+  function toLogin() {
+    if (leaving) { return; }
+    leaving = true;
+    window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+  }
+
   window.pulseCommon = {
-    el: el, timeOf: timeOf, renderAlerts: renderAlerts, keepAlert: keepAlert,
+    el: el, node: node, timeOf: timeOf, toLogin: toLogin, renderAlerts: renderAlerts, keepAlert: keepAlert,
     RISK_COLORS: {LOW: "secondary", MEDIUM: "info", HIGH: "warning", CRITICAL: "danger"},
     tone: function (score) { return score < 50 ? "bad" : (score < 80 ? "warn" : "good"); }
   };

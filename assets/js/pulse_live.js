@@ -10,7 +10,7 @@
  */
 (function () {
   "use strict";
-  var C = window.pulseCommon, el = C.el, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
+  var C = window.pulseCommon, el = C.el, node = C.node, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
   var state = {points: [], alerts: {}, health: {}, kpis: null, filter: {status: "all", priority: "all"},
                cfg: null, lists: new WeakSet()};
   var money = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD", maximumFractionDigits: 0});
@@ -54,7 +54,7 @@
     options = Object.assign({credentials: "same-origin", headers: {"Accept": "application/json"}}, options || {});
     return fetch(url, options).then(function (r) {
       if (r.status === 401) {   // the session is gone: sign in again
-        window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+        window.pulseCommon.toLogin();
       }
       return r.json().catch(function () { return {}; }).then(function (body) {
         return {ok: r.ok, status: r.status, body: body};
@@ -109,12 +109,6 @@
   /* The points table and the health list change on almost every frame. They are drawn straight into
    * their containers (which Dash never re-renders: their layout has no children) with textContent:
    * as Dash children, 20 rows of new components cost the page ~250 ms of main thread per frame. */
-  function node(tag, className, text) {
-    var n = document.createElement(tag);
-    if (className) { n.className = className; }
-    if (text !== undefined) { n.textContent = text; }
-    return n;
-  }
 
   function drawPoints(id, limit) {
     var body = document.getElementById(id);

@@ -34,7 +34,7 @@
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) {
         if (r.status === 401) {   // the session is gone: the socket cannot come back either
-          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+          window.pulseCommon.toLogin();
           return null;
         }
         return r.ok ? r.json() : null;
@@ -120,7 +120,7 @@
         }
         if (state.readyState === 3) {            // CLOSED
           if (state.code === 4001 || state.code === 4003) {   // signed out or disabled: sign in again
-            window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+            window.pulseCommon.toLogin();
             return ["Signed out", "secondary", nu];
           }
           if (!ctx.timer) { scheduleReconnect(cfg, ctx); }
@@ -155,7 +155,7 @@
           return [nu, data];
         }
         if (data.type === "session_ended") {    // signed out (here or in another tab): sign in again
-          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+          window.pulseCommon.toLogin();
           return [nu, nu];
         }
         if (data.type === "status") {           // the server's hub (Redis) was lost or is back

@@ -23,18 +23,12 @@
       pad(d.getMilliseconds(), 3);
   }
 
-  function span(className, text) {
-    var s = document.createElement("span");
-    s.className = className;
-    s.textContent = text;
-    return s;
-  }
+  function span(className, text) { return window.pulseCommon.node("span", className, text); }
 
   function row(message, channel) {
     var text = JSON.stringify(message);
     if (text.length > MAX_JSON) { text = text.slice(0, MAX_JSON) + "… (" + text.length + " characters)"; }
-    var div = document.createElement("div");
-    div.className = "stream-row";
+    var div = window.pulseCommon.node("div", "stream-row");
     div.setAttribute("data-testid", "stream-row");
     div.appendChild(span("stream-time", clock()));
     div.appendChild(span("badge text-bg-light", channel));

@@ -33,7 +33,7 @@
         set(aio + "-status", {children: file.name + ": " + body.rows.toLocaleString() + " rows, " + body.profile + " profile"});
         set(aio + "-done", {data: body});
       } else {
-        if (xhr.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname); }
+        if (xhr.status === 401) { window.pulseCommon.toLogin(); }
         set(aio + "-progress", {value: 100, label: "Failed", color: "danger", animated: false, striped: false});
         set(aio + "-status", {children: (body.error || ("Upload failed (" + xhr.status + ")"))});
       }
