@@ -4,7 +4,8 @@ The stock component never reconnects and drops a `send` made while closed. This 
 component adds, in clientside callbacks (assets/js/pulse_socket.js):
 - the socket URL derived from the page's own origin (ws: or wss:);
 - on open: subscribe to the configured channels; on the server's `subscribed`: ask for a snapshot
-  (with the last alert id seen, so missed alerts come back);
+  (with the last alert id seen, so missed alerts come back), and ask again every 3 s until one
+  arrives (a lost request or reply must not leave the page empty);
 - on close: reconnect with exponential backoff and jitter by changing the URL; after a few
   failures in a row, show "Offline" and poll the REST snapshot until the socket is back;
 - a status badge: Live (green), Connecting/Reconnecting (amber), Degraded (amber: connected, but the

@@ -2,8 +2,11 @@
 import os
 import shutil
 import time
+import uuid
+from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from conftest import ADMIN_PASSWORD, LiveServer
 
@@ -25,14 +28,24 @@ def browser(tmp_path):
         b.close()
 
 
-def wait_for(predicate, timeout, what):
+def wait_for(predicate, timeout, what, page=None):
+    """Poll `predicate` until it is truthy; a timeout names `what` and, given the `page`, where it was."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"\n{page_state(page)}" if page is not None else ""))
+
+
+def page_state(page) -> str:
+    """Where a page stands, for a failure message: its address, its socket badge and its text."""
+    try:
+        badge = page.locator(STATUS).first.inner_text(timeout=1000) if page.locator(STATUS).count() else "no badge"
+        return f"page {page.url} ({badge}):\n{page.inner_text('body', timeout=1000)[:1500]}"
+    except Exception as exc:      # noqa: BLE001 - a description must never hide the real failure
+        return f"page {page.url} (state unreadable: {exc})"
 
 
 def logged_in_page(browser, server, path="/", context=None, **options):
@@ -174,5 +187,43 @@ def test_logging_out_in_one_tab_signs_the_other_tab_out(browser, tmp_path):
         page.wait_for_url("**/login**", timeout=30000)
         other.wait_for_url("**/login**", timeout=30000)               # its socket closed with 4001
         assert errors == [], errors
+    finally:
+        server.stop()
+
+
+def test_a_page_asks_again_when_its_snapshot_request_is_lost(browser, tmp_path):
+    """The page learns what happened before it opened only from the snapshot. Drop the page's first
+    snapshot request on its way to the server: the page must ask again and still show the reading."""
+    server = LiveServer(tmp_path / "srv", SIMULATOR="off").start()
+    try:
+        key = server.session().post(server.url + "/api/v1/keys", json={"name": "probe"}).json()["key"]
+        reading = {"event_id": uuid.uuid4().hex, "timestamp": datetime.now(timezone.utc).isoformat(),
+                   "asset_id": "probe-asset", "sensor_id": "probe-temp", "sensor_type": "temperature",
+                   "value": 20.5, "unit": "C", "quality": "good"}
+        assert requests.post(server.url + "/api/v1/iot", json=reading, headers={"X-API-Key": key}).status_code == 202
+        session = server.session()
+        wait_for(lambda: session.get(server.url + "/api/live-data").json()["sensors"], 20, "the reading stored")
+
+        requests_seen = []
+
+        def relay(route):
+            upstream = route.connect_to_server()
+
+            def from_page(message):
+                if '"snapshot"' in str(message):
+                    requests_seen.append(message)
+                    if len(requests_seen) == 1:
+                        return                                  # lost on the way
+                upstream.send(message)
+            route.on_message(from_page)
+            upstream.on_message(lambda message: route.send(message))
+        context = browser.new_context()
+        context.route_web_socket("**/ws*", relay)
+        page, errors = logged_in_page(browser, server, "/login?next=/assets", context=context)
+        wait_for(lambda: "probe-asset" in page.inner_text("[data-testid=readings-body]"), 20,
+                 "the reading from the second snapshot", page)
+        assert len(requests_seen) == 2
+        assert errors == [], errors
+        context.close()
     finally:
         server.stop()

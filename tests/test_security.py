@@ -240,14 +240,16 @@ def test_markup_in_pushed_data_and_names_shows_as_text(srv, tmp_path):
     reading = {"event_id": uuid.uuid4().hex, "timestamp": datetime.now(timezone.utc).isoformat(), "asset_id": MARKUP,
                "sensor_id": "s1", "sensor_type": "temperature", "value": 20.5, "unit": "C", "quality": "good"}
     assert requests.post(srv.url + "/api/v1/iot", json=reading, headers={"X-API-Key": key}).status_code == 202
+    stored = lambda: any(r["asset_id"] == MARKUP for r in admin.get(srv.url + "/api/live-data").json()["sensors"])  # noqa: E731
+    wait_for(stored, 20, "the reading to be scored and stored")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
                                                                     "--disable-background-networking"])
-        page, errors = logged_in_page(browser, srv, "/assets")
-        wait_for(lambda: MARKUP in page.inner_text("body"), 30, "the asset named with markup, as text")
+        page, errors = logged_in_page(browser, srv, "/login?next=/assets")
+        wait_for(lambda: MARKUP in page.inner_text("body"), 30, "the asset named with markup, as text", page)
         page.goto(srv.url + "/admin")
         page.click("text=API keys")
-        wait_for(lambda: MARKUP in page.inner_text("body"), 15, "the key named with markup, as text")
+        wait_for(lambda: MARKUP in page.inner_text("body"), 15, "the key named with markup, as text", page)
         assert page.locator("img[src=x]").count() == 0
         assert page.evaluate("window.__xss") is None
         assert errors == []

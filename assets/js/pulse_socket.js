@@ -59,13 +59,36 @@
     if (ctx.poll) { clearInterval(ctx.poll); ctx.poll = null; }
   }
 
+  /* Set props on this page's socket from a timer. The page may have been left meanwhile, and
+   * set_props on a component that is gone throws: then there is nothing left to do. */
+  function setSocket(cfg, props) {
+    try {
+      window.dash_clientside.set_props(cfg.socket_id, props);
+    } catch (e) { /* the page that owned this socket was left */ }
+  }
+
+  /* A snapshot is asked for when the server confirms the subscription. Should that reply or the
+   * snapshot itself not reach the page (Dash runs the message callback with the socket's latest
+   * message, so a frame can in principle be overtaken), ask again: a page must never sit on an
+   * empty screen waiting for data that was already sent. */
+  function watchSnapshot(cfg, ctx) {
+    clearTimeout(ctx.snapWatch);
+    ctx.snapWatch = setTimeout(function () {
+      ctx.snapWatch = null;
+      if (ctx.gotSnapshot || !ctx.open) { return; }
+      ctx.req += 1;
+      setSocket(cfg, {send: JSON.stringify({type: "snapshot", id: "snap-" + ctx.req})});
+      watchSnapshot(cfg, ctx);
+    }, cfg.snapshot_retry_ms || 3000);
+  }
+
   function scheduleReconnect(cfg, ctx) {
     ctx.attempts += 1;
     // Exponential backoff capped at 10 s, with +/-50% jitter so many tabs do not reconnect in step.
     var delay = Math.min(10000, 500 * Math.pow(2, ctx.attempts - 1)) * (0.5 + Math.random());
     ctx.timer = setTimeout(function () {
       ctx.timer = null;
-      window.dash_clientside.set_props(cfg.socket_id, {url: baseUrl(cfg) + "?attempt=" + ctx.attempts});
+      setSocket(cfg, {url: baseUrl(cfg) + "?attempt=" + ctx.attempts});
     }, delay);
   }
 
@@ -89,7 +112,7 @@
         setTimeout(function () {
           ctx.req += 1;
           m.id = m.type + "-" + ctx.req;
-          window.dash_clientside.set_props(cfg.socket_id, {send: JSON.stringify(m)});
+          setSocket(cfg, {send: JSON.stringify(m)});
         }, i * 150);
       });
     }
@@ -109,6 +132,9 @@
         if (state.readyState === 1) {            // OPEN
           ctx.attempts = 0;
           ctx.everOpened = true;
+          ctx.open = true;
+          ctx.gotSnapshot = false;
+          watchSnapshot(cfg, ctx);
           stopPolling(ctx);
           ctx.req += 1;
           return ["Live", "success",
@@ -119,6 +145,7 @@
           return [ctx.everOpened ? "Reconnecting…" : "Connecting…", "warning", nu];
         }
         if (state.readyState === 3) {            // CLOSED
+          ctx.open = false;
           if (state.code === 4001 || state.code === 4003) {   // signed out or disabled: sign in again
             window.pulseCommon.toLogin();
             return ["Signed out", "secondary", nu];
@@ -149,6 +176,7 @@
           return [JSON.stringify(req), nu];
         }
         if (data.type === "batch" || data.type === "snapshot") {
+          if (data.type === "snapshot") { ctx.gotSnapshot = true; }
           noteAlerts(ctx, data);
           var notes = (data.messages || []).filter(function (m) { return m.type === "notification"; });
           if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes); }
