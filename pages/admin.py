@@ -169,7 +169,7 @@ def users_action(_c, _r, _d, _e, _p, name, password, role, picked, new_role, new
         Ids.set_role: (lambda: admin.set_role(me, picked, new_role), f"Role set to {new_role}."),
         Ids.disable: (lambda: admin.set_active(me, picked, False), "User disabled; their sessions are ending."),
         Ids.enable: (lambda: admin.set_active(me, picked, True), "User enabled."),
-        Ids.do_reset: (lambda: admin.reset_password(me, picked, new_password or ""), "Password reset."),
+        Ids.do_reset: (lambda: admin.reset_password(me, picked, new_password or ""), "Password reset: that user is signed out everywhere."),
     }
     message = _attempt(*actions[pressed]) if pressed in actions else None
     try:

@@ -32,7 +32,7 @@ class Forbidden(AdminError):
 
 class AdminService:
     def __init__(self, users: UserStore, keys: ApiKeyStore, settings: TenantSettings, audit: AuditLog,
-                 end_user_sockets: Callable[[int], None], redis_status: Callable[[], dict]):
+                 end_user_sockets: Callable[..., None], redis_status: Callable[[], dict]):
         self.users, self.keys, self.settings, self.audit = users, keys, settings, audit
         self.end_user_sockets = end_user_sockets
         self.redis_status = redis_status
@@ -107,16 +107,17 @@ class AdminService:
         self._check_active(actor, target, active)
         self.users.set_active(target.id, active)
         if not active:          # their sessions end at their next request, their sockets now
-            self.end_user_sockets(target.id)
+            self.end_user_sockets(target.id, "account disabled")
         self.audit.record(actor.tenant, actor.username, "user.enable" if active else "user.disable", target.username)
 
     def reset_password(self, actor: User, user_id, password: str) -> None:
         self._check(actor)
         target = self._target(actor, user_id)
         try:
-            self.users.set_password(target.id, password)
+            self.users.set_password(target.id, password)      # their sessions end at their next request
         except UserError as exc:
             raise AdminError(422, str(exc), "password") from None
+        self.end_user_sockets(target.id, "password changed")      # and their sockets now
         self.audit.record(actor.tenant, actor.username, "user.password_reset", target.username)
 
     # -- API keys ------------------------------------------------------------------------------

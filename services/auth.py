@@ -136,10 +136,10 @@ def init_login(app, config) -> None:
         return jsonify(error=exc.description or "Too many requests."), 429
 
 
-def _active_user(user_id):
-    """The session's user, unless the account was disabled meanwhile: then the session is over."""
-    user = runtime().users.get(user_id)
-    return user if user is not None and user.active else None
+def _active_user(session_id):
+    """The session's user, unless the account was disabled or its password changed meanwhile: then
+    the session is over."""
+    return runtime().users.for_session(session_id)
 
 
 def _username_key() -> str:

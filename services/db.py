@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL CHECK (role IN ('admin', 'analyst')),
     tenant TEXT NOT NULL DEFAULT 'default',
     active INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    session_epoch INTEGER NOT NULL DEFAULT 0
 );
 """ + ALERTS + """CREATE TABLE IF NOT EXISTS calc_records (
     id TEXT PRIMARY KEY,
@@ -106,19 +107,23 @@ class Database:
         may be empty). SQLite cannot relax NOT NULL in place, so the table is rebuilt.
         2: alerts gained a workflow (status, who acknowledged or resolved them and when). Plain
         ADD COLUMNs: existing alerts become 'open' with nobody recorded.
+        3: users gained a session epoch, raised by a password change to end every session signed in
+        with the old password. Existing users start at 0, which their current sessions carry.
         """
-        self._migration_step("profile", self._rebuild_alerts_with_profiles)
-        self._migration_step("status", self._add_alert_workflow)
+        self._migration_step("alerts", "profile", self._rebuild_alerts_with_profiles)
+        self._migration_step("alerts", "status", self._add_alert_workflow)
+        self._migration_step("users", "session_epoch", lambda conn: conn.execute(
+            "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0"))
 
-    def _migration_step(self, marker: str, step) -> None:
-        """Run `step` unless the alerts table already has the `marker` column (checked again under
-        the write lock: another process may be migrating the same file)."""
+    def _migration_step(self, table: str, marker: str, step) -> None:
+        """Run `step` unless `table` already has the `marker` column (checked again under the
+        write lock: another process may be migrating the same file)."""
         conn = self._connection()
-        if marker in self._alert_columns(conn):
+        if marker in self._columns(conn, table):
             return
         conn.execute("BEGIN IMMEDIATE")        # another process may be migrating: wait for it
         try:
-            if marker not in self._alert_columns(conn):
+            if marker not in self._columns(conn, table):
                 step(conn)
             conn.execute("COMMIT")
         except BaseException:
@@ -126,8 +131,8 @@ class Database:
             raise
 
     @staticmethod
-    def _alert_columns(conn: sqlite3.Connection) -> set[str]:
-        return {row["name"] for row in conn.execute("PRAGMA table_info(alerts)")}
+    def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+        return {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
 
     @staticmethod
     def _rebuild_alerts_with_profiles(conn: sqlite3.Connection) -> None:

@@ -83,11 +83,13 @@ class ConnectionRegistry:
         return None
 
     def close_user(self, user_id, reason: str = "signed out") -> int:
-        """Close every socket of a user in this process (on logout); returns how many."""
+        """Close every socket of a user in this process (logout, new password, disabled account);
+        returns how many. A disabled account gets 4003, like the session check gives it."""
+        code = CLOSE_DISABLED if reason == "account disabled" else CLOSE_SIGNED_OUT
         closed = 0
         for conn in self.all():
             if str(conn.user.id) == str(user_id):
-                conn.close(CLOSE_SIGNED_OUT, reason)
+                conn.close(code, reason)
                 closed += 1
         return closed
 
@@ -168,8 +170,9 @@ class LiveConnection:
 
     def _policy_check(self) -> tuple[int, str] | None:
         """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
-        if not self.runtime.principal_active(self.user):
-            return CLOSE_DISABLED, "API key revoked" if str(self.user.id).startswith("key:") else "account disabled"
+        ended = self.runtime.principal_ended(self.user)
+        if ended is not None:    # a new password signs the user out everywhere; the rest are refusals
+            return (CLOSE_SIGNED_OUT if ended == "password changed" else CLOSE_DISABLED), ended
         if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
             return CLOSE_POLICY, "idle: subscribe to a channel"
         return None

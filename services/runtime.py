@@ -156,20 +156,24 @@ class Runtime:
         self.hub.close()
 
     # -- control messages between web processes ------------------------------------------------
-    def end_user_sockets(self, user_id) -> None:
-        """Logout: close the user's WebSockets in every web process (through the hub)."""
-        self.hub.publish(CONTROL_TOPIC, [Message("close_user", None, json.dumps({"user_id": user_id}))])
+    def end_user_sockets(self, user_id, reason: str = "signed out") -> None:
+        """Logout, disabled account, new password: close the user's WebSockets in every web process
+        (through the hub), with close code 4001 and `reason`."""
+        self.hub.publish(CONTROL_TOPIC, [Message("close_user", None, json.dumps({"user_id": user_id, "reason": reason}))])
 
     def _control(self, _topic: str, messages: list) -> None:
         for message in messages:
             if message.type == "close_user":
-                closed = self.connections.close_user(json.loads(message.json)["user_id"])
+                body = json.loads(message.json)
+                reason = body.get("reason", "signed out")
+                closed = self.connections.close_user(body["user_id"], reason)
                 if closed:
-                    log.info("closed %d socket(s) of user %s (signed out)", closed, json.loads(message.json)["user_id"])
+                    log.info("closed %d socket(s) of user %s (%s)", closed, body["user_id"], reason)
 
     # -- who is connected ----------------------------------------------------------------------------
     def issue_ticket(self, principal) -> str:
-        owner = ({"key": principal.prefix} if isinstance(principal, KeyPrincipal) else {"user": principal.id})
+        owner = ({"key": principal.prefix} if isinstance(principal, KeyPrincipal)
+                 else {"user": principal.id, "epoch": principal.epoch})
         return self.tickets.issue(owner)
 
     def redeem_ticket(self, ticket: str):
@@ -177,18 +181,20 @@ class Runtime:
         owner = self.tickets.redeem(ticket)
         if owner is None:
             return None
-        if "user" in owner:
-            user = self.users.get(owner["user"])
-            return user if user is not None and user.active else None
+        if "user" in owner:      # still enabled, and no new password since the ticket was issued
+            return self.users.for_session(f"{owner['user']}:{owner.get('epoch', 0)}")
         record = self.api_keys.active(owner["key"])
         return KeyPrincipal(record.prefix, record.name, record.tenant) if record else None
 
-    def principal_active(self, principal) -> bool:
-        """Re-checked while a socket is open: the account is still enabled, the API key not revoked."""
+    def principal_ended(self, principal) -> str | None:
+        """Re-checked while a socket is open: why it may no longer be (the API key revoked, the
+        account disabled, the password changed since it connected), or None while all is well."""
         if isinstance(principal, KeyPrincipal):
-            return self.api_keys.active(principal.prefix) is not None
+            return None if self.api_keys.active(principal.prefix) is not None else "API key revoked"
+        if self.users.still_signed_in(principal):
+            return None
         user = self.users.get(principal.id)
-        return user is not None and user.active
+        return "account disabled" if user is None or not user.active else "password changed"
 
     def redis_status(self) -> dict:
         """For the Admin page: the same figures the System page shows (services.system_stats)."""

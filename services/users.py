@@ -36,6 +36,7 @@ class User:
     role: str
     tenant: str
     active: bool
+    epoch: int = 0      # raised by every password change: a session remembers the epoch it began in
 
     # flask-login protocol
     @property
@@ -51,7 +52,8 @@ class User:
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session stores: the id and the epoch, so a password change ends old sessions."""
+        return f"{self.id}:{self.epoch}"
 
     @property
     def is_admin(self) -> bool:
@@ -59,7 +61,7 @@ class User:
 
 
 def _row_to_user(row: sqlite3.Row) -> User:
-    return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]))
+    return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]), row["session_epoch"])
 
 
 class UserStore:
@@ -92,6 +94,19 @@ class UserStore:
             return None
         return _row_to_user(rows[0]) if rows else None
 
+    def for_session(self, session_id) -> User | None:
+        """The user a session (flask-login's stored `get_id()`) belongs to, while it is still valid:
+        the account enabled and its password unchanged since the session began."""
+        user_id, _, epoch = str(session_id).partition(":")
+        user = self.get(user_id)
+        if user is None or not user.active or str(user.epoch) != (epoch or "0"):
+            return None
+        return user
+
+    def still_signed_in(self, user: User) -> bool:
+        """For an open socket: the account it was opened with is enabled and its password unchanged."""
+        return self.for_session(user.get_id()) is not None
+
     def set_active(self, user_id, active: bool) -> bool:
         """Enable or disable an account; a disabled one loses its sessions and sockets within seconds."""
         with self.db.connect() as conn:
@@ -110,10 +125,11 @@ class UserStore:
             return conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, int(user_id))).rowcount > 0
 
     def set_password(self, user_id, password: str) -> bool:
+        """A new password; every session signed in with the old one ends (the epoch moves on)."""
         if len(password or "") < 8:
             raise UserError("password must be at least 8 characters")
         with self.db.connect() as conn:
-            return conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+            return conn.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
                                 (generate_password_hash(password, method="scrypt"), int(user_id))).rowcount > 0
 
     def find(self, username: str) -> User | None:
@@ -155,9 +171,11 @@ class UserStore:
 
 def main(argv=None) -> int:
     """python -m services.users create USERNAME [--tenant T] [--role admin|analyst] | list [--tenant T]
+    | passwd USERNAME
 
-    How a new tenant gets its first admin (who then manages the rest on the Admin page). The
-    password is read from standard input (prompted on a terminal), never from the command line.
+    How a new tenant gets its first admin (who then manages the rest on the Admin page), and how an
+    admin who lost their password gets back in. Passwords are read from standard input (prompted
+    on a terminal), never from the command line.
     """
     import argparse
     import getpass
@@ -172,6 +190,8 @@ def main(argv=None) -> int:
     create.add_argument("--role", choices=ROLES, default="analyst")
     listing = sub.add_parser("list", help="list a tenant's users")
     listing.add_argument("--tenant", default="default")
+    passwd = sub.add_parser("passwd", help="set a user's password (read from stdin); their sessions end")
+    passwd.add_argument("username")
     args = parser.parse_args(argv)
     store = UserStore(Database(Config.from_env().data_dir / "pulseboard.db"))
     if args.command == "list":
@@ -180,6 +200,13 @@ def main(argv=None) -> int:
         return 0
     password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     try:
+        if args.command == "passwd":
+            user = store.find(args.username)
+            if user is None:
+                raise UserError(f"no user {args.username!r}")
+            store.set_password(user.id, password)
+            print(f"Password of {user.username!r} changed; their sessions have ended.")
+            return 0
         user = store.create(args.username, password, args.role, args.tenant)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

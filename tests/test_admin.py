@@ -25,7 +25,8 @@ def world(tmp_path):
     users = UserStore(db)
     ended = []
     settings = TenantSettings(db, SourceSettings(True, 5.0, 0.03), cache_seconds=0)
-    admin = AdminService(users, ApiKeyStore(db), settings, AuditLog(db), ended.append, lambda: {"mode": "embedded"})
+    admin = AdminService(users, ApiKeyStore(db), settings, AuditLog(db),
+                         lambda user_id, reason: ended.append((user_id, reason)), lambda: {"mode": "embedded"})
     boss = users.create("boss", "boss-password", "admin", "t1")
     ann = users.create("ann", "ann-password", "analyst", "t1")
     other = users.create("olga", "olga-password", "admin", "t2")
@@ -55,7 +56,9 @@ def test_another_tenants_user_is_not_found_and_self_lockout_is_refused(world):
             call()
         assert info.value.status == 409
     admin.set_active(boss, ann.id, False)
-    assert not users.get(ann.id).active and ended == [ann.id]
+    assert not users.get(ann.id).active and ended == [(ann.id, "account disabled")]
+    admin.reset_password(boss, ann.id, "ann-password-2")            # a new password: signed out everywhere
+    assert ended[-1] == (ann.id, "password changed") and users.get(ann.id).epoch == 1
 
 
 def test_update_user_checks_everything_before_changing_anything(world):

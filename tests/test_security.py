@@ -177,6 +177,44 @@ def test_every_admin_change_is_in_the_audit_log_without_secrets(srv):
     admin.put(srv.url + "/api/v1/admin/thresholds", json={"medium": 40, "high": 60, "critical": 80})
 
 
+def test_a_password_reset_signs_the_user_out_everywhere_at_once(srv):
+    analyst = dave(srv)
+    ws = srv.ws(analyst)
+    recv_json(ws)
+    subscribe(ws, ["alerts"])
+    admin = srv.session()
+    r = admin.patch(srv.url + f"/api/v1/admin/users/{srv.dave_id}", json={"password": "dave-password-2"})
+    assert r.status_code == 200, r.text
+    code, reason, _seen = close_frame(ws, timeout=10)
+    assert (code, reason) == (4001, "password changed")
+    assert analyst.get(srv.url + "/api/live-data").status_code == 401
+    assert srv.session("dave", "dave-password-2").get(srv.url + "/api/live-data").status_code == 200
+    assert admin.get(srv.url + "/api/live-data").status_code == 200       # the admin's own session is untouched
+    admin.patch(srv.url + f"/api/v1/admin/users/{srv.dave_id}", json={"password": "dave-password-1"})
+
+    # an admin who resets their own password signs in again with it, like everybody else
+    gail_id = admin.post(srv.url + "/api/v1/admin/users", json={"username": "gail", "password": "gail-password-1",
+                                                               "role": "admin"}).json()["id"]
+    gail = srv.session("gail", "gail-password-1")
+    assert gail.patch(srv.url + f"/api/v1/admin/users/{gail_id}", json={"password": "gail-password-2"}).status_code == 200
+    assert gail.get(srv.url + "/api/live-data").status_code == 401
+    assert srv.session("gail", "gail-password-2").get(srv.url + "/api/v1/admin/users").status_code == 200
+
+
+def test_disabling_a_user_closes_their_sockets_at_once_with_4003(srv):
+    analyst, admin = dave(srv), srv.session()
+    ws = srv.ws(analyst)
+    recv_json(ws)
+    subscribe(ws, ["alerts"])
+    try:
+        assert admin.patch(srv.url + f"/api/v1/admin/users/{srv.dave_id}", json={"active": False}).status_code == 200
+        code, reason, seen = close_frame(ws, timeout=10)
+        assert (code, reason) == (4003, "account disabled") and seen[-1] == "session_ended"
+        assert analyst.get(srv.url + "/api/live-data").status_code == 401
+    finally:
+        admin.patch(srv.url + f"/api/v1/admin/users/{srv.dave_id}", json={"active": True})
+
+
 @pytest.mark.parametrize("body, field", [({"medium": 50, "high": 40, "critical": 90}, "high"),
                                          ({"medium": 0, "high": 40, "critical": 90}, "medium"),
                                          ({"medium": 10, "high": 40, "critical": "x"}, "critical")])

@@ -79,3 +79,26 @@ def test_disabling_an_account_ends_its_sockets_and_session(srv):
         assert s.get(srv.url + "/api/live-data").status_code == 401
     finally:
         srv.users.set_active(user_id, True)
+
+
+def test_a_new_password_ends_the_sessions_sockets_and_tickets_made_with_the_old_one(srv):
+    """Changed where nothing tells the web process (the database, as `python -m services.users
+    passwd` does): the session check still notices within seconds."""
+    s = session(srv, "cid")
+    ws = subscribed(srv, s)
+    ticket = s.post(srv.url + "/api/token").json()["ticket"]
+    user_id = srv.users.find("cid").id
+    srv.users.set_password(user_id, "cid-password-2")
+    try:
+        started = time.monotonic()
+        code, reason, seen = close_frame(ws)
+        assert (code, reason) == (4001, "password changed") and seen[-1] == "session_ended"
+        assert time.monotonic() - started < 3
+        assert s.get(srv.url + "/api/live-data").status_code == 401
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            srv.ws(None, origin=None, path=f"/ws?ticket={ticket}")
+        assert refused.value.status_code == 401
+        fresh = srv.session("cid", "cid-password-2")                   # the new password signs in
+        assert fresh.get(srv.url + "/api/live-data").status_code == 200
+    finally:
+        srv.users.set_password(user_id, "cid-password-1")
