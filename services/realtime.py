@@ -52,13 +52,19 @@ class LockedSocket:
         return getattr(self._sock, name)
 
 
+# Outbox counters reported as process totals: (stats name, Outbox attribute).
+FRAME_COUNTERS = (("frames_sent", "frames_sent"), ("points_coalesced", "points_dropped_total"),
+                  ("messages_merged", "messages_merged"), ("resyncs", "resyncs"))
+
+
 class ConnectionRegistry:
-    """The open connections of this process, for stats and (later) for closing a user's sockets."""
+    """The open connections of this process, for stats and for closing a user's sockets."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._connections: dict[int, "LiveConnection"] = {}
         self.opened_total = 0
+        self._closed_counts = dict.fromkeys((name for name, _ in FRAME_COUNTERS), 0)   # of sockets gone
 
     def add(self, conn: "LiveConnection") -> None:
         with self._lock:
@@ -66,8 +72,12 @@ class ConnectionRegistry:
             self.opened_total += 1
 
     def remove(self, conn: "LiveConnection") -> None:
+        """A socket closed: its frame counters stay in the process totals (they are counters,
+        and a Prometheus counter must never go down)."""
         with self._lock:
-            self._connections.pop(conn.id, None)
+            if self._connections.pop(conn.id, None) is not None:
+                for name, attribute in FRAME_COUNTERS:
+                    self._closed_counts[name] += getattr(conn.outbox, attribute)
 
     def all(self) -> list["LiveConnection"]:
         with self._lock:
@@ -94,14 +104,13 @@ class ConnectionRegistry:
         return closed
 
     def stats(self) -> dict:
-        conns = self.all()
+        with self._lock:
+            conns, closed = list(self._connections.values()), dict(self._closed_counts)
         by_channel = {c: sum(1 for conn in conns if c in conn.channels) for c in CHANNELS}
+        totals = {name: closed[name] + sum(getattr(c.outbox, attribute) for c in conns)
+                  for name, attribute in FRAME_COUNTERS}
         return {"connections": len(conns), "connections_by_channel": by_channel,
-                "connections_opened_total": self.opened_total,
-                "frames_sent": sum(c.outbox.frames_sent for c in conns),
-                "points_coalesced": sum(c.outbox.points_dropped_total for c in conns),
-                "messages_merged": sum(c.outbox.messages_merged for c in conns),
-                "resyncs": sum(c.outbox.resyncs for c in conns)}
+                "connections_opened_total": self.opened_total, **totals}
 
 
 class LiveConnection:

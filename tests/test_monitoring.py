@@ -39,3 +39,32 @@ def test_metrics_need_an_admin_or_the_token(srv):
     for name in ("pulse_ws_connections", "pulse_queue_depth", "pulse_hub_connected 1.0",
                  "process_resident_memory_bytes", "process_cpu_seconds_total"):
         assert name in text
+
+
+def test_frame_counters_keep_what_closed_sockets_sent(srv):
+    """`pulse_ws_frames_sent_total` is a Prometheus counter: it must not go down when a socket closes."""
+    import json
+    import time
+
+    from conftest import recv_json, recv_until
+
+    def metric(prefix):
+        text = requests.get(srv.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).text
+        return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+    def frames_sent():
+        return metric("pulse_ws_frames_sent_total")
+    before = frames_sent()
+    ws = srv.ws(srv.session())
+    recv_json(ws)
+    ws.send(json.dumps({"type": "subscribe", "channels": ["iot"]}))
+    for _ in range(5):
+        recv_until(ws, lambda m: m["type"] == "batch")
+    while_open = frames_sent()
+    assert while_open >= before + 5
+    ws.close()
+    deadline = time.monotonic() + 10                  # until the server has dropped the socket
+    while metric('pulse_ws_connections{channel="iot"}') > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert metric('pulse_ws_connections{channel="iot"}') == 0
+    assert frames_sent() >= while_open
