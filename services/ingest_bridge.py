@@ -4,13 +4,15 @@ Pub/sub has no persistence or acknowledgement (a message published while no one 
 which is the contract such producers chose. The worker holding the leader lease subscribes to
 `pulse:ingest` and admits each message's events through the same de-duplicating StreamProducer as
 the REST API, so from there on they are as durable as any other event. A message that is not JSON,
-or an event that fails the schema, goes to the dead-letter stream with the reason.
+or an event that fails the schema, goes to the dead-letter stream with the reason, and is counted
+in the worker's rejected-by-reason figures under the same labels the stream consumer uses.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections import Counter
 
 import redis
 
@@ -26,11 +28,13 @@ log = logging.getLogger(__name__)
 class IngestBridge(BackgroundThread):
     thread_name = "ingest-bridge"
 
-    def __init__(self, client: redis.Redis, keys: RedisKeys, producer: StreamProducer, dead_letter_maxlen: int):
+    def __init__(self, client: redis.Redis, keys: RedisKeys, producer: StreamProducer, dead_letter_maxlen: int,
+                 rejected: Counter | None = None):
         self.redis = client
         self.keys = keys
         self.producer = producer
         self.dead_letter_maxlen = dead_letter_maxlen
+        self.rejected = rejected if rejected is not None else Counter()   # reason -> count (the worker's)
         self.received = self.admitted = self.dead = self.lost = 0
         self._init_thread()
 
@@ -57,14 +61,15 @@ class IngestBridge(BackgroundThread):
         try:
             body = json.loads(text)
         except ValueError as exc:
-            self._dead(text, f"unparseable: {exc}")
+            self._dead(text, f"unparseable: {exc}", "event: not JSON")
             return
         good = []
         for raw in body if isinstance(body, list) else [body]:
             try:
                 event = validate_event(raw)
             except EventError as exc:
-                self._dead(json.dumps(raw)[:10_000], f"invalid: {exc.field}: {exc.reason}")
+                self._dead(json.dumps(raw)[:10_000], f"invalid: {exc.field}: {exc.reason}",
+                           f"{exc.field}: {exc.reason}"[:80])
                 continue
             good.append(dict(raw, tenant=event["tenant"]))
         while good and not self._stop.is_set():
@@ -76,8 +81,9 @@ class IngestBridge(BackgroundThread):
                 self._stop.wait(exc.retry_after)
         self.lost += len(good)
 
-    def _dead(self, payload: str, reason: str) -> None:
+    def _dead(self, payload: str, reason: str, label: str) -> None:
         self.dead += 1
+        self.rejected[label] += 1
         self.redis.xadd(self.keys.dead_letter, {"id": "pubsub", "reason": reason[:500], "event": payload[:10_000],
                                                 "attempts": 1, "failed_at": int(time.time())},
                         maxlen=self.dead_letter_maxlen, approximate=True)

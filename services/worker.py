@@ -153,7 +153,8 @@ class WorkerNode:
         """Start the leader-only threads when we gain the lease, stop them when we lose it."""
         if leading and not self._leader_threads:
             log.info("worker %s is the leader", self.name)
-            self._leader_threads = [IngestBridge(self.redis, self.keys, self.producer, self.config.dead_letter_maxlen)]
+            self._leader_threads = [IngestBridge(self.redis, self.keys, self.producer, self.config.dead_letter_maxlen,
+                                                 rejected=self.worker.stats.rejected)]
             self._leader_threads.append(fleet_for(self.config, self.settings, self.producer.add, unique_ids=True,
                                                   prepared=self.simulator))
             self.simulator = None       # handed to this fleet; a later leadership makes fresh simulators

@@ -5,6 +5,7 @@ only stand-in is a model that raises on purpose, to prove what happens to poison
 """
 import json
 import time
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -277,7 +278,8 @@ def test_the_ingest_rate_limit_is_shared_by_web_workers(r):
 
 
 def test_fire_and_forget_producers_publish_on_the_ingest_channel(r, config):
-    bridge = IngestBridge(r, KEYS, StreamProducer(r, KEYS), 1000)
+    rejected = Counter()
+    bridge = IngestBridge(r, KEYS, StreamProducer(r, KEYS), 1000, rejected=rejected)
     bridge.start()
     try:
         assert wait(lambda: r.pubsub_numsub(KEYS.ingest_channel)[0][1] == 1)
@@ -291,6 +293,7 @@ def test_fire_and_forget_producers_publish_on_the_ingest_channel(r, config):
         assert r.xlen(KEYS.stream) == 3 and r.xlen(KEYS.dead_letter) == 2
         reasons = {f[b"reason"].decode()[:20] for _, f in r.xrange(KEYS.dead_letter)}
         assert reasons == {"unparseable: Expecti", "invalid: store: must"}
+        assert rejected["event: not JSON"] == 1 and sum(rejected.values()) == 2      # the System page's figures
     finally:
         bridge.stop()
 
