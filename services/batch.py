@@ -9,6 +9,7 @@ the rest with `TenantBatch.subset` without scoring anything twice.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from typing import Callable
@@ -210,10 +211,17 @@ class PipelineStats:
         self.started = time.time()
         self._log = log
         self._last_reject_log, self._rejects_unlogged = 0.0, 0
+        self._reject_lock = threading.Lock()
+
+    def count_rejected(self, label: str) -> None:
+        """One more rejection for `label`. Locked: a worker's consumer thread and its ingest bridge
+        thread both count, and `Counter[...] += 1` is a read then a write."""
+        with self._reject_lock:
+            self.rejected[label] += 1
 
     def reject(self, exc: EventError) -> None:
         """Count a rejection by reason; log it at most once a second so bad producers cannot flood logs."""
-        self.rejected[f"{exc.field}: {exc.reason}"] += 1
+        self.count_rejected(f"{exc.field}: {exc.reason}")
         now = time.monotonic()
         if self._log is None:
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
+from typing import Callable
 
 import redis
 
@@ -29,12 +29,12 @@ class IngestBridge(BackgroundThread):
     thread_name = "ingest-bridge"
 
     def __init__(self, client: redis.Redis, keys: RedisKeys, producer: StreamProducer, dead_letter_maxlen: int,
-                 rejected: Counter | None = None):
+                 count_rejected: Callable[[str], None] = lambda label: None):
         self.redis = client
         self.keys = keys
         self.producer = producer
         self.dead_letter_maxlen = dead_letter_maxlen
-        self.rejected = rejected if rejected is not None else Counter()   # reason -> count (the worker's)
+        self.count_rejected = count_rejected       # the worker's PipelineStats.count_rejected
         self.received = self.admitted = self.dead = self.lost = 0
         self._init_thread()
 
@@ -83,7 +83,7 @@ class IngestBridge(BackgroundThread):
 
     def _dead(self, payload: str, reason: str, label: str) -> None:
         self.dead += 1
-        self.rejected[label] += 1
+        self.count_rejected(label)
         self.redis.xadd(self.keys.dead_letter, {"id": "pubsub", "reason": reason[:500], "event": payload[:10_000],
                                                 "attempts": 1, "failed_at": int(time.time())},
                         maxlen=self.dead_letter_maxlen, approximate=True)

@@ -130,7 +130,7 @@ class StreamWorker(BackgroundThread):
         if result is None:
             return
         for d in dead:
-            self.stats.rejected[d.label] += 1
+            self.stats.count_rejected(d.label)
         self.dead_lettered += len(dead)
         for b in batches:
             kept = {e["event_id"] for e in b.events}

@@ -108,9 +108,11 @@ class UserStore:
         return self.for_session(user.get_id()) is not None
 
     def set_active(self, user_id, active: bool) -> bool:
-        """Enable or disable an account; a disabled one loses its sessions and sockets within seconds."""
+        """Enable or disable an account; a disabled one loses its sessions and sockets within seconds,
+        for good: disabling also moves the session epoch on, so enabling it again revives nothing."""
         with self.db.connect() as conn:
-            return conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), int(user_id))).rowcount > 0
+            return conn.execute("UPDATE users SET active = ?, session_epoch = session_epoch + ? WHERE id = ?",
+                                (int(active), int(not active), int(user_id))).rowcount > 0
 
     def list(self, tenant: str) -> list[dict]:
         """A tenant's users for the Admin page (never the password hashes)."""

@@ -154,7 +154,7 @@ class WorkerNode:
         if leading and not self._leader_threads:
             log.info("worker %s is the leader", self.name)
             self._leader_threads = [IngestBridge(self.redis, self.keys, self.producer, self.config.dead_letter_maxlen,
-                                                 rejected=self.worker.stats.rejected)]
+                                                 count_rejected=self.worker.stats.count_rejected)]
             self._leader_threads.append(fleet_for(self.config, self.settings, self.producer.add, unique_ids=True,
                                                   prepared=self.simulator))
             self.simulator = None       # handed to this fleet; a later leadership makes fresh simulators

@@ -6,7 +6,7 @@ import time
 import pytest
 import websocket
 
-from conftest import LiveServer, recv_json, recv_until
+from conftest import LiveServer, close_frame, recv_json, recv_until
 
 ALL = ["iot", "sensors", "alerts", "kpis", "health", "system", "market", "calculations", "notifications"]
 
@@ -297,3 +297,20 @@ def test_logging_out_closes_that_users_sockets_only(server):
     assert seen[-1] == "session_ended"
     recv_until(theirs, lambda m: m["type"] == "batch")                     # the other user streams on
     theirs.close()
+
+
+def test_a_password_reset_closes_the_users_sockets_at_once(server, admin):
+    """At once, not at the next session check (WS_SESSION_CHECK is 10 s here): the Admin API tells
+    every web process through the hub."""
+    r = admin.post(server.url + "/api/v1/admin/users", json={"username": "rita", "password": "rita-password-1"})
+    assert r.status_code == 201, r.text
+    ws = server.ws(server.session("rita", "rita-password-1"))
+    recv_json(ws)
+    ws.send(json.dumps({"type": "subscribe", "channels": ["kpis"]}))
+    recv_until(ws, lambda m: m["type"] == "subscribed")
+    assert admin.patch(server.url + f"/api/v1/admin/users/{r.json()['id']}",
+                       json={"password": "rita-password-2"}).status_code == 200
+    changed = time.monotonic()
+    code, reason, seen = close_frame(ws, timeout=15)
+    assert (code, reason) == (4001, "password changed") and seen[-1] == "session_ended"
+    assert time.monotonic() - changed < 5          # not the session check's doing: that comes after 10 s

@@ -279,7 +279,7 @@ def test_the_ingest_rate_limit_is_shared_by_web_workers(r):
 
 def test_fire_and_forget_producers_publish_on_the_ingest_channel(r, config):
     rejected = Counter()
-    bridge = IngestBridge(r, KEYS, StreamProducer(r, KEYS), 1000, rejected=rejected)
+    bridge = IngestBridge(r, KEYS, StreamProducer(r, KEYS), 1000, count_rejected=lambda label: rejected.update([label]))
     bridge.start()
     try:
         assert wait(lambda: r.pubsub_numsub(KEYS.ingest_channel)[0][1] == 1)

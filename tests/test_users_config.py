@@ -40,9 +40,10 @@ def test_a_new_password_ends_the_sessions_begun_with_the_old_one(users):
     fresh = users.authenticate("cat", "second-password")
     assert users.for_session(fresh.get_id()) == fresh
     assert users.for_session("nope") is None and users.for_session(f"{user.id}:x") is None
-    with users.db.connect() as conn:
-        conn.execute("UPDATE users SET active = 0 WHERE id = ?", (user.id,))
+    users.set_active(user.id, False)
     assert users.for_session(fresh.get_id()) is None
+    users.set_active(user.id, True)                  # enabled again: the old sessions stay ended
+    assert users.for_session(fresh.get_id()) is None and users.authenticate("cat", "second-password")
 
 
 def test_an_older_database_gains_the_session_epoch_and_keeps_its_sessions(tmp_path):

@@ -60,11 +60,23 @@
   }
 
   /* Set props on this page's socket from a timer. The page may have been left meanwhile, and
-   * set_props on a component that is gone throws: then there is nothing left to do. */
+   * set_props on a component that is gone throws: then there is nothing left to do (false). */
   function setSocket(cfg, props) {
     try {
       window.dash_clientside.set_props(cfg.socket_id, props);
-    } catch (e) { /* the page that owned this socket was left */ }
+      return true;
+    } catch (e) {
+      return false;          // the page that owned this socket was left
+    }
+  }
+
+  /* Every snapshot request (after subscribing, after a Redis outage, a retry) carries the last
+   * alert id seen, so the alerts missed meanwhile come back as `missed_alerts`. */
+  function snapshotRequest(ctx) {
+    ctx.req += 1;
+    var req = {type: "snapshot", id: "snap-" + ctx.req};
+    if (ctx.lastAlertId !== null) { req.since_alert_id = ctx.lastAlertId; }
+    return JSON.stringify(req);
   }
 
   /* A snapshot is asked for when the server confirms the subscription. Should that reply or the
@@ -76,9 +88,7 @@
     ctx.snapWatch = setTimeout(function () {
       ctx.snapWatch = null;
       if (ctx.gotSnapshot || !ctx.open) { return; }
-      ctx.req += 1;
-      setSocket(cfg, {send: JSON.stringify({type: "snapshot", id: "snap-" + ctx.req})});
-      watchSnapshot(cfg, ctx);
+      if (setSocket(cfg, {send: snapshotRequest(ctx)})) { watchSnapshot(cfg, ctx); }
     }, cfg.snapshot_retry_ms || 3000);
   }
 
@@ -121,7 +131,11 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_socket: {
       url: function (cfg) {
-        if (cfg) { ctxFor(cfg).channels = null; }     // a (re)opened page starts with its layout's channels
+        if (cfg) {                    // a (re)opened page starts with its layout's channels, no retry pending
+          var ctx = ctxFor(cfg);
+          ctx.channels = null;
+          clearTimeout(ctx.snapWatch);
+        }
         return cfg ? baseUrl(cfg) : window.dash_clientside.no_update;
       },
 
@@ -169,12 +183,7 @@
           return [nu, nu];
         }
         var ctx = ctxFor(cfg);
-        if (data.type === "subscribed") {
-          ctx.req += 1;
-          var req = {type: "snapshot", id: "snap-" + ctx.req};
-          if (ctx.lastAlertId !== null) { req.since_alert_id = ctx.lastAlertId; }
-          return [JSON.stringify(req), nu];
-        }
+        if (data.type === "subscribed") { return [snapshotRequest(ctx), nu]; }
         if (data.type === "batch" || data.type === "snapshot") {
           if (data.type === "snapshot") { ctx.gotSnapshot = true; }
           noteAlerts(ctx, data);
@@ -197,12 +206,7 @@
           }
           window.dash_clientside.set_props(cfg.badge_id, {children: degraded ? "Degraded" : "Live",
                                                           color: degraded ? "warning" : "success"});
-          if (!degraded) {                      // back: catch up on what was missed
-            ctx.req += 1;
-            var resync = {type: "snapshot", id: "snap-" + ctx.req};
-            if (ctx.lastAlertId !== null) { resync.since_alert_id = ctx.lastAlertId; }
-            return [JSON.stringify(resync), nu];
-          }
+          if (!degraded) { return [snapshotRequest(ctx), nu]; }    // back: catch up on what was missed
           return [nu, nu];
         }
         if (data.type === "error") {
