@@ -36,7 +36,7 @@ def test_npv_from_the_table_and_errors_inline(browser, server):
     page, errors = logged_in_page(browser, server, "/calculators")
     wait_for(lambda: page.locator("[data-testid=npv]").count() == 1, 20, "the NPV card")
     assert re.match(r"^-?[\d,]+\.\d\d$", page.inner_text("[data-testid=npv]"))
-    assert page.locator(".js-plotly-plot").count() >= 1
+    wait_for(lambda: page.locator(".js-plotly-plot").count() >= 1, 15, "the cash-flow chart", page)  # drawn after the card
     page.fill("#calc-paste", "300\n400\n500")                        # a column pasted from a spreadsheet
     page.click("#calc-use-paste")
     page.fill("#calc-investment", "1000")
@@ -48,7 +48,7 @@ def test_npv_from_the_table_and_errors_inline(browser, server):
     wait_for(lambda: "-100" in page.inner_text("[data-testid=calc-error]"), 10, "an inline error")
     page.click("#calc-follow-market")                                # the live market rate takes over
     wait_for(lambda: not page.is_visible("[data-testid=calc-error]"), 15, "the error to clear")
-    assert page.is_disabled("#calc-rate")
+    wait_for(lambda: page.is_disabled("#calc-rate"), 10, "the rate field to follow the market", page)
     assert errors == [], errors
 
 
@@ -60,7 +60,8 @@ def test_monte_carlo_runs_in_the_background_with_progress(browser, server):
     wait_for(lambda: seen.add(progress(page)) or "Completed" in page.inner_text("[data-testid=mc-status]"), 90,
              "the run to complete")
     assert len({v for v in seen if 0 < v < 100}) >= 2                 # the bar advanced while it ran
-    assert page.locator("[data-testid=p-negative]").count() == 1 and progress(page) == 100
+    wait_for(lambda: page.locator("[data-testid=p-negative]").count() == 1 and progress(page) == 100, 10,
+             "the result and a full bar", page)
     page.fill("#mc-scenarios", "2000000")
     page.click("#mc-run")
     wait_for(lambda: "1,000,000" in page.inner_text("[data-testid=mc-error]"), 10, "the scenario limit")
@@ -83,7 +84,7 @@ def test_leaving_mid_run_and_coming_back_shows_the_result(browser, server):
     wait_for(lambda: page.locator("[data-testid=npv]").count() == 1, 20, "the other page")
     page.goto(server.url + "/monte-carlo")                           # come back (running or done)
     wait_for(lambda: "Completed" in page.inner_text("[data-testid=mc-status]"), 90, "the result to be there")
-    assert page.locator("[data-testid=p50]").count() == 1
+    wait_for(lambda: page.locator("[data-testid=p50]").count() == 1, 10, "the P50 figure", page)
     assert errors == [], errors
 
 
@@ -105,7 +106,7 @@ def test_monte_carlo_runs_on_a_celery_worker_in_distributed_mode(browser, tmp_pa
         page.fill("#mc-flows", "\n".join(["150000"] * 50))
         page.click("#mc-run")
         wait_for(lambda: "Completed" in page.inner_text("[data-testid=mc-status]"), 90, "the Celery job to finish")
-        assert page.locator("[data-testid=p-negative]").count() == 1
+        wait_for(lambda: page.locator("[data-testid=p-negative]").count() == 1, 10, "the result", page)
         assert "succeeded" in (tmp_path / "celery.log").read_text()          # it really ran on the worker
         assert errors == [], errors
     finally:

@@ -97,7 +97,7 @@ def test_live_dashboard_end_to_end(browser, tmp_path):
         alert_text = page.locator("[data-testid=alert-item]").first.inner_text()
         assert "HIGH" in alert_text or "CRITICAL" in alert_text
         wait_for(lambda: page.locator("[data-testid=points-body] tr").count() > 0, 10, "points rows")
-        assert page.locator(".js-plotly-plot").count() == 1
+        wait_for(lambda: page.locator(".js-plotly-plot").count() == 1, 15, "the live chart", page)
 
         second = context.new_page()                                     # several tabs update together
         second.goto(server.url + "/")

@@ -200,7 +200,7 @@ def test_system_and_stream_log_pages_in_chromium(browser, srv):
     assert "system" in page.inner_text("[data-testid=system-connections]")
     assert "embedded" in page.inner_text("[data-testid=system-processes]")
     assert "diskcache" in page.inner_text("[data-testid=system-cache]")
-    assert page.locator("#system-rate-chart .scatterlayer .trace").count() == 2
+    wait_for(lambda: page.locator("#system-rate-chart .scatterlayer .trace").count() == 2, 10, "the rate chart's two lines")
 
     page.goto(srv.url + "/stream")
     wait_for(lambda: status(page) == "Live", 20, "Live status on /stream")
