@@ -18,12 +18,12 @@ from flask_sock import Sock
 
 from components.navbar import navbar
 from components.toasts import toast_area
-from services import admin_api, alerts_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
+from services.web import admin_api, alerts_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
 from services.config import Config, load_or_create_secret_key
-from services.realtime import LiveConnection
-from services.security_headers import init_security_headers
-from services.runtime import Runtime
-from services.tickets import redact_tickets_in_logs
+from services.web.socket import LiveConnection
+from services.web.security_headers import init_security_headers
+from services.runtime.runtime import Runtime
+from services.security.tickets import redact_tickets_in_logs
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("pulseboard")

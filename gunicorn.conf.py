@@ -3,7 +3,7 @@
 - gevent workers: every open WebSocket holds a connection (and two green threads) for as long as
   the page is open; gunicorn's sync worker cannot serve that at all.
 - WEB_CONCURRENCY web workers (default 2) when REDIS_URL is set: they share the stream, state and
-  hub through Redis, and ingest/model work runs in `python -m services.worker` processes.
+  hub through Redis, and ingest/model work runs in `python -m services.runtime.worker` processes.
 - Without REDIS_URL there is nothing to share state through, so exactly one worker runs, and it
   runs the whole embedded pipeline (simulator, models, hub) as `python app.py` would.
 - Each worker starts its threads (the Redis relay that feeds its own WebSocket clients, the stats
@@ -28,7 +28,7 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 def post_worker_init(worker):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from services.tickets import redact_tickets_in_logs
+    from services.security.tickets import redact_tickets_in_logs
     redact_tickets_in_logs()
     runtime = worker.wsgi.extensions["pulseboard"]
     if distributed:

@@ -64,7 +64,7 @@ def clients_main(n: int, url: str, cookie: str, origin: str, stop_at: float, mea
 
 def baseline(history: list[dict], events: list[dict], singles: int = 2000) -> tuple[float, float]:
     """(events/s scoring one at a time, events/s in batches of 1,000) on a fresh, equally warmed ModelBank."""
-    from services.models import ModelBank
+    from services.scoring.models import ModelBank
     bank = ModelBank(seed=0)
     bank.warm_up(history)
     started = time.perf_counter()
@@ -88,8 +88,8 @@ class Feeder(threading.Thread):
         self.refused = 0
 
     def run(self) -> None:
-        from services.events import format_timestamp
-        from services.ingest import QueueFull
+        from services.timestamps import format_timestamp
+        from services.ingest.queue import QueueFull
         start = time.monotonic()
         n = 0
         while time.time() < self.stop_at:
@@ -129,8 +129,8 @@ def main() -> int:
 
     from app import create_app
     from services.config import Config
-    from services.events import validate_event
-    from services.simulator import RetailSimulator
+    from services.ingest.events import validate_event
+    from services.simulation.retail import RetailSimulator
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

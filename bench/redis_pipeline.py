@@ -5,7 +5,7 @@
     .venv/bin/python bench/redis_pipeline.py --latency-rate 10000 --max-rate 60000 --duration 15
 
 What runs, as in production: a throwaway redis-server, ONE gunicorn web worker (gevent) and ONE
-`python -m services.worker`, each its own process; a producer process admitting events through
+`python -m services.runtime.worker`, each its own process; a producer process admitting events through
 the real StreamProducer (the path of the REST API and `simulator --redis`: de-duplication Lua,
 XADD); a WebSocket client process (logged in, subscribed to iot/alerts/kpis) timestamping every
 frame on arrival. Each event's timestamp is set when the producer admits it, so a point's latency
@@ -45,11 +45,11 @@ PASSWORD = "bench-password-1"
 
 def producer_main(redis_url: str, schedule: list, start_at: float, out) -> None:
     """Admit events at each (rate, seconds) of the schedule; report (offered, refused) per phase."""
-    from services.events import format_timestamp
-    from services.ingest import IngestUnavailable
+    from services.timestamps import format_timestamp
+    from services.ingest.queue import IngestUnavailable
     from services.redis_keys import RedisKeys, connect
-    from services.simulator import RetailSimulator
-    from services.stream_producer import StreamProducer
+    from services.simulation.retail import RetailSimulator
+    from services.ingest.stream_producer import StreamProducer
     producer = StreamProducer(connect(redis_url), RedisKeys(), max_backlog=5_000_000)
     sim = RetailSimulator(seed=1)
     pool = [sim.next_event() for _ in range(5000)]
@@ -117,10 +117,10 @@ def calibration() -> float:
     """ms to score 1,000 events in-process (BatchProcessor, warm models): how fast this machine is right
     now. The 2 vCPUs here are shared with other tenants; the same code has measured 1.6x apart within
     an hour, so end-to-end figures are only comparable alongside this number."""
-    from services.batch import BatchProcessor
-    from services.events import validate_event
-    from services.models import ModelBank
-    from services.simulator import RetailSimulator
+    from services.pipeline.batch import BatchProcessor
+    from services.ingest.events import validate_event
+    from services.scoring.models import ModelBank
+    from services.simulation.retail import RetailSimulator
     sim = RetailSimulator(seed=1)
     bank = ModelBank(seed=0)
     bank.warm_up([validate_event(e) for e in sim.history(3000)])
@@ -184,7 +184,7 @@ def main() -> int:
            "KPI_WINDOW_SECONDS": "3600", "SECRET_KEY": "bench-secret", "PYTHONUNBUFFERED": "1"}
     try:
         procs.append(start([sys.executable, "-m", "gunicorn", "app:server"], env, tmp / "web.log"))
-        procs.append(start([sys.executable, "-m", "services.worker"], env, tmp / "worker.log"))
+        procs.append(start([sys.executable, "-m", "services.runtime.worker"], env, tmp / "worker.log"))
         base = f"http://127.0.0.1:{web_port}"
         wait_until(lambda: requests.get(base + "/login", timeout=2).status_code == 200, 60, "gunicorn")
         wait_until(lambda: "consuming" in (tmp / "worker.log").read_text(), 60, "the worker")

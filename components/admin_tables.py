@@ -1,4 +1,4 @@
-"""Tables and notices for the Admin page, built from plain lists of dicts (services.admin output).
+"""Tables and notices for the Admin page, built from plain lists of dicts (services.tenants.admin output).
 
 Every value goes in as a Dash child, so React renders it as text: a username or key name holding
 markup shows as that markup, never as HTML.

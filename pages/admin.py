@@ -1,7 +1,7 @@
 """Admin: users, API keys, the data source, alert thresholds, and the audit log of every change.
 
 For admins of the current tenant only: analysts get a 403 notice instead of the page, and every
-callback goes through services.admin.AdminService, which refuses an analyst (a callback posted by
+callback goes through services.tenants.admin.AdminService, which refuses an analyst (a callback posted by
 hand changes nothing). Each tab is one callback that dispatches on the button pressed and then
 re-renders what it changed; the audit tab re-reads the log whenever it is opened.
 """
@@ -16,8 +16,8 @@ from flask import current_app
 from flask_login import current_user
 
 from components.admin_tables import audit_table, keys_table, notice, redis_line, users_table
-from services.admin import AdminError
-from services.users import ROLES
+from services.tenants.admin import AdminError
+from services.security.users import ROLES
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin · Pulseboard", order=8, admin_only=True)
 

@@ -1,7 +1,7 @@
 """Offline analysis: upload a CSV (or pick an earlier one), map its columns, filter, read, export.
 
 Uploads stream to `POST /api/v1/uploads` (components/upload_zone.py); everything else is callbacks
-that delegate to services.uploads (the user's files) and services.analysis (the numbers), and to
+that delegate to services.storage.uploads (the user's files) and services.analysis (the numbers), and to
 components.analysis_figures (the charts).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from components.upload_zone import UploadZone
 from services.analysis import AnalysisError, Mapping, detail, summarize
 from services.analysis.export import export_kpis_csv, export_rows_csv
 from services.analysis.filters import apply_filters
-from services.uploads import UploadNotFound
+from services.storage.uploads import UploadNotFound
 
 dash.register_page(__name__, path="/analysis", name="Analysis", title="Analysis · Pulseboard", order=1)
 

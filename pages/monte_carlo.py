@@ -1,7 +1,7 @@
 """Monte Carlo NPV: distributions for the uncertain inputs, up to 1,000,000 scenarios, a progress bar
 and a Cancel button. The run is a Dash background callback (DiskcacheManager in embedded mode,
 CeleryManager on Redis), so the page stays responsive; the job also keeps a record
-(services.calc_records), which is how a run finished while you were on another page is shown
+(services.storage.calc_records), which is how a run finished while you were on another page is shown
 when you come back, and how a run in progress is picked up again.
 """
 from __future__ import annotations

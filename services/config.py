@@ -65,7 +65,7 @@ class Config:
     sim_anomaly_rate: float = 0.03
     sim_seed: int | None = None
     sim_profile: str = "retail"      # retail, sensor or mixed
-    market_feed: bool = True         # the simulated market-data feed (services.market)
+    market_feed: bool = True         # the simulated market-data feed (services.simulation.market)
     market_period: float = 10.0      # seconds between market updates
     metrics_token: str | None = None  # Bearer token a Prometheus scraper sends to GET /metrics
     login_rate_limit_user: str = "5 per minute"    # failed sign-ins per username

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 APP = [sys.executable, str(ROOT / "app.py")]
 GUNICORN = [sys.executable, "-m", "gunicorn", "app:server"]      # reads gunicorn.conf.py
-WORKER = [sys.executable, "-m", "services.worker"]
+WORKER = [sys.executable, "-m", "services.runtime.worker"]
 
 
 class LiveServer:
@@ -115,7 +115,7 @@ def recv_until(ws, predicate, timeout: float = 10) -> dict:
 
 
 class Worker:
-    """`python -m services.worker` with the given environment; ready once it says it is consuming."""
+    """`python -m services.runtime.worker` with the given environment; ready once it says it is consuming."""
 
     def __init__(self, data_dir: Path, **env):
         self.data_dir = data_dir

@@ -4,19 +4,19 @@ import time
 import numpy as np
 import pytest
 
-from services.admin import AdminError, AdminService
-from services.apikeys import ApiKeyStore
-from services.audit import AuditLog
-from services.batch import BatchProcessor
-from services.db import Database
-from services.events import validate_event
-from services.models import ModelBank, risk_levels
-from services.sim_fleet import SimulatorFleet
-from services.simulator import RetailSimulator
-from services.tenant_settings import (DEFAULT_THRESHOLDS, SettingsError, SourceSettings, TenantSettings,
+from services.tenants.admin import AdminError, AdminService
+from services.security.apikeys import ApiKeyStore
+from services.tenants.audit import AuditLog
+from services.pipeline.batch import BatchProcessor
+from services.storage.db import Database
+from services.ingest.events import validate_event
+from services.scoring.models import ModelBank, risk_levels
+from services.simulation.fleet import SimulatorFleet
+from services.simulation.retail import RetailSimulator
+from services.tenants.settings import (DEFAULT_THRESHOLDS, SettingsError, SourceSettings, TenantSettings,
                                       check_source, check_thresholds)
-from services.tickets import MemoryTickets, RedactTickets
-from services.users import UserStore
+from services.security.tickets import MemoryTickets, RedactTickets
+from services.security.users import UserStore
 
 
 @pytest.fixture

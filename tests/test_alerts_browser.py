@@ -12,8 +12,8 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def insert_alerts(server, *specs):
     """Alerts stored the way the pipeline stores them (published only through a later snapshot)."""
-    from services.alerts import AlertStore
-    from services.db import Database
+    from services.storage.alerts import AlertStore
+    from services.storage.db import Database
     store = AlertStore(Database(server.data_dir / "pulseboard.db"))
     alerts = [{"event_id": event_id, "priority": priority, "timestamp": "2026-11-24T13:00:00.000Z", "store": 1,
                "dept": 2, "risk_score": 90 if priority == "CRITICAL" else 70, "message": message, "why": "test"}

@@ -3,8 +3,9 @@ import sqlite3
 
 import pytest
 
-from services.alerts import AlertConflict, AlertStore, alert_message
-from services.db import Database
+from services.realtime.protocol import alert_message
+from services.storage.alerts import AlertConflict, AlertStore
+from services.storage.db import Database
 
 
 def make_alert(event_id, priority="HIGH", **extra):
@@ -21,7 +22,7 @@ def test_new_alerts_are_open_with_nobody_recorded(store):
     stored = store.save("default", [make_alert("e1")])
     pushed = alert_message(stored[0])                      # what the pipeline publishes, before any read
     assert pushed["status"] == "open" and pushed["acknowledged_by"] is None and pushed["resolved_at"] is None
-    assert store.recent("default")[0] == pushed
+    assert alert_message(store.recent("default")[0]) == pushed
 
 
 def test_acknowledge_then_resolve_records_who_and_when(store):

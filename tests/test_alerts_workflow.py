@@ -12,8 +12,8 @@ BOB = ("bob-other", "password123")          # an analyst of another tenant
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = LiveServer(tmp_path_factory.mktemp("alerts"), SIM_RATE=50, SIM_ANOMALY_RATE=0.2).start()
-    from services.db import Database
-    from services.users import UserStore
+    from services.storage.db import Database
+    from services.security.users import UserStore
     UserStore(Database(srv.data_dir / "pulseboard.db")).create(*BOB, role="analyst", tenant="other")
     yield srv
     srv.stop()
@@ -95,8 +95,8 @@ def test_acknowledging_a_resolved_alert_is_a_conflict(server, admin):
 
 
 def test_an_analyst_may_act_too(server, admin):
-    from services.db import Database
-    from services.users import UserStore
+    from services.storage.db import Database
+    from services.security.users import UserStore
     UserStore(Database(server.data_dir / "pulseboard.db")).create("ann", "password123", role="analyst")
     ann = server.session("ann", "password123")
     alert = wait_for_alerts(admin, server, 1, status="open")[0]

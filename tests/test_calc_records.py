@@ -1,6 +1,6 @@
 """Page calculation records: how a job ended is kept, and a job that died is never left "running"."""
-from services.calc_records import KEEP, STALE_SECONDS, CalcRecords
-from services.db import Database
+from services.storage.calc_records import KEEP, STALE_SECONDS, CalcRecords
+from services.storage.db import Database
 
 
 def test_a_run_is_recorded_from_start_to_result(tmp_path):

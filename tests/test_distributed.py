@@ -1,4 +1,4 @@
-"""Distributed mode as it is deployed: gunicorn web workers, `python -m services.worker` processes and a
+"""Distributed mode as it is deployed: gunicorn web workers, `python -m services.runtime.worker` processes and a
 real redis-server that the tests stop, restart and squeeze. Every client here is a real HTTP or
 WebSocket client; every fault is a real one (a stopped Redis, SIGKILL, SIGSTOP).
 """
@@ -14,11 +14,11 @@ import redis
 import requests
 
 from conftest import GUNICORN, LiveServer, RedisServer, Worker, recv_json, recv_until
-from services.apikeys import ApiKeyStore
-from services.db import Database
+from services.security.apikeys import ApiKeyStore
+from services.storage.db import Database
 from services.redis_keys import RedisKeys
-from services.simulator import RetailSimulator
-from services.stream_producer import StreamProducer
+from services.simulation.retail import RetailSimulator
+from services.ingest.stream_producer import StreamProducer
 
 KEYS = RedisKeys()
 
@@ -303,6 +303,6 @@ def test_a_worker_without_redis_url_says_what_it_needs(tmp_path):
 
     from conftest import ROOT
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    out = subprocess.run([sys.executable, "-m", "services.worker"], cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)},
+    out = subprocess.run([sys.executable, "-m", "services.runtime.worker"], cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "needs REDIS_URL" in out.stdout

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from services.events import EventError, validate_event
+from services.ingest.events import EventError, validate_event
 
 GOOD = {"event_id": "e1", "timestamp": "2026-01-05T10:00:00Z", "store": 1, "dept": 2,
         "weekly_sales": 15000.5, "temperature": 42.3, "is_holiday": 0}

@@ -1,7 +1,7 @@
 """Health deltas: the vectorised batch fold equals folding the events one by one."""
 import numpy as np
 
-from services.health import ALPHA, EntityHealth, HealthDelta, apply_delta, deltas, public
+from services.scoring.health import ALPHA, EntityHealth, HealthDelta, apply_delta, deltas, public
 
 
 def fold(delta: HealthDelta, risk: float, anomaly: bool, timestamp: str) -> None:

@@ -2,8 +2,8 @@
 import json
 import threading
 
-from services.hub import InMemoryHub, Message, Subscription, topic
-from services.outbox import Outbox
+from services.realtime.hub import InMemoryHub, Message, Subscription, topic
+from services.realtime.outbox import Outbox
 
 
 class FakeClock:

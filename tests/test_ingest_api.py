@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from conftest import ROOT, LiveServer
-from services.apikeys import ApiKeyStore
-from services.db import Database
-from services.users import UserStore
+from services.security.apikeys import ApiKeyStore
+from services.storage.db import Database
+from services.security.users import UserStore
 
 
 @pytest.fixture(scope="module")
@@ -108,20 +108,20 @@ def test_rate_limit_answers_429_with_retry_after(srv):
 
 def test_cli_creates_a_key_that_works(srv):
     env = {**os.environ, "DATA_DIR": str(srv.data_dir)}
-    out = subprocess.run([sys.executable, "-m", "services.apikeys", "create", "cli-key"], cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, "-m", "services.security.apikeys", "create", "cli-key"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     key = out.stdout.strip().splitlines()[-1].split(": ", 1)[1]
     assert post(srv, key, event()).status_code == 202
     prefix = key.split("_")[1]
-    subprocess.run([sys.executable, "-m", "services.apikeys", "revoke", prefix], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "-m", "services.security.apikeys", "revoke", prefix], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=30)
     assert post(srv, key, event()).status_code == 401
 
 
 def test_simulator_cli_posts_over_rest(srv):
     key = ApiKeyStore(Database(srv.data_dir / "pulseboard.db")).create("sim-cli")[1]
-    out = subprocess.run([sys.executable, "-m", "services.simulator", "--url", srv.url, "--api-key", key,
+    out = subprocess.run([sys.executable, "-m", "services.simulation.simulator", "--url", srv.url, "--api-key", key,
                           "--rate", "100", "--interval", "0.2", "--duration", "1.5", "--seed", "3"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

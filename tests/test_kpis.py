@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from services.kpis import KpiWindow, summarize, volatility_pct
+from services.scoring.kpis import KpiWindow, summarize, volatility_pct
 
 
 class FakeClock:

@@ -247,8 +247,8 @@ def test_calculate_over_the_websocket_reports_progress_and_the_result(server, ad
 
 
 def test_bad_calculations_fail_with_the_reason_and_only_their_user_hears(server, admin):
-    from services.db import Database
-    from services.users import UserStore
+    from services.storage.db import Database
+    from services.security.users import UserStore
     UserStore(Database(server.data_dir / "pulseboard.db")).create("other-user", "other-pass-1")
     mine, theirs = server.ws(admin), server.ws(server.session("other-user", "other-pass-1"))
     for ws in (mine, theirs):
@@ -277,8 +277,8 @@ def test_bad_calculations_fail_with_the_reason_and_only_their_user_hears(server,
 
 
 def test_logging_out_closes_that_users_sockets_only(server):
-    from services.db import Database
-    from services.users import UserStore
+    from services.storage.db import Database
+    from services.security.users import UserStore
     UserStore(Database(server.data_dir / "pulseboard.db")).create("leaver", "leaver-pass-1")
     leaver, stayer = server.session("leaver", "leaver-pass-1"), server.session()
     mine, theirs = server.ws(leaver), server.ws(stayer)

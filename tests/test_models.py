@@ -4,10 +4,10 @@ import time
 import numpy as np
 import pytest
 
-from services.baselines import EntityBaselines
-from services.events import validate_event
-from services.models import RISK_LEVELS, ModelBank, combine_risk, risk_level
-from services.simulator import RetailSimulator
+from services.scoring.baselines import EntityBaselines
+from services.ingest.events import validate_event
+from services.scoring.models import RISK_LEVELS, ModelBank, combine_risk, risk_level
+from services.simulation.retail import RetailSimulator
 
 
 def labeled(seed, n, anomaly_rate=0.03, sim=None):
@@ -102,7 +102,7 @@ def test_failed_fit_keeps_previous_models(monkeypatch):
     events, _ = labeled(5, 500)
     bank.warm_up(events)
     before = bank.models
-    monkeypatch.setattr("services.models.fit_models", lambda *a, **k: (_ for _ in ()).throw(ValueError("boom")))
+    monkeypatch.setattr("services.scoring.models.fit_models", lambda *a, **k: (_ for _ in ()).throw(ValueError("boom")))
     assert bank.fit_now() is False
     assert bank.models is before and bank.fit_errors == 1
 
@@ -121,7 +121,7 @@ def test_baselines_learn_per_entity_and_resist_spikes():
 
 
 def test_fast_isolation_scoring_matches_sklearn(scored):
-    from services.models import IsolationPaths, features
+    from services.scoring.models import IsolationPaths, features
     bank, _, _ = scored
     models = bank.models
     rng = np.random.default_rng(3)
@@ -133,7 +133,7 @@ def test_fast_isolation_scoring_matches_sklearn(scored):
 
 
 def test_cluster_assignment_matches_kmeans_predict(scored):
-    from services.models import nearest_centre
+    from services.scoring.models import nearest_centre
     kmeans = scored[0].models.kmeans
     rows = np.random.default_rng(5).normal(0, 2, (400, 3))
     assert (nearest_centre(rows, kmeans.cluster_centers_) == kmeans.predict(rows)).all()

@@ -3,8 +3,8 @@ import pytest
 import requests
 
 from conftest import LiveServer
-from services.db import Database
-from services.users import UserStore
+from services.storage.db import Database
+from services.security.users import UserStore
 
 TOKEN = "scrape-me-please-123"
 

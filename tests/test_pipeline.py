@@ -4,14 +4,14 @@ import time
 
 import pytest
 
-from services.alerts import AlertStore
-from services.db import Database
-from services.events import validate_event
-from services.hub import InMemoryHub, Subscription, topic
-from services.ingest import IngestQueue, QueueFull
-from services.models import ModelBank
-from services.pipeline import Pipeline
-from services.simulator import RetailSimulator
+from services.storage.alerts import AlertStore
+from services.storage.db import Database
+from services.ingest.events import validate_event
+from services.realtime.hub import InMemoryHub, Subscription, topic
+from services.ingest.queue import IngestQueue, QueueFull
+from services.scoring.models import ModelBank
+from services.pipeline.embedded import Pipeline
+from services.simulation.retail import RetailSimulator
 
 
 @pytest.fixture

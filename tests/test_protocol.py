@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from services.protocol import ProtocolError, batch_frame, encode, parse_client_message
+from services.realtime.protocol import ProtocolError, batch_frame, encode, parse_client_message
 
 
 @pytest.mark.parametrize("text, parsed", [

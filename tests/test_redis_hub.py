@@ -7,8 +7,8 @@ import redis
 import requests
 
 from conftest import LiveServer, recv_json, recv_until
-from services.hub import Message, Subscription, topic
-from services.redis_hub import RedisHub
+from services.realtime.hub import Message, Subscription, topic
+from services.realtime.redis_hub import RedisHub
 
 
 def wait_for(predicate, timeout=5.0):

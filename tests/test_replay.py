@@ -5,10 +5,10 @@ import sys
 import pytest
 
 from conftest import ROOT, LiveServer
-from services.apikeys import ApiKeyStore
-from services.db import Database
-from services.events import validate_event
-from services.replay import events_from_csv, replay
+from services.security.apikeys import ApiKeyStore
+from services.storage.db import Database
+from services.ingest.events import validate_event
+from services.simulation.replay import events_from_csv, replay
 
 
 def test_rows_become_valid_events_grouped_by_time(tmp_path):
@@ -39,13 +39,13 @@ def test_time_gaps_are_divided_by_speed():
 
 def test_replay_cli_against_a_server(tmp_path):
     csv_path = tmp_path / "gen.csv"
-    gen = subprocess.run([sys.executable, "-m", "services.replay", str(csv_path), "--generate", "--stores", "2",
+    gen = subprocess.run([sys.executable, "-m", "services.simulation.replay", str(csv_path), "--generate", "--stores", "2",
                           "--depts", "3", "--weeks", "4"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert gen.returncode == 0 and csv_path.exists(), gen.stderr
     srv = LiveServer(tmp_path / "srv", SIMULATOR="off").start()
     try:
         key = ApiKeyStore(Database(srv.data_dir / "pulseboard.db")).create("replay")[1]
-        args = [sys.executable, "-m", "services.replay", str(csv_path), "--url", srv.url, "--api-key", key,
+        args = [sys.executable, "-m", "services.simulation.replay", str(csv_path), "--url", srv.url, "--api-key", key,
                 "--no-realtime"]
         out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and "replayed 24 events" in out.stdout, out.stderr

@@ -19,8 +19,8 @@ import requests
 import websocket
 
 from conftest import ROOT, LiveServer, close_frame, recv_json, recv_until
-from services.apikeys import ApiKeyStore
-from services.db import Database
+from services.security.apikeys import ApiKeyStore
+from services.storage.db import Database
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def srv(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("sec"), SIM_RATE=60, SIM_ANOMALY_RATE=0.2, WS_SESSION_CHECK=0.3,
                         WS_TICKET_SECONDS=2).start()
     # A second tenant's first admin, made the documented way (password on stdin).
-    subprocess.run([sys.executable, "-m", "services.users", "create", "bob", "--tenant", "acme", "--role", "admin"],
+    subprocess.run([sys.executable, "-m", "services.security.users", "create", "bob", "--tenant", "acme", "--role", "admin"],
                    input="bob-password-1\n", text=True, cwd=ROOT, env=server.env, check=True, capture_output=True)
     admin = server.session()
     r = admin.post(server.url + "/api/v1/admin/users", json={"username": "dave", "password": "dave-password-1",

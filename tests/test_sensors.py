@@ -7,17 +7,18 @@ import sys
 import pytest
 
 from conftest import ROOT
-from services.alerts import AlertStore
-from services.batch import BatchProcessor
-from services.db import Database
-from services.events import EventError, validate_event
-from services.hub import InMemoryHub, Subscription, topic
-from services.ingest import IngestQueue
-from services.live_state import MemoryLiveState
-from services.models import ModelBank
-from services.pipeline import Pipeline
-from services.replay import events_from_csv
-from services.sensor_simulator import SensorSimulator, generate_sensor_csv
+from services.realtime.protocol import alert_message
+from services.storage.alerts import AlertStore
+from services.pipeline.batch import BatchProcessor
+from services.storage.db import Database
+from services.ingest.events import EventError, validate_event
+from services.realtime.hub import InMemoryHub, Subscription, topic
+from services.ingest.queue import IngestQueue
+from services.pipeline.live_state import MemoryLiveState
+from services.scoring.models import ModelBank
+from services.pipeline.embedded import Pipeline
+from services.simulation.replay import events_from_csv
+from services.simulation.sensor import SensorSimulator, generate_sensor_csv
 
 READING = {"event_id": "s1", "timestamp": "2026-01-05T10:00:00Z", "asset_id": "pump-01", "sensor_id": "pump-01-vibr",
            "sensor_type": "Vibration", "value": 2.5, "unit": "mm/s", "quality": "GOOD"}
@@ -92,7 +93,7 @@ def test_a_bad_quality_reading_is_medium_not_an_alert_and_not_learned(rig):
 
 
 def test_sensor_types_past_the_cap_share_one_model():
-    from services.sensor_banks import SensorBanks
+    from services.scoring.sensor_banks import SensorBanks
     made = []
     banks = SensorBanks(lambda name: made.append(name) or ModelBank(kind="sensor", name=name), max_types=2)
     assert banks.bank("a") is banks.bank("a") and banks.bank("b") is not banks.bank("a")
@@ -105,7 +106,7 @@ def test_sensor_csvs_replay_as_valid_readings(tmp_path):
     assert [offset for offset, _ in groups] == [0.0, 3600.0, 7200.0]
     events = [validate_event(e) for _, batch in groups for e in batch]
     assert len(events) == 24 and {e["sensor_type"] for e in events} == {"temperature", "vibration", "pressure", "current"}
-    out = subprocess.run([sys.executable, "-m", "services.replay", str(tmp_path / "g.csv"), "--generate", "--profile",
+    out = subprocess.run([sys.executable, "-m", "services.simulation.replay", str(tmp_path / "g.csv"), "--generate", "--profile",
                           "sensor", "--assets", "1", "--hours", "2"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "wrote 8 rows" in out.stdout
 
@@ -122,7 +123,7 @@ def test_an_old_alerts_table_is_migrated_in_place(tmp_path):
     conn.commit()
     conn.close()
     store = AlertStore(Database(path))
-    assert store.recent("default") == [{"type": "alert", "id": 7, "priority": "HIGH", "timestamp": "2026-01-01T00:00:00.000Z",
+    assert [alert_message(a) for a in store.recent("default")] == [{"type": "alert", "id": 7, "priority": "HIGH", "timestamp": "2026-01-01T00:00:00.000Z",
                                         "message": "m", "risk_score": 70, "why": "w", "event_id": "e7", "store": 1, "dept": 2,
                                         "status": "open", "acknowledged_by": None, "acknowledged_at": None,
                                         "resolved_by": None, "resolved_at": None}]
@@ -130,6 +131,6 @@ def test_an_old_alerts_table_is_migrated_in_place(tmp_path):
                                     "timestamp": "2026-01-01T00:00:01.000Z", "asset_id": "pump-01",
                                     "sensor_id": "pump-01-temp", "sensor_type": "temperature", "risk_score": 90,
                                     "message": "Temperature spike", "why": "hot"}])
-    assert saved[0]["id"] == 8 and store.after("default", 7)[0]["type"] == "alert_triggered"
+    assert saved[0]["id"] == 8 and alert_message(store.after("default", 7)[0])["type"] == "alert_triggered"
     Database(path)                                               # opening again is a no-op
     assert len(store.recent("default")) == 2

@@ -1,8 +1,8 @@
 """The simulator is deterministic for a seed and produces valid, realistic events."""
 from collections import Counter
 
-from services.events import validate_event
-from services.simulator import HOLIDAY_WEEKS, RetailSimulator
+from services.ingest.events import validate_event
+from services.simulation.retail import HOLIDAY_WEEKS, RetailSimulator
 
 
 def _values(sim, n):

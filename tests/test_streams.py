@@ -12,18 +12,18 @@ import pytest
 import redis
 
 from services.config import Config
-from services.events import validate_event
-from services.hub import Subscription, topic
-from services.ingest import IngestUnavailable
-from services.ingest_bridge import IngestBridge
-from services.lease import Lease
-from services.model_sync import ModelSync
-from services.models import ModelBank
-from services.ratelimit import RedisTokenBuckets
+from services.ingest.events import validate_event
+from services.realtime.hub import Subscription, topic
+from services.ingest.queue import IngestUnavailable
+from services.ingest.bridge import IngestBridge
+from services.cluster.lease import Lease
+from services.scoring.model_sync import ModelSync
+from services.scoring.models import ModelBank
+from services.security.ratelimit import RedisTokenBuckets
 from services.redis_keys import RedisKeys
-from services.simulator import RetailSimulator
-from services.stream_producer import StreamProducer
-from services.worker import WorkerNode
+from services.simulation.retail import RetailSimulator
+from services.ingest.stream_producer import StreamProducer
+from services.runtime.worker import WorkerNode
 
 KEYS = RedisKeys()
 
@@ -319,8 +319,8 @@ def test_the_simulator_and_replay_clis_write_to_the_stream_directly(r, redis_ser
     import sys
 
     from conftest import ROOT
-    from services.sensor_simulator import generate_sensor_csv
-    sim = subprocess.run([sys.executable, "-m", "services.simulator", "--redis", redis_server.url, "--profile", "sensor",
+    from services.simulation.sensor import generate_sensor_csv
+    sim = subprocess.run([sys.executable, "-m", "services.simulation.simulator", "--redis", redis_server.url, "--profile", "sensor",
                           "--rate", "200", "--interval", "0.1", "--duration", "1", "--seed", "3"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert sim.returncode == 0, sim.stderr
@@ -329,13 +329,13 @@ def test_the_simulator_and_replay_clis_write_to_the_stream_directly(r, redis_ser
     assert json.loads(r.xrange(KEYS.stream, count=1)[0][1][b"e"])["sensor_type"] in ("temperature", "vibration",
                                                                                        "pressure", "current")
     path = generate_sensor_csv(tmp_path / "s.csv", assets=1, hours=2)
-    args = [sys.executable, "-m", "services.replay", str(path), "--redis", redis_server.url, "--no-realtime",
+    args = [sys.executable, "-m", "services.simulation.replay", str(path), "--redis", redis_server.url, "--no-realtime",
             "--tenant", "acme"]
     for _ in range(2):                                     # the second run is all duplicates
         out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and "replayed 8 events" in out.stdout, out.stderr
     assert r.xlen(KEYS.stream) == sent + 8
     assert json.loads(r.xrevrange(KEYS.stream, count=1)[0][1][b"e"])["tenant"] == "acme"
-    bad = subprocess.run([sys.executable, "-m", "services.simulator", "--url", "http://127.0.0.1:1"], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "services.simulation.simulator", "--url", "http://127.0.0.1:1"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--url needs --api-key" in bad.stderr

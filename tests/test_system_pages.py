@@ -1,4 +1,4 @@
-"""The System figures (services/system_stats.py), the `system` channel carrying every one of them in
+"""The System figures (services/cluster/system_stats.py), the `system` channel carrying every one of them in
 both modes, and the System and Stream log pages in a real Chromium."""
 import json
 import time
@@ -9,12 +9,12 @@ import pytest
 import requests
 
 from conftest import LiveServer, RedisServer, recv_until
-from services.apikeys import ApiKeyStore
-from services.batch import PipelineStats
-from services.cluster import processes
-from services.db import Database
-from services.ingest import IngestQueue
-from services.system_stats import DiskcacheStats, ProcessSampler, RateMeter, RejectCounter, merge_rejected
+from services.security.apikeys import ApiKeyStore
+from services.pipeline.batch import PipelineStats
+from services.cluster.reports import processes
+from services.storage.db import Database
+from services.ingest.queue import IngestQueue
+from services.cluster.system_stats import DiskcacheStats, ProcessSampler, RateMeter, RejectCounter, merge_rejected
 from test_live_browser import browser, logged_in_page, status, wait_for  # noqa: F401  (browser is a fixture)
 
 NUMBER = (int, float)

@@ -23,7 +23,7 @@ def level(score, cuts):
 def srv(tmp_path_factory, redis_server):
     server = LiveServer(tmp_path_factory.mktemp("tenants"), REDIS_URL=redis_server.url, SIMULATOR="off",
                         MARKET_FEED="off").start(timeout=60)
-    subprocess.run([sys.executable, "-m", "services.users", "create", "bob", "--tenant", "acme", "--role", "admin"],
+    subprocess.run([sys.executable, "-m", "services.security.users", "create", "bob", "--tenant", "acme", "--role", "admin"],
                    input="bob-password-1\n", text=True, cwd=ROOT, env=server.env, check=True, capture_output=True)
     yield server
     server.stop()

@@ -5,8 +5,8 @@ import pytest
 import requests
 
 from conftest import LiveServer
-from services.db import Database
-from services.users import UserStore
+from services.storage.db import Database
+from services.security.users import UserStore
 
 RETAIL = "Store,Dept,Date,Weekly_Sales\n" + "".join(f"{s},1,2010-0{m}-05,{100 * s + m}\n"
                                                       for s in (1, 2, 3) for m in range(1, 10))

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from services.config import Config, ConfigError, load_or_create_secret_key
-from services.db import Database
-from services.users import UserError, UserStore
+from services.storage.db import Database
+from services.security.users import UserError, UserStore
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_the_command_line_sets_a_password_read_from_stdin(tmp_path):
     env = {**os.environ, "DATA_DIR": str(tmp_path)}
     users = UserStore(Database(tmp_path / "pulseboard.db"))
     users.create("dan", "old-password-1", "admin")
-    run = lambda *args, stdin: subprocess.run([sys.executable, "-m", "services.users", *args], input=stdin,  # noqa: E731
+    run = lambda *args, stdin: subprocess.run([sys.executable, "-m", "services.security.users", *args], input=stdin,  # noqa: E731
                                               text=True, cwd=root, env=env, capture_output=True)
     done = run("passwd", "dan", stdin="new-password-1\n")
     assert done.returncode == 0 and "new-password-1" not in done.stdout + done.stderr

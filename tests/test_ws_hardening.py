@@ -6,8 +6,8 @@ import pytest
 import websocket
 
 from conftest import LiveServer, close_frame, recv_json, recv_until
-from services.db import Database
-from services.users import UserStore
+from services.storage.db import Database
+from services.security.users import UserStore
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_disabling_an_account_ends_its_sockets_and_session(srv):
 
 
 def test_a_new_password_ends_the_sessions_sockets_and_tickets_made_with_the_old_one(srv):
-    """Changed where nothing tells the web process (the database, as `python -m services.users
+    """Changed where nothing tells the web process (the database, as `python -m services.security.users
     passwd` does): the session check still notices within seconds."""
     s = session(srv, "cid")
     ws = subscribed(srv, s)

@@ -1,4 +1,4 @@
-"""Offline KPIs, with the same definitions as the live dashboard (services.kpis).
+"""Offline KPIs, with the same definitions as the live dashboard (services.scoring.kpis).
 
 Trend rule: total the value per period (weekly when the data spans 8 weeks or more, else daily),
 fit a least-squares line through the period totals, and express the line's change over the whole
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from services.kpis import volatility_pct
+from services.scoring.kpis import volatility_pct
 
 TREND_THRESHOLD = 0.05
 

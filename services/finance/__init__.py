@@ -117,7 +117,7 @@ def calculate(kind: str, parameters: dict, progress: Callable[[int, int], None] 
 
 def run_recorded(records, record_id: str, parameters: dict, report: Callable[[int, str], None]) -> dict:
     """A page's Monte Carlo job: run it, report progress to the page (`report(percent, message)`) and
-    to its record (services.calc_records, at most 4 writes a second), and store how it ended."""
+    to its record (services.storage.calc_records, at most 4 writes a second), and store how it ended."""
     last = [0.0]
 
     def progress(done: int, total: int) -> None:

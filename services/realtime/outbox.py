@@ -1,0 +1,141 @@
+"""Per-connection coalescing queue: what one WebSocket client has yet to receive.
+
+The hub adds messages from the ingest thread; the connection's sender thread takes frames. The
+two never wait on each other beyond a short lock, so a slow or stalled client cannot slow the
+pipeline or any other client. The outbox is bounded by construction:
+
+- keyed messages (KPIs, health per entity, system stats) replace their unsent predecessor;
+- points (`iot` channel) keep only the newest `max_points`; the rest are counted as `dropped`;
+- reliable messages (alerts) are all kept, in order, up to `max_reliable`; past that the client is
+  too far behind to catch up frame by frame and the connection is told to close (1013), after which
+  the client reconnects and fetches what it missed by alert id. Nothing is dropped silently.
+
+Frames go out at most once per `interval` seconds; replies to the client's own requests (pong,
+error, snapshot) go out at once. If the client has been unable to take frames for `stall_seconds`
+and points were dropped meanwhile, its next frame is a fresh snapshot instead of stale deltas.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from typing import Callable
+
+from services.realtime.hub import Message, channel_of
+from services.realtime.protocol import batch_frame
+
+DROPPABLE_CHANNELS = frozenset({"iot"})
+
+
+class Outbox:
+    def __init__(self, interval: float = 0.1, max_points: int = 100, max_reliable: int = 5000,
+                 stall_seconds: float = 2.0, snapshot: Callable[[], str] | None = None, clock=time.monotonic):
+        self.interval = interval
+        self.max_points = max_points
+        self.max_reliable = max_reliable
+        self.stall_seconds = stall_seconds
+        self.snapshot = snapshot
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._keyed: OrderedDict = OrderedDict()
+        self._points: deque = deque(maxlen=max_points)
+        self._reliable: list[str] = []
+        self._direct: deque = deque()
+        self._dropped = 0
+        self.seq = 0
+        self.last_frame_at = 0.0
+        self.closed = False
+        self.overflowed = False
+        self.frames_sent = 0
+        self.points_dropped_total = 0
+        self.messages_merged = 0
+        self.resyncs = 0
+
+    # -- producer side (hub thread) ---------------------------------------------------------
+    def add(self, topic_name: str, messages: list[Message]) -> None:
+        channel = channel_of(topic_name)
+        with self._cond:
+            if self.closed:
+                return
+            was_pending = self._pending()
+            for m in messages:
+                if m.key is not None:
+                    if self._keyed.pop((channel, m.key), None) is not None:
+                        self.messages_merged += 1     # an unsent update replaced by a newer one
+                    self._keyed[(channel, m.key)] = m.json
+                elif channel in DROPPABLE_CHANNELS:
+                    if len(self._points) == self.max_points:
+                        self._dropped += 1
+                    self._points.append(m.json)
+                else:
+                    self._reliable.append(m.json)
+            if len(self._reliable) > self.max_reliable:
+                self.overflowed = True
+            if not was_pending or self.overflowed:
+                # A sender with data already pending is asleep until its frame is due; waking
+                # it for every publish would cost a thread switch per batch per client for nothing.
+                self._cond.notify()
+
+    def direct(self, encoded: str) -> None:
+        """Queue a reply to send ahead of any frame and outside the rate limit."""
+        with self._cond:
+            self._direct.append(encoded)
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    # -- consumer side (the connection's sender thread) --------------------------------------
+    def _pending(self) -> bool:
+        return bool(self._keyed or self._points or self._reliable)
+
+    def next_frame(self, timeout: float) -> list[str]:
+        """Wait up to `timeout` seconds for something to send; returns the frames to send, in order.
+
+        Blocking uses real time; the rate limit uses `self.clock` (injectable for tests).
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self.closed:
+                if self._direct:
+                    out = list(self._direct)
+                    self._direct.clear()
+                    return out
+                remaining = deadline - time.monotonic()
+                if self._pending():
+                    now = self.clock()
+                    due = self.last_frame_at + self.interval
+                    if now >= due:
+                        return self._take_frame(now)
+                    remaining = min(remaining, due - now)
+                elif remaining <= 0:
+                    return []
+                if deadline - time.monotonic() <= 0:
+                    return []
+                self._cond.wait(max(remaining, 0.0005))
+            return []
+
+    def _take_frame(self, now: float) -> list[str]:
+        frames = []
+        stalled = self.last_frame_at and now - self.last_frame_at > self.stall_seconds
+        if self.snapshot is not None and stalled and self._dropped:
+            # Behind: deltas would be stale; send the current state, then the alerts it missed.
+            frames.append(self.snapshot())
+            self._keyed.clear()
+            self._points.clear()
+            self.resyncs += 1
+            messages = self._reliable
+        else:
+            messages = [*self._keyed.values(), *self._points, *self._reliable]
+        self.seq += 1
+        frames.append(batch_frame(self.seq, messages, self._dropped))
+        self.points_dropped_total += self._dropped
+        self._keyed.clear()
+        self._points.clear()
+        self._reliable = []
+        self._dropped = 0
+        self.last_frame_at = now
+        self.frames_sent += 1
+        return frames

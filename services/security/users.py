@@ -1,0 +1,221 @@
+"""Users and their roles, kept in SQLite with scrypt password hashes.
+
+`User` is what flask-login keeps in the session; it carries the tenant so that every later lookup
+(channels, alerts, uploads) is scoped by the authenticated user rather than by what a client sends.
+"""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from functools import cache
+from datetime import datetime, timezone
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from services.storage.db import Database
+
+ROLES = ("admin", "analyst")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A real hash to check against when the user does not exist, so a wrong username costs the
+    same time as a wrong password and the answer does not reveal which one was wrong."""
+    return generate_password_hash(secrets.token_hex(8), method="scrypt")
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    tenant: str
+    active: bool
+    epoch: int = 0      # raised by every password change: a session remembers the epoch it began in
+
+    # flask-login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """What the session stores: the id and the epoch, so a password change ends old sessions."""
+        return f"{self.id}:{self.epoch}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _row_to_user(row: sqlite3.Row) -> User:
+    return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]), row["session_epoch"])
+
+
+class UserStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, username: str, password: str, role: str = "analyst", tenant: str = "default") -> User:
+        username = (username or "").strip()
+        if not username or len(username) > 64:
+            raise UserError("username must be 1-64 characters")
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        if len(password or "") < 8:
+            raise UserError("password must be at least 8 characters")
+        created = datetime.now(timezone.utc).isoformat()
+        try:
+            with self.db.connect() as conn:
+                cur = conn.execute(
+                    "INSERT INTO users (username, password_hash, role, tenant, created_at) VALUES (?,?,?,?,?)",
+                    (username, generate_password_hash(password, method="scrypt"), role, tenant, created),
+                )
+        except sqlite3.IntegrityError:
+            raise UserError(f"user {username!r} already exists") from None
+        return User(cur.lastrowid, username, role, tenant, True)
+
+    def get(self, user_id) -> User | None:
+        try:
+            rows = self.db.query("SELECT * FROM users WHERE id = ?", (int(user_id),))
+        except (TypeError, ValueError):
+            return None
+        return _row_to_user(rows[0]) if rows else None
+
+    def for_session(self, session_id) -> User | None:
+        """The user a session (flask-login's stored `get_id()`) belongs to, while it is still valid:
+        the account enabled and its password unchanged since the session began."""
+        user_id, _, epoch = str(session_id).partition(":")
+        user = self.get(user_id)
+        if user is None or not user.active or str(user.epoch) != (epoch or "0"):
+            return None
+        return user
+
+    def still_signed_in(self, user: User) -> bool:
+        """For an open socket: the account it was opened with is enabled and its password unchanged."""
+        return self.for_session(user.get_id()) is not None
+
+    def set_active(self, user_id, active: bool) -> bool:
+        """Enable or disable an account; a disabled one loses its sessions and sockets within seconds,
+        for good: disabling also moves the session epoch on, so enabling it again revives nothing."""
+        with self.db.connect() as conn:
+            return conn.execute("UPDATE users SET active = ?, session_epoch = session_epoch + ? WHERE id = ?",
+                                (int(active), int(not active), int(user_id))).rowcount > 0
+
+    def list(self, tenant: str) -> list[dict]:
+        """A tenant's users for the Admin page (never the password hashes)."""
+        rows = self.db.query("SELECT id, username, role, tenant, active, created_at FROM users WHERE tenant = ?"
+                             " ORDER BY username", (tenant,))
+        return [{**dict(r), "active": bool(r["active"])} for r in rows]
+
+    def set_role(self, user_id, role: str) -> bool:
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        with self.db.connect() as conn:
+            return conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, int(user_id))).rowcount > 0
+
+    def set_password(self, user_id, password: str) -> bool:
+        """A new password; every session signed in with the old one ends (the epoch moves on)."""
+        if len(password or "") < 8:
+            raise UserError("password must be at least 8 characters")
+        with self.db.connect() as conn:
+            return conn.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+                                (generate_password_hash(password, method="scrypt"), int(user_id))).rowcount > 0
+
+    def find(self, username: str) -> User | None:
+        rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))
+        return _row_to_user(rows[0]) if rows else None
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The active user with these credentials, or None (in constant-ish time either way)."""
+        rows = self.db.query("SELECT * FROM users WHERE username = ?", ((username or "").strip(),))
+        stored = rows[0]["password_hash"] if rows else _dummy_hash()
+        ok = check_password_hash(stored, password or "")
+        if not rows or not ok or not rows[0]["active"]:
+            return None
+        return _row_to_user(rows[0])
+
+    def count(self) -> int:
+        return self.db.query("SELECT COUNT(*) AS n FROM users")[0]["n"]
+
+    def ensure_admin(self, username: str, password: str | None) -> str | None:
+        """Create the first admin if no user of that name exists.
+
+        Returns the generated password when one had to be made up (the caller prints it once),
+        otherwise None. An existing admin is left alone: changing ADMIN_PASSWORD later does not
+        silently reset a password someone may have changed.
+        """
+        if self.find(username):
+            return None
+        generated = None
+        if not password:
+            password = generated = secrets.token_urlsafe(12)
+        try:
+            self.create(username, password, role="admin")
+        except UserError:
+            if self.find(username):     # another web worker created it first: theirs stands
+                return None
+            raise
+        return generated
+
+
+def main(argv=None) -> int:
+    """python -m services.security.users create USERNAME [--tenant T] [--role admin|analyst] | list [--tenant T]
+    | passwd USERNAME
+
+    How a new tenant gets its first admin (who then manages the rest on the Admin page), and how an
+    admin who lost their password gets back in. Passwords are read from standard input (prompted
+    on a terminal), never from the command line.
+    """
+    import argparse
+    import getpass
+    import sys
+
+    from services.config import Config
+    parser = argparse.ArgumentParser(prog="python -m services.security.users", description="Create or list Pulseboard users.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="create a user (password read from stdin)")
+    create.add_argument("username")
+    create.add_argument("--tenant", default="default")
+    create.add_argument("--role", choices=ROLES, default="analyst")
+    listing = sub.add_parser("list", help="list a tenant's users")
+    listing.add_argument("--tenant", default="default")
+    passwd = sub.add_parser("passwd", help="set a user's password (read from stdin); their sessions end")
+    passwd.add_argument("username")
+    args = parser.parse_args(argv)
+    store = UserStore(Database(Config.from_env().data_dir / "pulseboard.db"))
+    if args.command == "list":
+        for u in store.list(args.tenant):
+            print(f"{u['id']:>4}  {u['username']}  {u['role']}  {'active' if u['active'] else 'disabled'}")
+        return 0
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        if args.command == "passwd":
+            user = store.find(args.username)
+            if user is None:
+                raise UserError(f"no user {args.username!r}")
+            store.set_password(user.id, password)
+            print(f"Password of {user.username!r} changed; their sessions have ended.")
+            return 0
+        user = store.create(args.username, password, args.role, args.tenant)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {user.role} {user.username!r} in tenant {user.tenant!r}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""JSON API for scripts and for the dashboard's fallback when the WebSocket cannot connect.
+
+All routes sit behind the login gate (services.web.auth); the tenant is always the logged-in user's.
+Errors are JSON with a fitting status, never an HTML error page.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from services.realtime import protocol
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def runtime():
+    return current_app.extensions["pulseboard"]
+
+
+def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"'{name}' must be an integer") from None
+    if not minimum <= value <= maximum:
+        raise ValueError(f"'{name}' must be between {minimum} and {maximum}")
+    return value
+
+
+@bp.get("/live-data")
+def live_data():
+    """The same snapshot a WebSocket client gets for {"type": "snapshot"}."""
+    try:
+        since = request.args.get("since_alert_id")
+        since_id = _int_arg("since_alert_id", 0, 0, 2**62) if since is not None else None
+    except ValueError as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(runtime().snapshot(current_user.tenant, since_id))
+
+
+@bp.get("/alerts")
+def alerts():
+    """Alerts newest first, or with after_id those newer than an id, oldest first; optionally only
+    one status and/or priority (the store refuses unknown values: 400, never an empty list)."""
+    try:
+        limit = _int_arg("limit", 20, 1, 500)
+        after_id = _int_arg("after_id", -1, 0, 2**62) if "after_id" in request.args else None
+        filters = {"status": request.args.get("status"), "priority": request.args.get("priority")}
+        store = runtime().alerts
+        items = store.after(current_user.tenant, after_id, limit, **filters) if after_id is not None \
+            else store.recent(current_user.tenant, limit, **filters)
+    except ValueError as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(alerts=[protocol.alert_message(a) for a in items])
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(unknown):
+    """Unknown API paths get a JSON 404 instead of falling through to the Dash page router."""
+    return jsonify(error=f"no such API endpoint: /api/{unknown}"), 404
+
+
+def init_api(app) -> None:
+    """Mount the API and make every error under /api/ (and the WebSocket path) a JSON body."""
+    app.register_blueprint(bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith(("/api/", "/ws")):
+            if exc.code == 413:
+                mb = current_app.extensions["pulseboard"].config.max_upload_mb
+                return jsonify(error=f"The upload is larger than the limit of {mb:g} MB (MAX_UPLOAD_MB).",
+                               code="file_too_large"), 413
+            return jsonify(error=exc.description or exc.name), exc.code
+        return exc

@@ -1,0 +1,220 @@
+"""The server side of `/ws`: one `LiveConnection` per socket, and the registry of open ones.
+
+Each connection has two threads: the request thread reads client messages (subscribe, ping, ...)
+and a sender thread writes frames taken from the connection's `Outbox`. Only the sender writes
+to the socket, so replies and frames never interleave, and a client that stops reading blocks
+only its own sender. Origin and login are checked before the upgrade (services.web.auth), so by the
+time a `LiveConnection` exists the user is known; the tenant comes from that user, never from
+the client.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import threading
+import time
+
+from simple_websocket import ConnectionClosed
+
+from services.realtime import protocol
+from services.realtime.protocol import CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SIGNED_OUT, CLOSE_TRY_AGAIN
+from services.realtime.hub import CHANNELS, Subscription, topics_for
+from services.realtime.outbox import Outbox
+from services.security.ratelimit import TokenBuckets
+
+log = logging.getLogger(__name__)
+
+HUB_CHECK_SECONDS = 1.0
+
+
+class LockedSocket:
+    """Serialises writes to a socket shared by simple-websocket's reader thread and our sender.
+
+    simple-websocket writes pings, pongs and close frames from its own thread with `sock.send`
+    (which may write only part of a buffer); our sender writes frames. Two unsynchronised writers
+    interleave bytes and corrupt the stream, so every write goes through one lock and `sendall`.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data) -> int:
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class LiveConnection:
+    _ids = itertools.count(1)
+
+    def __init__(self, ws, user, runtime):
+        self.id = next(self._ids)
+        self.ws = ws
+        if not isinstance(ws.sock, LockedSocket):
+            ws.sock = LockedSocket(ws.sock)
+        self.user = user
+        self.tenant = user.tenant
+        self.runtime = runtime
+        config = runtime.config
+        self.outbox = Outbox(interval=config.ws_frame_interval, max_points=config.ws_max_points_per_frame,
+                             snapshot=self._snapshot_json)
+        self.subscription = Subscription(self.outbox.add)
+        self.channels: set[str] = set()
+        self._close_request: tuple[int, str] | None = None
+        self.opened = time.monotonic()
+        self._inbound = TokenBuckets(config.ws_message_rate, 2 * config.ws_message_rate)
+        self.refused_messages = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Run until the socket closes (called in the request thread)."""
+        registry = self.runtime.connections
+        registry.add(self)
+        sender = threading.Thread(target=self._send_loop, name=f"ws-send-{self.id}", daemon=True)
+        sender.start()
+        self.outbox.direct(protocol.encode({
+            "type": "welcome", "user": self.user.username, "role": self.user.role, "tenant": self.tenant,
+            "channels": list(CHANNELS), "frame_interval_ms": int(self.runtime.config.ws_frame_interval * 1000),
+            "server_time": time.time(), "worker": self.runtime.name}))
+        try:
+            while True:
+                text = self.ws.receive()
+                if self._inbound.take("in")[0]:
+                    self.handle(text)
+                else:
+                    self._refuse_message()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.runtime.hub.unsubscribe(self.subscription)
+            self.outbox.close()
+            registry.remove(self)
+            sender.join(timeout=2)
+            if self._close_request is not None:
+                self._finish_server_close()
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask for a close from another thread (logout). The sender thread sends the close frame:
+        the WebSocket protocol state is not thread-safe, so only one thread ever writes it."""
+        self._close_request = (code, reason)
+        self.outbox.close()
+
+    def _refuse_message(self) -> None:
+        """Over the message rate: answer with an error; keep flooding and the socket is closed."""
+        self.refused_messages += 1
+        if self.refused_messages > 5 * self.runtime.config.ws_message_rate:
+            self.close(CLOSE_POLICY, "too many messages")
+        else:
+            self.outbox.direct(protocol.encode(protocol.error(
+                "rate_limited", f"at most {self.runtime.config.ws_message_rate:g} messages a second; this one was dropped")))
+
+    def _policy_check(self) -> tuple[int, str] | None:
+        """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
+        ended = self.runtime.principal_ended(self.user)
+        if ended is not None:    # a new password signs the user out everywhere; the rest are refusals
+            return (CLOSE_SIGNED_OUT if ended == "password changed" else CLOSE_DISABLED), ended
+        if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
+            return CLOSE_POLICY, "idle: subscribe to a channel"
+        return None
+
+    def _finish_server_close(self) -> None:
+        """After a close we started, end the TCP connection ourselves once the client answered (or
+        after a second): Werkzeug's dev server writes an HTTP status line when the route returns,
+        and a browser still reading the socket would take it for a broken frame."""
+        reader = getattr(self.ws, "thread", None)
+        if reader is not None:
+            reader.join(timeout=1.0)
+        try:
+            self.ws.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _hub_status(self, previous: tuple | None) -> tuple:
+        """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames.
+
+        A new hub `generation` while connected means the relay re-subscribed (e.g. Redis dropped it
+        as a slow subscriber) and messages may have been lost: the client gets a fresh snapshot.
+        """
+        status = self.runtime.hub.status()
+        ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
+        if previous is not None and ok and previous[0] and generation != previous[1]:
+            self.ws.send(protocol.encode({"type": "status", "state": "live", "resync": True, "hub": status}))
+            self.ws.send(self._snapshot_json())
+        elif ok != (previous[0] if previous else None) and (previous is not None or not ok):
+            self.ws.send(protocol.encode({"type": "status", "state": "live" if ok else "degraded", "hub": status}))
+        return ok, generation
+
+    def _send_loop(self) -> None:
+        hub_seen, checked, policed = None, 0.0, time.monotonic()
+        try:
+            while not self.outbox.closed:
+                if time.monotonic() - checked >= HUB_CHECK_SECONDS:
+                    hub_seen, checked = self._hub_status(hub_seen), time.monotonic()
+                if time.monotonic() - policed >= self.runtime.config.ws_session_check:
+                    policed = time.monotonic()
+                    reason = self._policy_check()
+                    if reason is not None:
+                        self._close_request = reason
+                        break
+                frames = self.outbox.next_frame(timeout=1.0)
+                if self.outbox.overflowed:
+                    log.warning("connection %s fell too far behind; closing with %s", self.id, CLOSE_TRY_AGAIN)
+                    self.ws.close(reason=CLOSE_TRY_AGAIN, message="too far behind; reconnect and resync")
+                    return
+                for frame in frames:
+                    self.ws.send(frame)
+            if self._close_request is not None:
+                code, reason = self._close_request
+                if code in (CLOSE_SIGNED_OUT, CLOSE_DISABLED):   # said in a message too: not every client sees codes
+                    self.ws.send(protocol.encode({"type": "session_ended", "reason": reason}))
+                self.ws.close(reason=code, message=reason)
+        except ConnectionClosed:
+            pass
+        except Exception:   # a broken socket ends this connection only
+            log.exception("sender for connection %s failed", self.id)
+            try:
+                self.ws.close(reason=1011, message="server error")
+            except Exception:
+                pass
+
+    # -- client messages -------------------------------------------------------------------
+    def handle(self, text) -> None:
+        try:
+            message = protocol.parse_client_message(text)
+        except protocol.ProtocolError as exc:
+            self.outbox.direct(protocol.encode(protocol.error(exc.code, str(exc))))
+            return
+        kind, request_id = message["type"], message.get("id")
+        if kind == "subscribe":
+            self.runtime.hub.subscribe(self.subscription, self._topics(message["channels"]))
+            self.channels.update(message["channels"])
+            self._reply({"type": "subscribed", "channels": sorted(self.channels)}, request_id)
+        elif kind == "unsubscribe":
+            self.runtime.hub.unsubscribe(self.subscription, self._topics(message["channels"]))
+            self.channels.difference_update(message["channels"])
+            self._reply({"type": "unsubscribed", "channels": sorted(self.channels)}, request_id)
+        elif kind == "ping":
+            self.outbox.direct(protocol.encode(protocol.pong(request_id)))
+        elif kind == "snapshot":
+            self._reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id")), request_id)
+        elif kind == "calculate":
+            if "calculations" not in self.channels:     # results go to the channel: make sure this socket hears them
+                self.runtime.hub.subscribe(self.subscription, self._topics(["calculations"]))
+                self.channels.add("calculations")
+            self.runtime.jobs.submit(self.tenant, self.user.id, message)
+
+    def _topics(self, channels: list[str]) -> list[str]:
+        return [t for c in channels for t in topics_for(self.tenant, self.user.id, c)]
+
+    def _reply(self, message: dict, request_id) -> None:
+        if request_id is not None:
+            message = dict(message, id=request_id)
+        self.outbox.direct(protocol.encode(message))
+
+    def _snapshot_json(self) -> str:
+        return protocol.encode(self.runtime.snapshot(self.tenant))
