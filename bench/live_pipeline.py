@@ -144,7 +144,7 @@ def main() -> int:
     config = Config(data_dir=Path(tmp.name), port=port, admin_password=PASSWORD, simulator=False, sim_seed=1)
     server = create_app(config)
     runtime = server.extensions["pulseboard"]
-    runtime.models.warm_up(history)
+    runtime.backend.models.warm_up(history)
     httpd = make_server("127.0.0.1", port, server, threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     runtime.start()
@@ -166,22 +166,22 @@ def main() -> int:
                                    measure_from, results))
     clients.start()
     time.sleep(connect_time)
-    feeder = Feeder(runtime.queue, pool, args.rate, stop_at)
+    feeder = Feeder(runtime.backend.queue, pool, args.rate, stop_at)
     feeder.start()
 
     time.sleep(max(0.0, measure_from - time.time()))
-    processed0, offered0, t0 = runtime.pipeline.stats.processed, feeder.offered, time.monotonic()
+    processed0, offered0, t0 = runtime.backend.pipeline.stats.processed, feeder.offered, time.monotonic()
     max_depth = 0
     conn_stats = runtime.connections.stats()
     while time.time() < stop_at - 0.5:
         time.sleep(0.25)
-        max_depth = max(max_depth, len(runtime.queue))
+        max_depth = max(max_depth, len(runtime.backend.queue))
         conn_stats = runtime.connections.stats()     # while every client is still connected
     time.sleep(max(0.0, stop_at - time.time()))
     elapsed = time.monotonic() - t0
-    processed = runtime.pipeline.stats.processed - processed0
+    processed = runtime.backend.pipeline.stats.processed - processed0
     offered = feeder.offered - offered0
-    depth_end = len(runtime.queue)
+    depth_end = len(runtime.backend.queue)
 
     report = results.get(timeout=60)
     clients.join(10)

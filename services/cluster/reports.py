@@ -9,6 +9,8 @@ its field is removed), so a killed worker disappears from the totals by itself.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from collections import Counter
 
@@ -85,6 +87,11 @@ def processes(workers: dict, web: dict) -> dict:
         out[name] = {"role": "worker", **w.get("process", {}), "processed": w.get("processed", 0),
                      "leader": w.get("leader", False), "avg_score_ms": w.get("avg_score_ms", 0)}
     return out
+
+
+def process_name(role: str) -> str:
+    """How a process names itself in stats and logs: role, host and pid."""
+    return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
 
 class Reporter(BackgroundThread):

@@ -8,10 +8,10 @@ Distributed mode runs the same steps in services.runtime.worker, reading from a 
 from __future__ import annotations
 
 import logging
-import time
 
 from services.storage.alerts import AlertStore
 from services.background import BackgroundThread
+from services.pipeline.apply import Cadence, batch_done, publish_applied, publish_kpis
 from services.pipeline.batch import BatchProcessor, PipelineStats, validate_all
 from services.realtime.hub import Hub
 from services.ingest.queue import IngestQueue
@@ -20,9 +20,6 @@ from services.scoring.models import ModelBank
 from services.pipeline.publisher import Publisher
 
 log = logging.getLogger(__name__)
-
-KPI_PUBLISH_SECONDS = 0.25
-SLOW_PUBLISH_SECONDS = 1.0
 
 
 class Pipeline(BackgroundThread):
@@ -40,7 +37,7 @@ class Pipeline(BackgroundThread):
         self.batch_max_events = batch_max_events
         self.batch_max_wait = batch_max_wait
         self.stats = PipelineStats(log)
-        self._last_kpi = self._last_slow = 0.0
+        self.publish_periodic = Cadence(lambda: publish_kpis(self.publisher, self.state), self._publish_slow)
         self.extra_stats = None     # callable returning more stats for the system channel
         self._init_thread()
 
@@ -59,26 +56,12 @@ class Pipeline(BackgroundThread):
         batches = self.processor.process(validate_all(raw_events, self.stats))
         for tenant_batch in batches:
             stored = self.alerts.save(tenant_batch.tenant, tenant_batch.alerts)   # persisted before anyone is told
-            health = self.state.apply(tenant_batch)
-            self.publisher.points(tenant_batch.tenant, tenant_batch.points)
-            self.publisher.readings(tenant_batch.tenant, tenant_batch.readings)
-            self.publisher.alerts(tenant_batch.tenant, stored)
-            self.publisher.note_health(tenant_batch.tenant, health)
-            self.stats.alerts += len(stored)
-            self.stats.processed += len(tenant_batch.events)
-        self.stats.batches += 1
-        self.stats.scored(len(raw_events), sum(len(b.events) for b in batches), self.processor.last_score_ms)
+            publish_applied(self.publisher, self.stats, tenant_batch, stored, self.state.apply(tenant_batch))
+        batch_done(self.stats, len(raw_events), batches, self.processor.last_score_ms)
 
-    def publish_periodic(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_kpi >= KPI_PUBLISH_SECONDS:
-            self._last_kpi = now
-            for tenant, kpis in self.state.compute_kpis().items():
-                self.publisher.kpis(tenant, kpis)
-        if force or now - self._last_slow >= SLOW_PUBLISH_SECONDS:
-            self._last_slow = now
-            self.publisher.flush()
-            self.publisher.system(self.state.tenants(), self.system_stats())
+    def _publish_slow(self) -> None:
+        self.publisher.flush()
+        self.publisher.system(self.state.tenants(), self.system_stats())
 
     def system_stats(self) -> dict:
         stats = self.stats.as_dict()

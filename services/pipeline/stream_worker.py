@@ -9,7 +9,7 @@ MAX_ATTEMPTS deliveries and then dead-lettered, while the rest of the batch goes
 
 If Redis goes away the loop backs off (0.2 s doubling to 5 s) and resumes where the group left
 off; nothing it had not committed was acknowledged, so nothing is lost. The leader lease decides
-which worker also runs the cluster's singleton jobs (services.leader).
+which worker also runs the cluster's singleton jobs (services.runtime.worker).
 """
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ import redis
 
 from services.storage.alerts import AlertStore
 from services.background import BackgroundThread
+from services.pipeline.apply import batch_done, publish_applied
 from services.pipeline.batch import BatchProcessor, PipelineStats, TenantBatch
 from services.pipeline.publisher import Publisher
-from services.pipeline.redis_state import CommitResult, DeadEntry, RedisLiveState
+from services.ingest.stream_consumer import DeadEntry
+from services.pipeline.redis_state import CommitResult, RedisLiveState
 from services.ingest.stream_consumer import Entry, StreamConsumer
 
 log = logging.getLogger(__name__)
@@ -135,14 +137,8 @@ class StreamWorker(BackgroundThread):
         for b in batches:
             kept = {e["event_id"] for e in b.events}
             alerts = [a for a in stored.get(id(b), ()) if a["event_id"] in kept]
-            self.publisher.points(b.tenant, b.points)
-            self.publisher.readings(b.tenant, b.readings)
-            self.publisher.alerts(b.tenant, alerts)
-            self.publisher.note_health(b.tenant, result.health.get(b.tenant, []))
-            self.stats.alerts += len(alerts)
-            self.stats.processed += len(b.events)
-        self.stats.batches += 1
-        self.stats.scored(len(staged.entries), sum(len(b.events) for b in staged.batches), staged.score_ms)
+            publish_applied(self.publisher, self.stats, b, alerts, result.health.get(b.tenant, []))
+        batch_done(self.stats, len(staged.entries), staged.batches, staged.score_ms)
 
     def score_isolating(self, events: list[dict]) -> tuple[list[TenantBatch], list[tuple[dict, Exception]]]:
         """Score the batch; if it raises, split it until the events that fail are alone."""

@@ -1,14 +1,14 @@
 """The WebSocket protocol: parsing what clients send and encoding what the server sends.
 
 Every message is a JSON object with a `type`. docs/PROTOCOL.md is the reference for both
-directions; this module is the single place that knows the field names, so the pipeline, the
-WebSocket endpoint and the REST fallback all produce identical messages.
+directions; this module is the single place that builds them (stores return rows, the socket
+handler, the pipeline, the market feed and the REST fallback call the builders here), so every
+path produces identical messages.
 """
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
 
 from services.timestamps import now_iso
 from services.realtime.hub import CHANNELS
@@ -93,18 +93,61 @@ def _calculation(message: dict) -> dict:
 
 # -- server -> client ---------------------------------------------------------------------------
 
-def error(code: str, message: str, request_id=None) -> dict:
-    out = {"type": "error", "code": code, "reason": message}
-    if request_id is not None:
-        out["id"] = request_id
+def welcome(user, tenant: str, frame_interval: float, worker: str) -> dict:
+    """The first message on every socket: who the server thinks you are and what you may subscribe to."""
+    return {"type": "welcome", "user": user.username, "role": user.role, "tenant": tenant, "channels": list(CHANNELS),
+            "frame_interval_ms": int(frame_interval * 1000), "server_time": time.time(), "worker": worker}
+
+
+def subscribed(channels, request_id=None) -> dict:
+    return reply({"type": "subscribed", "channels": sorted(channels)}, request_id)
+
+
+def unsubscribed(channels, request_id=None) -> dict:
+    return reply({"type": "unsubscribed", "channels": sorted(channels)}, request_id)
+
+
+def status(live: bool, hub: dict, resync: bool = False) -> dict:
+    """The hub (Redis) was lost (`degraded`) or is back (`live`); `resync` says a snapshot follows."""
+    out = {"type": "status", "state": "live" if live else "degraded"}
+    if resync:
+        out["resync"] = True
+    out["hub"] = hub
     return out
+
+
+def session_ended(reason: str) -> dict:
+    """Said before close codes 4001/4003, since not every client sees close codes."""
+    return {"type": "session_ended", "reason": reason}
+
+
+def snapshot(live: dict, alerts: list, missed_alerts: list | None = None) -> dict:
+    """Everything a client needs to draw the dashboard from scratch: `live` is the live state (kpis,
+    points, health, sensors, market, model, stats, maybe `stale`), `alerts` and `missed_alerts` are
+    stored alert rows (newest first; oldest first after `since_alert_id`)."""
+    snap = {"type": "snapshot", "timestamp": now_iso(), **live, "alerts": [alert_message(a) for a in alerts]}
+    if missed_alerts is not None:
+        snap["missed_alerts"] = [alert_message(a) for a in missed_alerts]
+    return snap
+
+
+def market_update(timestamp: str, values: dict, opening: dict) -> dict:
+    """Market values now, at the open (the first update of the UTC day) and the change since then."""
+    return {"type": "market_update", "timestamp": timestamp, "values": values, "open": opening,
+            "change_since_open": {k: round(values[k] - opening.get(k, values[k]), 6) for k in values}}
+
+
+def reply(message: dict, request_id) -> dict:
+    """A reply echoes the request's `id` when it had one."""
+    return message if request_id is None else dict(message, id=request_id)
+
+
+def error(code: str, message: str, request_id=None) -> dict:
+    return reply({"type": "error", "code": code, "reason": message}, request_id)
 
 
 def pong(request_id=None) -> dict:
-    out = {"type": "pong", "timestamp": now_iso(), "server_time": time.time()}
-    if request_id is not None:
-        out["id"] = request_id
-    return out
+    return reply({"type": "pong", "timestamp": now_iso(), "server_time": time.time()}, request_id)
 
 
 def iot_update(event: dict, analysis: dict) -> dict:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
-import socket
 import threading
-import time
 
 import redis
 
 from services.cluster import reports as cluster
+from services.cluster.reports import process_name
 from services.storage.alerts import AlertStore
+from services.pipeline.apply import Cadence, publish_kpis
 from services.pipeline.batch import BatchProcessor
 from services.config import Config, load_or_create_secret_key
 from services.storage.db import Database
@@ -45,10 +44,7 @@ from services.cluster.system_stats import LeaderStats, ProcessSampler
 
 log = logging.getLogger(__name__)
 
-KPI_SECONDS = 0.25
-SLOW_SECONDS = 1.0
-def process_name(role: str) -> str:
-    return f"{role}-{socket.gethostname()}-{os.getpid()}"
+
 
 
 class WorkerNode:
@@ -84,6 +80,7 @@ class WorkerNode:
         self.publisher = Publisher(self.hub)
         self.processor = BatchProcessor(self.models, config.ws_max_points_per_frame, SensorBanks(sensor_bank),
                                         thresholds=lambda tenant: self.settings.thresholds(tenant).as_tuple())
+        self.periodic = Cadence(self._publish_kpis, self._every_second)     # between batches, in the worker's thread
         self.worker = StreamWorker(self.consumer, self.state, self.processor,
                                    self.alerts, self.publisher, config.batch_max_events, config.batch_max_wait,
                                    periodic=self.periodic)
@@ -93,7 +90,6 @@ class WorkerNode:
         self._leader_threads: list = []
         self.process = ProcessSampler()
         self.leader_stats = LeaderStats(self.redis, self.keys.stream, self.keys.group, config.stream_max_backlog)
-        self._last_kpi = self._last_slow = 0.0
         self.started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -125,15 +121,12 @@ class WorkerNode:
             pass
 
     # -- between batches (the worker thread) -----------------------------------------------------
-    def periodic(self) -> None:
-        now = time.monotonic()
-        if self.lease.held and now - self._last_kpi >= KPI_SECONDS:
-            self._last_kpi = now
-            for tenant, kpis in self.state.compute_kpis().items():
-                self.publisher.kpis(tenant, kpis)
-        if now - self._last_slow < SLOW_SECONDS:
-            return
-        self._last_slow = now
+    def _publish_kpis(self) -> None:
+        """Only the leader publishes KPIs: they are computed over the whole cluster's state."""
+        if self.lease.held:
+            publish_kpis(self.publisher, self.state)
+
+    def _every_second(self) -> None:
         self._lead(self.lease.refresh())
         self.publisher.flush()
         stats = {**self.worker.local_stats(), "leader": self.lease.held, "model_fit_errors": self.models.fit_errors,

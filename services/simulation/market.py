@@ -50,11 +50,6 @@ class MarketSimulator:
         return {k: round(v, 6) for k, v in self.values.items()}
 
 
-def market_update(timestamp: str, values: dict, opening: dict) -> dict:
-    return {"type": "market_update", "timestamp": timestamp, "values": values, "open": opening,
-            "change_since_open": {k: round(values[k] - opening.get(k, values[k]), 6) for k in values}}
-
-
 class MemoryMarketState:
     """Recent market updates in this process (embedded mode)."""
 
@@ -68,7 +63,7 @@ class MemoryMarketState:
             day = timestamp[:10]
             if self._open is None or self._open[0] != day:
                 self._open = (day, values)
-            update = market_update(timestamp, values, self._open[1])
+            update = protocol.market_update(timestamp, values, self._open[1])
             self._history.append(update)
             return update
 
@@ -92,7 +87,7 @@ class RedisMarketState:
         if opening is None or opening["date"] != timestamp[:10]:
             opening = {"date": timestamp[:10], "values": values}
             self.redis.set(self.open_key, json.dumps(opening))
-        update = market_update(timestamp, values, opening["values"])
+        update = protocol.market_update(timestamp, values, opening["values"])
         pipe = self.redis.pipeline(transaction=True)
         pipe.lpush(self.history_key, json.dumps(update))
         pipe.ltrim(self.history_key, 0, self.history - 1)

@@ -36,16 +36,10 @@ def healthz():
         checks["database"] = "ok"
     except Exception:
         checks["database"] = "unavailable"
-    if runtime.distributed:
-        try:
-            runtime.redis.ping()
-            checks["redis"] = "ok"
-        except redis.RedisError:
-            checks["redis"] = "unavailable"
-        checks["hub"] = "ok" if runtime.hub.status().get("connected") else "reconnecting"
+    checks.update(runtime.backend.health_checks())
     ok = checks["database"] == "ok"
     status = "ok" if all(v == "ok" for v in checks.values()) else ("degraded" if ok else "failing")
-    return jsonify(status=status, mode="distributed" if runtime.distributed else "embedded", checks=checks,
+    return jsonify(status=status, mode=runtime.backend.mode, checks=checks,
                    time=time.time()), 200 if ok else 503
 
 

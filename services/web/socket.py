@@ -19,7 +19,7 @@ from simple_websocket import ConnectionClosed
 
 from services.realtime import protocol
 from services.realtime.protocol import CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SIGNED_OUT, CLOSE_TRY_AGAIN
-from services.realtime.hub import CHANNELS, Subscription, topics_for
+from services.realtime.hub import Subscription, topics_for
 from services.realtime.outbox import Outbox
 from services.security.ratelimit import TokenBuckets
 
@@ -77,10 +77,8 @@ class LiveConnection:
         registry.add(self)
         sender = threading.Thread(target=self._send_loop, name=f"ws-send-{self.id}", daemon=True)
         sender.start()
-        self.outbox.direct(protocol.encode({
-            "type": "welcome", "user": self.user.username, "role": self.user.role, "tenant": self.tenant,
-            "channels": list(CHANNELS), "frame_interval_ms": int(self.runtime.config.ws_frame_interval * 1000),
-            "server_time": time.time(), "worker": self.runtime.name}))
+        self.outbox.direct(protocol.encode(protocol.welcome(self.user, self.tenant, self.runtime.config.ws_frame_interval,
+                                                            self.runtime.name)))
         try:
             while True:
                 text = self.ws.receive()
@@ -143,10 +141,10 @@ class LiveConnection:
         status = self.runtime.hub.status()
         ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
         if previous is not None and ok and previous[0] and generation != previous[1]:
-            self.ws.send(protocol.encode({"type": "status", "state": "live", "resync": True, "hub": status}))
+            self.ws.send(protocol.encode(protocol.status(True, status, resync=True)))
             self.ws.send(self._snapshot_json())
         elif ok != (previous[0] if previous else None) and (previous is not None or not ok):
-            self.ws.send(protocol.encode({"type": "status", "state": "live" if ok else "degraded", "hub": status}))
+            self.ws.send(protocol.encode(protocol.status(ok, status)))
         return ok, generation
 
     def _send_loop(self) -> None:
@@ -171,7 +169,7 @@ class LiveConnection:
             if self._close_request is not None:
                 code, reason = self._close_request
                 if code in (CLOSE_SIGNED_OUT, CLOSE_DISABLED):   # said in a message too: not every client sees codes
-                    self.ws.send(protocol.encode({"type": "session_ended", "reason": reason}))
+                    self.ws.send(protocol.encode(protocol.session_ended(reason)))
                 self.ws.close(reason=code, message=reason)
         except ConnectionClosed:
             pass
@@ -193,15 +191,15 @@ class LiveConnection:
         if kind == "subscribe":
             self.runtime.hub.subscribe(self.subscription, self._topics(message["channels"]))
             self.channels.update(message["channels"])
-            self._reply({"type": "subscribed", "channels": sorted(self.channels)}, request_id)
+            self._reply(protocol.subscribed(self.channels, request_id))
         elif kind == "unsubscribe":
             self.runtime.hub.unsubscribe(self.subscription, self._topics(message["channels"]))
             self.channels.difference_update(message["channels"])
-            self._reply({"type": "unsubscribed", "channels": sorted(self.channels)}, request_id)
+            self._reply(protocol.unsubscribed(self.channels, request_id))
         elif kind == "ping":
             self.outbox.direct(protocol.encode(protocol.pong(request_id)))
         elif kind == "snapshot":
-            self._reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id")), request_id)
+            self._reply(protocol.reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id")), request_id))
         elif kind == "calculate":
             if "calculations" not in self.channels:     # results go to the channel: make sure this socket hears them
                 self.runtime.hub.subscribe(self.subscription, self._topics(["calculations"]))
@@ -211,9 +209,7 @@ class LiveConnection:
     def _topics(self, channels: list[str]) -> list[str]:
         return [t for c in channels for t in topics_for(self.tenant, self.user.id, c)]
 
-    def _reply(self, message: dict, request_id) -> None:
-        if request_id is not None:
-            message = dict(message, id=request_id)
+    def _reply(self, message: dict) -> None:
         self.outbox.direct(protocol.encode(message))
 
     def _snapshot_json(self) -> str:
