@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import datetime, timezone
 
-from werkzeug.security import check_password_hash, generate_password_hash
+from services.security.passwords import check_password, hash_password
 
 from services.storage.db import Database
 
@@ -22,7 +22,7 @@ ROLES = ("admin", "analyst")
 def _dummy_hash() -> str:
     """A real hash to check against when the user does not exist, so a wrong username costs the
     same time as a wrong password and the answer does not reveal which one was wrong."""
-    return generate_password_hash(secrets.token_hex(8), method="scrypt")
+    return hash_password(secrets.token_hex(8))
 
 
 class UserError(ValueError):
@@ -81,7 +81,7 @@ class UserStore:
             with self.db.connect() as conn:
                 cur = conn.execute(
                     "INSERT INTO users (username, password_hash, role, tenant, created_at) VALUES (?,?,?,?,?)",
-                    (username, generate_password_hash(password, method="scrypt"), role, tenant, created),
+                    (username, hash_password(password), role, tenant, created),
                 )
         except sqlite3.IntegrityError:
             raise UserError(f"user {username!r} already exists") from None
@@ -132,7 +132,7 @@ class UserStore:
             raise UserError("password must be at least 8 characters")
         with self.db.connect() as conn:
             return conn.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
-                                (generate_password_hash(password, method="scrypt"), int(user_id))).rowcount > 0
+                                (hash_password(password), int(user_id))).rowcount > 0
 
     def find(self, username: str) -> User | None:
         rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))
@@ -142,7 +142,7 @@ class UserStore:
         """The active user with these credentials, or None (in constant-ish time either way)."""
         rows = self.db.query("SELECT * FROM users WHERE username = ?", ((username or "").strip(),))
         stored = rows[0]["password_hash"] if rows else _dummy_hash()
-        ok = check_password_hash(stored, password or "")
+        ok = check_password(stored, password or "")
         if not rows or not ok or not rows[0]["active"]:
             return None
         return _row_to_user(rows[0])
