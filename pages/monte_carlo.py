@@ -11,13 +11,13 @@ from enum import StrEnum
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
-from flask import current_app
 from flask_login import current_user
 
 from components import finance_cards, finance_figures
 from components.live_socket import LiveSocket
 from services.finance import FinanceError, check_monte_carlo, run_recorded
 from services.finance.forms import pasted_column, percent
+from services.web.runtime_access import get_runtime
 
 dash.register_page(__name__, path="/monte-carlo", name="Monte Carlo", title="Monte Carlo · Pulseboard", order=5)
 
@@ -53,7 +53,7 @@ def field(id_, label, value, **kw):
 
 
 def records():
-    return current_app.extensions["pulseboard"].calc_records
+    return get_runtime().calc_records
 
 
 def shown(record: dict | None) -> tuple:
@@ -131,7 +131,7 @@ def start(_n, *values):
           progress=[Output(Ids.progress, "value"), Output(Ids.progress, "label")])
 def run(set_progress, job):
     """The background job: another process (or a Celery worker) runs the scenarios."""
-    pulse = dash.get_app().server.extensions["pulseboard"]
+    pulse = get_runtime(dash.get_app().server)
     result = run_recorded(pulse.calc_records, job["record"], job["parameters"],
                           lambda pct, _message: set_progress((pct, f"{pct}%")))
     return (finance_cards.monte_carlo_cards(result), finance_figures.histogram(result),
