@@ -21,6 +21,7 @@ from components.toasts import toast_area
 from services.web import admin_api, alerts_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
 from services.config import Config, load_or_create_secret_key
 from services.web.socket import LiveConnection
+from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
 from services.runtime.runtime import Runtime
 from services.security.tickets import redact_tickets_in_logs
@@ -42,7 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
         MAX_CONTENT_LENGTH=int(config.max_upload_mb * 2**20) + 2**20,   # + room for multipart framing
     )
     runtime = Runtime(config)
-    server.extensions["pulseboard"] = runtime
+    init_runtime(server, runtime)
     generated = runtime.users.ensure_admin(config.admin_username, config.admin_password)
     if generated:   # shown once, on the console only; never written to the log
         print(f"\n  Created admin user {config.admin_username!r} with password: {generated}\n"
@@ -109,7 +110,7 @@ def main() -> None:
         httpd = make_server(config.host, config.port, server, threaded=True)
     except OSError as exc:
         raise SystemExit(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
-    runtime = server.extensions["pulseboard"]
+    runtime = get_runtime(server)
     runtime.start()
     log.info("Pulseboard (embedded mode) on http://%s:%s", config.host, config.port)
     try:

@@ -30,7 +30,8 @@ def post_worker_init(worker):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from services.security.tickets import redact_tickets_in_logs
     redact_tickets_in_logs()
-    runtime = worker.wsgi.extensions["pulseboard"]
+    from services.web.runtime_access import get_runtime
+    runtime = get_runtime(worker.wsgi)
     if distributed:
         runtime.start_web()
     else:

@@ -18,6 +18,8 @@ import dash_bootstrap_components as dbc
 from dash import MATCH, ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 from dash_extensions import WebSocket
 
+from components.toasts import TOAST_AREA_ID
+
 
 class LiveSocket(html.Span):
     class ids:
@@ -30,7 +32,7 @@ class LiveSocket(html.Span):
                  offline_after: int = 4, poll_ms: int = 5000):
         config = {"path": path, "channels": channels, "fallback_url": fallback_url, "offline_after": offline_after,
                   "poll_ms": poll_ms, "socket_id": self.ids.socket(aio_id), "frame_id": self.ids.frame(aio_id),
-                  "badge_id": self.ids.badge(aio_id)}
+                  "badge_id": self.ids.badge(aio_id), "toast_area_id": TOAST_AREA_ID}
         super().__init__([
             WebSocket(id=self.ids.socket(aio_id)),
             dcc.Store(id=self.ids.config(aio_id), data=config),

@@ -12,12 +12,12 @@ from enum import StrEnum
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
-from flask import current_app
 from flask_login import current_user
 
 from components.admin_tables import audit_table, keys_table, notice, redis_line, users_table
 from services.tenants.admin import AdminError
 from services.security.users import ROLES
+from services.web.runtime_access import get_runtime
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin · Pulseboard", order=8, admin_only=True)
 
@@ -59,7 +59,7 @@ class Ids(StrEnum):
 
 
 def _admin():
-    return current_app.extensions["pulseboard"].admin
+    return get_runtime().admin
 
 
 def _field(label, component, width=3):

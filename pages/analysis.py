@@ -11,7 +11,6 @@ from enum import StrEnum
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
-from flask import current_app
 from flask_login import current_user
 
 from components import analysis_figures as figures
@@ -21,6 +20,7 @@ from services.analysis import AnalysisError, Mapping, detail, summarize
 from services.analysis.export import export_kpis_csv, export_rows_csv
 from services.analysis.filters import apply_filters
 from services.storage.uploads import UploadNotFound
+from services.web.runtime_access import get_runtime
 
 dash.register_page(__name__, path="/analysis", name="Analysis", title="Analysis · Pulseboard", order=1)
 
@@ -59,7 +59,7 @@ def kpi_id(key: str) -> str:
 
 
 def store():
-    return current_app.extensions["pulseboard"].uploads
+    return get_runtime().uploads
 
 
 def _graph(gid):
@@ -71,7 +71,7 @@ def layout(**_query):
     return dbc.Container([
         html.H2("Offline analysis", className="h4 mb-3"),
         dbc.Row([
-            dbc.Col(UploadZone(UPLOAD, max_mb=current_app.extensions["pulseboard"].config.max_upload_mb), lg=6),
+            dbc.Col(UploadZone(UPLOAD, max_mb=get_runtime().config.max_upload_mb), lg=6),
             dbc.Col([
                 dbc.Label("Your uploads"),
                 dbc.InputGroup([dcc.Dropdown(id=Ids.select, placeholder="Choose an upload…", className="flex-grow-1"),

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, clientside_callback, dcc, html
 
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 
 dash.register_page(__name__, path="/assets", name="Assets", title="Assets · Pulseboard", order=2)
 
@@ -29,12 +30,7 @@ class Ids(StrEnum):
 
 def layout(**_query):
     return dbc.Container([
-        dbc.Row([
-            dbc.Col(html.H2("Assets", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["sensors", "health", "alerts", "notifications"]), width="auto"),
-            dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
-                    width="auto"),
-        ], className="align-items-center g-3 mb-3"),
+        page_header("Assets", SOCKET, ["sensors", "health", "alerts", "notifications"], Ids.updated),
         dbc.Card([
             dbc.CardHeader("Health per asset, least healthy first", className="fw-semibold"),
             dbc.CardBody(html.Div(dbc.Spinner(size="sm", color="secondary"), id=Ids.health,

@@ -16,6 +16,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 from components import finance_cards, finance_figures
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 from services.finance import FinanceError, calculate
 from services.finance.forms import pasted_column, percent, table_flows
 from services.finance.scenarios import ai_adoption_flows
@@ -133,9 +134,7 @@ def sensitivity_tab():
 
 def layout(**_query):
     return dbc.Container([
-        dbc.Row([dbc.Col(html.H2("Calculators", className="h4 mb-0"), width="auto"),
-                 dbc.Col(LiveSocket(SOCKET, channels=["market", "notifications"]), width="auto")],
-                className="align-items-center g-3 mb-2"),
+        page_header("Calculators", SOCKET, ["market", "notifications"], spacing="mb-2"),
         dbc.Tabs([dbc.Tab(npv_tab(), label="NPV & IRR", tab_id="npv"),
                   dbc.Tab(roi_tab(), label="ROI & AI adoption", tab_id="roi"),
                   dbc.Tab(sensitivity_tab(), label="Sensitivity", tab_id="sensitivity")], active_tab="npv"),

@@ -19,6 +19,7 @@ from flask_login import current_user
 from components.alert_list import alert_filters, alert_list
 from components.kpi_card import kpi_card
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 
 dash.register_page(__name__, path="/", name="Live", title="Live · Pulseboard", order=0)
 
@@ -82,12 +83,7 @@ def choice_panel():
 def layout(**_query):
     return dbc.Container([
         choice_panel(),
-        dbc.Row([
-            dbc.Col(html.H2("Live dashboard", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["iot", "alerts", "kpis", "health", "notifications"]), width="auto"),
-            dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
-                    width="auto"),
-        ], className="align-items-center g-3 mb-3"),
+        page_header("Live dashboard", SOCKET, ["iot", "alerts", "kpis", "health", "notifications"], Ids.updated),
         dbc.Row([dbc.Col(kpi_card(kpi_id(key), title, hint), xs=6, md=3, xl=True, className="mb-3")
                  for key, title, hint, _ in KPIS], className="g-3"),
         dbc.Row([

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 
 dash.register_page(__name__, path="/market", name="Market", title="Market · Pulseboard", order=3)
 
@@ -61,12 +62,7 @@ def card(key: str, title: str) -> dbc.Card:
 
 def layout(**_query):
     return dbc.Container([
-        dbc.Row([
-            dbc.Col(html.H2("Market", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["market", "notifications"]), width="auto"),
-            dbc.Col(html.Span("waiting for the first snapshot…", id=Ids.updated, className="text-muted small"),
-                    width="auto"),
-        ], className="align-items-center g-3 mb-3"),
+        page_header("Market", SOCKET, ["market", "notifications"], Ids.updated),
         dbc.Row([dbc.Col(card(key, title), xs=6, md=4, xl=True, className="mb-3") for key, title, _ in INDICATORS],
                 className="g-3"),
         dbc.Card([

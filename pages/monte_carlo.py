@@ -11,13 +11,13 @@ from enum import StrEnum
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
-from flask import current_app
 from flask_login import current_user
 
 from components import finance_cards, finance_figures
-from components.live_socket import LiveSocket
+from components.page_header import page_header
 from services.finance import FinanceError, check_monte_carlo, run_recorded
 from services.finance.forms import pasted_column, percent
+from services.web.runtime_access import get_runtime
 
 dash.register_page(__name__, path="/monte-carlo", name="Monte Carlo", title="Monte Carlo · Pulseboard", order=5)
 
@@ -53,7 +53,7 @@ def field(id_, label, value, **kw):
 
 
 def records():
-    return current_app.extensions["pulseboard"].calc_records
+    return get_runtime().calc_records
 
 
 def shown(record: dict | None) -> tuple:
@@ -72,9 +72,7 @@ def shown(record: dict | None) -> tuple:
 def layout(**_query):
     cards, figure, status, value, label, poll_off = shown(records().latest(current_user.id, KIND))
     return dbc.Container([
-        dbc.Row([dbc.Col(html.H2("Monte Carlo NPV", className="h4 mb-0"), width="auto"),
-                 dbc.Col(LiveSocket("monte-carlo", channels=["notifications"]), width="auto")],
-                className="align-items-center g-3 mb-2"),
+        page_header("Monte Carlo NPV", "monte-carlo", ["notifications"], spacing="mb-2"),
         dbc.Label("Base cash flows, one per period (end of period; paste a column)", className="small mb-0"),
         dbc.Textarea(id=Ids.flows, value="\n".join(["150000"] * 10), rows=3),
         dbc.Row([field(Ids.rate_mean, "Discount rate mean %", 8), field(Ids.rate_std, "… std %", 2),
@@ -131,7 +129,7 @@ def start(_n, *values):
           progress=[Output(Ids.progress, "value"), Output(Ids.progress, "label")])
 def run(set_progress, job):
     """The background job: another process (or a Celery worker) runs the scenarios."""
-    pulse = dash.get_app().server.extensions["pulseboard"]
+    pulse = get_runtime(dash.get_app().server)
     result = run_recorded(pulse.calc_records, job["record"], job["parameters"],
                           lambda pct, _message: set_progress((pct, f"{pct}%")))
     return (finance_cards.monte_carlo_cards(result), finance_figures.histogram(result),

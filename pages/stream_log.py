@@ -16,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 
 dash.register_page(__name__, path="/stream", name="Stream log", title="Stream log · Pulseboard", order=7)
 
@@ -32,18 +33,14 @@ class Ids(StrEnum):
     pause = "stream-pause"
     clear = "stream-clear"
     rows = "stream-rows"
-    rows_id = "stream-rows-id"
+    render_config = "stream-render-config"
     counter = "stream-counter"
 
 
 def layout(**_query):
     return dbc.Container([
-        dbc.Row([
-            dbc.Col(html.H2("Stream log", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=DEFAULT_CHANNELS), width="auto"),
-            dbc.Col(html.Span("", id=Ids.counter, className="text-muted small", **{"data-testid": "stream-counter"}),
-                    width="auto"),
-        ], className="align-items-center g-3 mb-2"),
+        page_header("Stream log", SOCKET, DEFAULT_CHANNELS, Ids.counter, waiting="", spacing="mb-2",
+                    **{"data-testid": "stream-counter"}),
         dbc.Row([
             dbc.Col(dbc.Checklist(id=Ids.channels, options=[{"label": c, "value": c} for c in CHANNELS],
                                   value=DEFAULT_CHANNELS, inline=True), width="auto"),
@@ -53,7 +50,8 @@ def layout(**_query):
             dbc.Col(dbc.Button("Clear", id=Ids.clear, color="outline-secondary", size="sm", n_clicks=0), width="auto"),
         ], className="align-items-center g-2 mb-3"),
         html.Div(id=Ids.rows, className="stream-log", **{"data-testid": "stream-rows"}),   # rows: pulse_stream_log.js
-        dcc.Store(id=Ids.rows_id, data=Ids.rows.value),
+        dcc.Store(id=Ids.render_config, data={"default_limit": DEFAULT_LIMIT, "ids": {
+            "rows": Ids.rows, "channels": Ids.channels, "limit": Ids.limit, "pause": Ids.pause, "clear": Ids.clear}}),
     ], fluid=True)
 
 
@@ -67,6 +65,6 @@ clientside_callback(
     Input(Ids.limit, "value"),
     Input(Ids.channels, "value"),
     State(LiveSocket.ids.config(SOCKET), "data"),
-    State(Ids.rows_id, "data"),
+    State(Ids.render_config, "data"),
     prevent_initial_call=True,
 )

@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, clientside_callback, dcc, html
 
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 
 dash.register_page(__name__, path="/system", name="System", title="System · Pulseboard", order=6)
 
@@ -47,12 +48,7 @@ def panel(table_id: Ids, title: str) -> dbc.Card:
 
 def layout(**_query):
     return dbc.Container([
-        dbc.Row([
-            dbc.Col(html.H2("System", className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(SOCKET, channels=["system", "notifications"]), width="auto"),
-            dbc.Col(html.Span("waiting for the first update…", id=Ids.updated, className="text-muted small"),
-                    width="auto"),
-        ], className="align-items-center g-3 mb-3"),
+        page_header("System", SOCKET, ["system", "notifications"], Ids.updated, waiting="waiting for the first update…"),
         html.Div(id=Ids.cards, className="system-cards mb-3"),
         dbc.Card([dbc.CardHeader("Events per second: in (accepted) vs out (processed)", className="fw-semibold"),
                   dbc.CardBody(dcc.Graph(id=Ids.chart, config={"displaylogo": False},

@@ -3,18 +3,48 @@
 Every setting that is part of the product (HOST, PORT, SECRET_KEY, DATA_DIR, ADMIN_USERNAME,
 ADMIN_PASSWORD, ALLOWED_ORIGINS, SIM_RATE, SIMULATOR) is read here and nowhere else, so the rest of
 the code receives a `Config` and never touches `os.environ`. Tests build a Config directly.
+`ENV_SETTINGS` lists every variable with its field and parser; each default is written once, on
+the `Config` field.
 """
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 
 class ConfigError(ValueError):
     """A setting has a value we cannot use; the message names the variable."""
+
+
+# Parsers: (env, variable name, the Config field's default) -> value; an unset or empty variable
+# gives the default, which is written once, on the Config field.
+
+def _text(env: Mapping[str, str], name: str, default):
+    return env.get(name) or default
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name)
+    return Path(raw) if raw else default
+
+
+def _origins(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()) if raw else default
+
+
+def _seed(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = env.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _https(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """PREFERRED_URL_SCHEME: https or http."""
+    raw = env.get(name)
+    return raw.strip().lower() == "https" if raw else default
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -42,11 +72,28 @@ def _number(env: Mapping[str, str], name: str, default, kind=float, minimum=None
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    value = (env.get(name) or default).strip().lower()
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {env.get(name)!r})")
-    return value
+def _int(minimum: int) -> Callable:
+    return lambda env, name, default: _number(env, name, default, int, minimum)
+
+
+def _float(minimum: float, cap: float | None = None) -> Callable:
+    """A float of at least `minimum`; a value above `cap` is lowered to it."""
+    def parse(env, name, default):
+        value = _number(env, name, default, float, minimum)
+        return value if cap is None else min(cap, value)
+    return parse
+
+
+def _choice(*choices: str) -> Callable:
+    def parse(env, name, default):
+        value = (env.get(name) or default).strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {env.get(name)!r})")
+        return value
+    return parse
+
+
+MAX_TICKET_SECONDS = 60.0      # a WebSocket ticket never lives longer than this
 
 
 @dataclass(frozen=True)
@@ -86,7 +133,7 @@ class Config:
     ws_message_rate: float = 10.0        # client messages per second per socket (bursts of twice that)
     ws_subscribe_timeout: float = 30.0   # a socket that subscribes to nothing this long is closed
     ws_session_check: float = 10.0       # seconds between re-checks that the socket's user may still be in
-    ws_ticket_seconds: float = 60.0      # lifetime of a POST /api/token ticket (at most 60 s)
+    ws_ticket_seconds: float = MAX_TICKET_SECONDS   # lifetime of a POST /api/token ticket (at most 60 s)
     iot_rate_limit: float = 50_000.0   # events/s per API key on POST /api/v1/iot
     iot_max_body_kb: int = 4096
     redis_url: str | None = None     # distributed mode: hub, ingest stream and shared state on Redis
@@ -109,52 +156,8 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
         env = os.environ if env is None else env
-        origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
-        seed = env.get("SIM_SEED")
-        return cls(
-            host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
-            port=_number(env, "PORT", 8050, int, minimum=1),
-            data_dir=Path(env.get("DATA_DIR") or "instance"),
-            secret_key=env.get("SECRET_KEY") or None,
-            admin_username=env.get("ADMIN_USERNAME") or "admin",
-            admin_password=env.get("ADMIN_PASSWORD") or None,
-            allowed_origins=origins,
-            simulator=_flag(env, "SIMULATOR", True),
-            sim_rate=_number(env, "SIM_RATE", 5.0, float, minimum=0.0),
-            sim_anomaly_rate=_number(env, "SIM_ANOMALY_RATE", 0.03, float, minimum=0.0),
-            sim_seed=int(seed) if seed not in (None, "") else None,
-            sim_profile=_choice(env, "SIM_PROFILE", ("retail", "sensor", "mixed"), "retail"),
-            market_feed=_flag(env, "MARKET_FEED", True),
-            market_period=_number(env, "MARKET_PERIOD", 10.0, float, minimum=0.05),
-            metrics_token=env.get("METRICS_TOKEN") or None,
-            login_rate_limit_user=env.get("LOGIN_RATE_LIMIT_USER") or "5 per minute",
-            login_rate_limit_ip=env.get("LOGIN_RATE_LIMIT_IP") or "20 per minute",
-            https=(env.get("PREFERRED_URL_SCHEME") or "http").strip().lower() == "https",
-            trust_proxy=_number(env, "TRUST_PROXY", 0, int, minimum=0),
-            kpi_window_seconds=_number(env, "KPI_WINDOW_SECONDS", 300.0, float, minimum=1.0),
-            ws_ping_interval=_number(env, "WS_PING_INTERVAL", 25.0, float, minimum=1.0),
-            ws_max_per_user=_number(env, "WS_MAX_PER_USER", 10, int, minimum=1),
-            ws_max_connections=_number(env, "WS_MAX_CONNECTIONS", 2000, int, minimum=1),
-            ws_message_rate=_number(env, "WS_MESSAGE_RATE", 10.0, float, minimum=0.1),
-            ws_subscribe_timeout=_number(env, "WS_SUBSCRIBE_TIMEOUT", 30.0, float, minimum=0.5),
-            ws_session_check=_number(env, "WS_SESSION_CHECK", 10.0, float, minimum=0.2),
-            ws_ticket_seconds=min(60.0, _number(env, "WS_TICKET_SECONDS", 60.0, float, minimum=1.0)),
-            redis_url=env.get("REDIS_URL") or None,
-            redis_prefix=env.get("REDIS_PREFIX") or "pulse:",
-            redis_stream=env.get("REDIS_STREAM") or "pulse:events",
-            redis_ingest_channel=env.get("REDIS_INGEST_CHANNEL") or "pulse:ingest",
-            redis_dead_letter=env.get("REDIS_DEAD_LETTER") or "pulse:events:dead",
-            redis_group=env.get("REDIS_GROUP") or "pulse-workers",
-            stream_max_backlog=_number(env, "STREAM_MAX_BACKLOG", 1_000_000, int, minimum=1),
-            idempotency_seconds=_number(env, "IDEMPOTENCY_SECONDS", 600.0, float, minimum=1.0),
-            claim_idle_seconds=_number(env, "CLAIM_IDLE_SECONDS", 30.0, float, minimum=0.1),
-            max_attempts=_number(env, "MAX_ATTEMPTS", 3, int, minimum=1),
-            iot_rate_limit=_number(env, "IOT_RATE_LIMIT", 50_000.0, float, minimum=0.001),
-            iot_max_body_kb=_number(env, "IOT_MAX_BODY_KB", 4096, int, minimum=1),
-            max_upload_mb=_number(env, "MAX_UPLOAD_MB", 200.0, float, minimum=0.001),
-            max_rows=_number(env, "MAX_ROWS", 3_000_000, int, minimum=1),
-            max_columns=_number(env, "MAX_COLUMNS", 500, int, minimum=2),
-        )
+        defaults = {f.name: f.default for f in fields(cls)}
+        return cls(**{field: parse(env, name, defaults[field]) for name, field, parse in ENV_SETTINGS})
 
     @property
     def own_origins(self) -> tuple[str, ...]:
@@ -163,6 +166,54 @@ class Config:
         if self.host in {"127.0.0.1", "localhost", "0.0.0.0", "::"}:
             hosts |= {"127.0.0.1", "localhost"}
         return tuple(sorted(f"http://{h}:{self.port}" for h in hosts))
+
+
+# Every environment variable Config.from_env reads: (variable, Config field, parser). Fields not
+# listed (batch sizes, frame pacing, message and dead-letter caps) are not settable from the environment.
+ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
+    ("HOST", "host", _text),
+    ("PORT", "port", _int(1)),
+    ("DATA_DIR", "data_dir", _path),
+    ("SECRET_KEY", "secret_key", _text),
+    ("ADMIN_USERNAME", "admin_username", _text),
+    ("ADMIN_PASSWORD", "admin_password", _text),
+    ("ALLOWED_ORIGINS", "allowed_origins", _origins),
+    ("SIMULATOR", "simulator", _flag),
+    ("SIM_RATE", "sim_rate", _float(0.0)),
+    ("SIM_ANOMALY_RATE", "sim_anomaly_rate", _float(0.0)),
+    ("SIM_SEED", "sim_seed", _seed),
+    ("SIM_PROFILE", "sim_profile", _choice("retail", "sensor", "mixed")),
+    ("MARKET_FEED", "market_feed", _flag),
+    ("MARKET_PERIOD", "market_period", _float(0.05)),
+    ("METRICS_TOKEN", "metrics_token", _text),
+    ("LOGIN_RATE_LIMIT_USER", "login_rate_limit_user", _text),
+    ("LOGIN_RATE_LIMIT_IP", "login_rate_limit_ip", _text),
+    ("PREFERRED_URL_SCHEME", "https", _https),
+    ("TRUST_PROXY", "trust_proxy", _int(0)),
+    ("KPI_WINDOW_SECONDS", "kpi_window_seconds", _float(1.0)),
+    ("WS_PING_INTERVAL", "ws_ping_interval", _float(1.0)),
+    ("WS_MAX_PER_USER", "ws_max_per_user", _int(1)),
+    ("WS_MAX_CONNECTIONS", "ws_max_connections", _int(1)),
+    ("WS_MESSAGE_RATE", "ws_message_rate", _float(0.1)),
+    ("WS_SUBSCRIBE_TIMEOUT", "ws_subscribe_timeout", _float(0.5)),
+    ("WS_SESSION_CHECK", "ws_session_check", _float(0.2)),
+    ("WS_TICKET_SECONDS", "ws_ticket_seconds", _float(1.0, cap=MAX_TICKET_SECONDS)),
+    ("REDIS_URL", "redis_url", _text),
+    ("REDIS_PREFIX", "redis_prefix", _text),
+    ("REDIS_STREAM", "redis_stream", _text),
+    ("REDIS_INGEST_CHANNEL", "redis_ingest_channel", _text),
+    ("REDIS_DEAD_LETTER", "redis_dead_letter", _text),
+    ("REDIS_GROUP", "redis_group", _text),
+    ("STREAM_MAX_BACKLOG", "stream_max_backlog", _int(1)),
+    ("IDEMPOTENCY_SECONDS", "idempotency_seconds", _float(1.0)),
+    ("CLAIM_IDLE_SECONDS", "claim_idle_seconds", _float(0.1)),
+    ("MAX_ATTEMPTS", "max_attempts", _int(1)),
+    ("IOT_RATE_LIMIT", "iot_rate_limit", _float(0.001)),
+    ("IOT_MAX_BODY_KB", "iot_max_body_kb", _int(1)),
+    ("MAX_UPLOAD_MB", "max_upload_mb", _float(0.001)),
+    ("MAX_ROWS", "max_rows", _int(1)),
+    ("MAX_COLUMNS", "max_columns", _int(2)),
+)
 
 
 def load_or_create_secret_key(config: Config) -> str:

@@ -188,7 +188,7 @@
           if (data.type === "snapshot") { ctx.gotSnapshot = true; }
           noteAlerts(ctx, data);
           var notes = (data.messages || []).filter(function (m) { return m.type === "notification"; });
-          if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes); }
+          if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes, cfg.toast_area_id); }
           return [nu, data];
         }
         if (data.type === "session_ended") {    // signed out (here or in another tab): sign in again
@@ -202,7 +202,7 @@
               ? {level: "warning", title: "Live data degraded", timestamp: new Date().toISOString(),
                  message: "The server lost its event store (Redis); pages still work, live updates resume when it is back."}
               : {level: "success", title: "Live data is back", timestamp: new Date().toISOString(),
-                 message: "Catching up on what was missed."}]);
+                 message: "Catching up on what was missed."}], cfg.toast_area_id);
           }
           window.dash_clientside.set_props(cfg.badge_id, {children: degraded ? "Degraded" : "Live",
                                                           color: degraded ? "warning" : "success"});

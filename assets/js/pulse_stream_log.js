@@ -81,11 +81,13 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_stream_log: {
-      update: function (frame, pauseClicks, _clear, limit, channels, cfg, containerId) {
+      /* `render` is the page's config store: the element ids (from the page's Ids) and the default limit. */
+      update: function (frame, pauseClicks, _clear, limit, channels, cfg, render) {
         var nu = window.dash_clientside.no_update;
+        var ids = render.ids;
         var chosen = channels || [];
-        limit = limit || 200;
-        if (triggeredBy("stream-channels") && cfg && window.pulseSocket) {
+        limit = limit || render.default_limit;
+        if (triggeredBy(ids.channels) && cfg && window.pulseSocket) {
           window.pulseSocket.setChannels(cfg, chosen);
           return [counter(limit), nu];
         }
@@ -96,14 +98,14 @@
           state.newCount = 0;
         }
         state.paused = paused;
-        if (triggeredBy("stream-clear")) {
+        if (triggeredBy(ids.clear)) {
           state.rows = [];
           state.buffer = [];
           state.newCount = 0;
-        } else if (triggeredBy("stream-limit")) {
+        } else if (triggeredBy(ids.limit)) {
           state.rows = state.rows.slice(0, limit);
           state.buffer = state.buffer.slice(0, limit);
-        } else if (!triggeredBy("stream-pause")) {   // a frame arrived
+        } else if (!triggeredBy(ids.pause)) {   // a frame arrived
           var fresh = frame ? unpack(frame, chosen, limit) : {count: 0, rows: []};
           if (!fresh.count) { return [nu, nu]; }
           state.total += fresh.count;
@@ -114,7 +116,7 @@
           }
           state.rows = fresh.rows.concat(state.rows).slice(0, limit);
         }
-        show(containerId);
+        show(ids.rows);
         return [counter(limit), paused ? "Resume" : "Pause"];
       }
     }

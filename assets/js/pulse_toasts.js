@@ -4,9 +4,9 @@
  */
 (function () {
   "use strict";
-  var AREA = "pulse-toasts", MAX = 4, LIFETIME = 6000;
+  var MAX = 4, LIFETIME = 6000;
   var COLORS = {info: "primary", success: "success", warning: "warning", error: "danger"};
-  var toasts = [], next = 1;
+  var toasts = [], next = 1, area = null;   // the toast area's id, from the LiveSocket config
 
   function el(type, props, children) {
     var p = Object.assign({}, props || {});
@@ -15,8 +15,8 @@
   }
 
   function render() {
-    if (!window.dash_clientside || !window.dash_clientside.set_props) { return; }
-    window.dash_clientside.set_props(AREA, {children: toasts.map(function (t) {
+    if (!area || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
+    window.dash_clientside.set_props(area, {children: toasts.map(function (t) {
       return el("Div", {key: String(t.id), className: "toast show pulse-toast border-" + (COLORS[t.level] || "secondary"),
                         role: "alert", "data-testid": "toast"}, [
         el("Div", {className: "toast-header"}, [
@@ -30,7 +30,8 @@
   }
 
   window.pulseToasts = {
-    push: function (notes) {
+    push: function (notes, areaId) {
+      area = areaId || area;
       notes.forEach(function (n) {
         var toast = {id: next++, level: n.level, title: n.title, message: n.message, timestamp: n.timestamp};
         toasts.unshift(toast);

@@ -6,16 +6,17 @@ for a conflict, 422 for a bad value). docs/PROTOCOL.md lists every route.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from services.tenants.admin import AdminError
+from services.web.runtime_access import get_runtime
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 
 
 def _admin():
-    return current_app.extensions["pulseboard"].admin
+    return get_runtime().admin
 
 
 def _body() -> dict:

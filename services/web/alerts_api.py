@@ -9,12 +9,13 @@ tokens like the rest of the JSON API. A change is published as `alert_update` on
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from services.storage.alerts import AlertConflict
 from services.pipeline.publisher import publish_alert_update
 from services.realtime import protocol
+from services.web.runtime_access import get_runtime
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/alerts")
 
@@ -32,7 +33,7 @@ def resolve(alert_id: int):
 def _act(alert_id: int, action: str):
     if not request.is_json or not isinstance(request.get_json(silent=True), dict):
         return jsonify(error="Send a JSON object (Content-Type: application/json), e.g. {}.", code="json_required"), 415
-    runtime = current_app.extensions["pulseboard"]
+    runtime = get_runtime()
     try:
         alert = getattr(runtime.alerts, action)(current_user.tenant, alert_id, current_user.username)
     except AlertConflict as exc:

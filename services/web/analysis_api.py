@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from services.analysis import AnalysisError, Limits, Mapping, compute_kpis, find_anomalies, load_csv
+from services.web.runtime_access import get_runtime
 
 log = logging.getLogger(__name__)
 bp = Blueprint("analysis_api", __name__, url_prefix="/api/v1")
@@ -31,7 +32,7 @@ def analyze():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return jsonify(error="Send the CSV file as the multipart form field 'file'.", code="no_file"), 400
-    runtime = current_app.extensions["pulseboard"]
+    runtime = get_runtime()
     folder = runtime.config.data_dir / "uploads" / str(current_user.id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"incoming-{uuid.uuid4().hex}.csv"

@@ -5,17 +5,14 @@ Errors are JSON with a fitting status, never an HTML error page.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from services.realtime import protocol
+from services.web.runtime_access import get_runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def runtime():
-    return current_app.extensions["pulseboard"]
 
 
 def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
@@ -39,7 +36,7 @@ def live_data():
         since_id = _int_arg("since_alert_id", 0, 0, 2**62) if since is not None else None
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
-    return jsonify(runtime().snapshot(current_user.tenant, since_id))
+    return jsonify(get_runtime().snapshot(current_user.tenant, since_id))
 
 
 @bp.get("/alerts")
@@ -50,7 +47,7 @@ def alerts():
         limit = _int_arg("limit", 20, 1, 500)
         after_id = _int_arg("after_id", -1, 0, 2**62) if "after_id" in request.args else None
         filters = {"status": request.args.get("status"), "priority": request.args.get("priority")}
-        store = runtime().alerts
+        store = get_runtime().alerts
         items = store.after(current_user.tenant, after_id, limit, **filters) if after_id is not None \
             else store.recent(current_user.tenant, limit, **filters)
     except ValueError as exc:
@@ -72,7 +69,7 @@ def init_api(app) -> None:
     def http_error(exc: HTTPException):
         if request.path.startswith(("/api/", "/ws")):
             if exc.code == 413:
-                mb = current_app.extensions["pulseboard"].config.max_upload_mb
+                mb = get_runtime().config.max_upload_mb
                 return jsonify(error=f"The upload is larger than the limit of {mb:g} MB (MAX_UPLOAD_MB).",
                                code="file_too_large"), 413
             return jsonify(error=exc.description or exc.name), exc.code

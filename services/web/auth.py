@@ -24,6 +24,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from services.security.tickets import KeyPrincipal
+from services.web.runtime_access import get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ API_KEY_PATHS = ("/api/v1/iot", "/api/token")   # authenticated (X-API-Key, or a
 PUBLIC_PREFIXES = ("/assets/",)
 JSON_PREFIXES = ("/api/", "/_dash", "/_reload-hash", "/_alive", "/ws")
 WS_PATH = "/ws"
-
-
-def runtime():
-    return current_app.extensions["pulseboard"]
 
 
 def safe_next(target: str | None) -> str:
@@ -58,7 +55,7 @@ def origin_allowed(origin: str | None) -> bool:
     origin = origin.rstrip("/")
     if origin == request.host_url.rstrip("/"):
         return True
-    config = runtime().config
+    config = get_runtime().config
     return origin in (config.allowed_origins or config.own_origins)
 
 
@@ -85,15 +82,16 @@ def _ws_gate():
     if not (origin_allowed(origin) or (ticket and origin is None)):
         log.warning("websocket from disallowed origin %r refused", origin)
         return jsonify(error="origin not allowed"), 403
+    runtime = get_runtime()
     principal = current_user._get_current_object() if current_user.is_authenticated else None
     if ticket:
-        principal = runtime().redeem_ticket(ticket)
+        principal = runtime.redeem_ticket(ticket)
         if principal is None:
             return jsonify(error="the ticket is invalid, expired or already used; get a new one from POST /api/token",
                            login="/login"), 401
     if principal is None:
         return jsonify(error="authentication required", login="/login"), 401
-    refusal = runtime().connections.refusal(principal.id, runtime().config)
+    refusal = runtime.connections.refusal(principal.id, runtime.config)
     if refusal is not None:
         return jsonify(error=refusal[1]), refusal[0]
     g.ws_principal = principal
@@ -139,7 +137,7 @@ def init_login(app, config) -> None:
 def _active_user(session_id):
     """The session's user, unless the account was disabled or its password changed meanwhile: then
     the session is over."""
-    return runtime().users.for_session(session_id)
+    return get_runtime().users.for_session(session_id)
 
 
 def _username_key() -> str:
@@ -157,7 +155,7 @@ def login():
     status = 200
     if request.method == "POST":
         protect_form()
-        user = runtime().users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        user = get_runtime().users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is not None:
             session.clear()          # a fresh session on login: no fixation
             login_user(user)
@@ -172,7 +170,7 @@ def login():
 def logout():
     protect_form()
     if current_user.is_authenticated:
-        runtime().end_user_sockets(current_user.id)     # their open dashboards stop too
+        get_runtime().end_user_sockets(current_user.id)     # their open dashboards stop too
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -188,12 +186,13 @@ def csrf_token():
 def ws_ticket():
     """A single-use ticket for `/ws?ticket=...`, valid for at most 60 s: for the logged-in user, or
     for the API key in X-API-Key (its tenant, analyst rights)."""
+    runtime = get_runtime()
     principal = current_user._get_current_object() if current_user.is_authenticated else None
     if principal is None and request.headers.get("X-API-Key"):
-        record = runtime().api_keys.verify(request.headers["X-API-Key"])
+        record = runtime.api_keys.verify(request.headers["X-API-Key"])
         if record is not None:
             principal = KeyPrincipal(record.prefix, record.name, record.tenant)
     if principal is None:
         return jsonify(error="log in, or send a valid X-API-Key", login="/login"), 401
-    ticket = runtime().issue_ticket(principal)
-    return jsonify(ticket=ticket, expires_in=int(runtime().tickets.seconds), ws_path=f"{WS_PATH}?ticket={ticket}")
+    ticket = runtime.issue_ticket(principal)
+    return jsonify(ticket=ticket, expires_in=int(runtime.tickets.seconds), ws_path=f"{WS_PATH}?ticket={ticket}")

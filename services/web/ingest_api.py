@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from services.ingest.events import EventError, validate_event
 from services.ingest.queue import IngestUnavailable
+from services.web.runtime_access import get_runtime
 
 bp = Blueprint("ingest_api", __name__, url_prefix="/api/v1")
 MAX_EVENTS_PER_REQUEST = 10_000
@@ -27,7 +28,7 @@ def _error(status: int, message: str, **extra):
 
 @bp.post("/iot")
 def ingest():
-    runtime = current_app.extensions["pulseboard"]
+    runtime = get_runtime()
     key = runtime.api_keys.verify(request.headers.get("X-API-Key"))
     if key is None:
         runtime.rejects.request("unauthorized")

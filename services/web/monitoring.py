@@ -20,16 +20,14 @@ from flask_login import current_user
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from services.web.runtime_access import get_runtime
+
 bp = Blueprint("monitoring", __name__)
-
-
-def _runtime():
-    return current_app.extensions["pulseboard"]
 
 
 @bp.get("/healthz")
 def healthz():
-    runtime = _runtime()
+    runtime = get_runtime()
     checks: dict = {}
     try:
         runtime.db.query("SELECT 1")
@@ -45,7 +43,7 @@ def healthz():
 
 @bp.get("/metrics")
 def metrics():
-    token = current_app.extensions["pulseboard"].config.metrics_token
+    token = get_runtime().config.metrics_token
     bearer = request.headers.get("Authorization", "")
     allowed = (token and hmac.compare_digest(bearer, f"Bearer {token}")) or \
         (current_user.is_authenticated and current_user.is_admin)
@@ -54,7 +52,7 @@ def metrics():
     registry = current_app.extensions.get("metrics_registry")
     if registry is None:
         registry = current_app.extensions["metrics_registry"] = CollectorRegistry()
-        registry.register(StatsCollector(current_app.extensions["pulseboard"]))
+        registry.register(StatsCollector(get_runtime()))
         ProcessCollector(registry=registry)
     return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
 

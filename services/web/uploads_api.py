@@ -6,19 +6,20 @@ upload sends, so the browser streams the file and reports progress) or a multipa
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from services.analysis import AnalysisError
 from services.web.auth import protect_form
 from services.realtime.notifications import notify_user
 from services.storage.uploads import UploadNotFound
+from services.web.runtime_access import get_runtime
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/v1/uploads")
 
 
 def store():
-    return current_app.extensions["pulseboard"].uploads
+    return get_runtime().uploads
 
 
 @bp.post("")
@@ -29,7 +30,7 @@ def create():
         name, stream = upload.filename, upload.stream
     else:
         name, stream = request.args.get("name", "upload.csv"), request.stream
-    runtime = current_app.extensions["pulseboard"]
+    runtime = get_runtime()
     try:
         record = store().receive(current_user.id, name, stream)
     except AnalysisError as exc:

@@ -1,0 +1,22 @@
+"""The row at the top of every live page: the title, the LiveSocket (its status badge) and, on pages
+that have one, a muted "updated" line that the page's clientside renderer fills in.
+"""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from components.live_socket import LiveSocket
+
+WAITING = "waiting for the first snapshot…"
+
+
+def page_header(title: str, socket_id: str, channels: list[str], updated_id: str | None = None,
+                waiting: str = WAITING, spacing: str = "mb-3", **updated_attrs) -> dbc.Row:
+    """`updated_attrs` go on the "updated" span (e.g. a `data-testid`); no span without `updated_id`."""
+    cols = [dbc.Col(html.H2(title, className="h4 mb-0"), width="auto"),
+            dbc.Col(LiveSocket(socket_id, channels=channels), width="auto")]
+    if updated_id is not None:
+        cols.append(dbc.Col(html.Span(waiting, id=updated_id, className="text-muted small", **updated_attrs),
+                            width="auto"))
+    return dbc.Row(cols, className=f"align-items-center g-3 {spacing}")
