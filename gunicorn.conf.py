@@ -41,4 +41,5 @@ def post_worker_init(worker):
 def worker_exit(server, worker):
     app = getattr(worker, "wsgi", None)
     if app is not None:
-        app.extensions["pulseboard"].stop()
+        from services.web.runtime_access import get_runtime
+        get_runtime(app).stop()

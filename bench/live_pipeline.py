@@ -129,6 +129,7 @@ def main() -> int:
 
     from app import create_app
     from services.config import Config
+    from services.web.runtime_access import get_runtime
     from services.ingest.events import validate_event
     from services.simulation.retail import RetailSimulator
 
@@ -143,7 +144,7 @@ def main() -> int:
     port = free_port()
     config = Config(data_dir=Path(tmp.name), port=port, admin_password=PASSWORD, simulator=False, sim_seed=1)
     server = create_app(config)
-    runtime = server.extensions["pulseboard"]
+    runtime = get_runtime(server)
     runtime.backend.models.warm_up(history)
     httpd = make_server("127.0.0.1", port, server, threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

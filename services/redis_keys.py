@@ -16,7 +16,7 @@ from services.config import Config
 
 @dataclass(frozen=True)
 class RedisKeys:
-    prefix: str = "pulse:"
+    prefix: str = Config.redis_prefix
     stream: str = "pulse:events"
     ingest_channel: str = "pulse:ingest"
     dead_letter: str = "pulse:events:dead"

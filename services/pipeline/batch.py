@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from services.config import Config
 from services.realtime import protocol
 from services.scoring.explain import explain, explain_sensor
 from services.storage.alerts import ALERT_LEVELS
@@ -122,7 +123,7 @@ def encoded_points(events: list[dict], scores: Scores, max_points: int) -> list[
 class BatchProcessor:
     """Routes each event to its model: retail events to `models`, sensor readings to their type's bank."""
 
-    def __init__(self, models: ModelBank, max_points: int = 50, sensors: SensorBanks | None = None,
+    def __init__(self, models: ModelBank, max_points: int = Config.ws_max_points_per_frame, sensors: SensorBanks | None = None,
                  thresholds: Callable[[str], tuple] | None = None):
         self.models = models
         self.max_points = max_points

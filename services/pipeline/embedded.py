@@ -18,6 +18,7 @@ from services.ingest.queue import IngestQueue
 from services.pipeline.live_state import MemoryLiveState
 from services.scoring.models import ModelBank
 from services.pipeline.publisher import Publisher
+from services.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ class Pipeline(BackgroundThread):
     thread_name = "ingest"
 
     def __init__(self, queue: IngestQueue, models: ModelBank, hub: Hub, alerts: AlertStore,
-                 state: MemoryLiveState | None = None, batch_max_events: int = 1000, batch_max_wait: float = 0.05,
-                 kpi_window_seconds: float = 300.0, max_points_per_batch: int = 50):
+                 state: MemoryLiveState | None = None, batch_max_events: int = Config.batch_max_events,
+                 batch_max_wait: float = Config.batch_max_wait,
+                 kpi_window_seconds: float = Config.kpi_window_seconds, max_points_per_batch: int = Config.ws_max_points_per_frame):
         self.queue = queue
         self.models = models
         self.alerts = alerts

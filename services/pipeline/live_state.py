@@ -13,12 +13,13 @@ from collections import deque
 from services.pipeline.batch import TenantBatch
 from services.scoring.health import EntityHealth
 from services.scoring.kpis import KpiWindow, empty_kpis
+from services.config import Config
 
 POINTS_KEPT = 200
 
 
 class MemoryLiveState:
-    def __init__(self, window_seconds: float = 300.0, points_kept: int = POINTS_KEPT):
+    def __init__(self, window_seconds: float = Config.kpi_window_seconds, points_kept: int = POINTS_KEPT):
         self.window_seconds = window_seconds
         self.points_kept = points_kept
         self._windows: dict[str, KpiWindow] = {}

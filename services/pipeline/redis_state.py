@@ -29,6 +29,7 @@ from services.scoring.kpis import RATE_WINDOW_SECONDS, combine, empty_kpis
 from services.pipeline.live_state import POINTS_KEPT, sorted_readings
 from services.ingest.stream_consumer import DeadEntry
 from services.redis_keys import RedisKeys
+from services.config import Config
 
 COMMIT = (Path(__file__).parent / "lua" / "commit.lua").read_text()
 KPI_CACHE_SECONDS = 5
@@ -42,7 +43,7 @@ class CommitResult:
 
 
 class RedisLiveState:
-    def __init__(self, client: redis.Redis, keys: RedisKeys, window_seconds: float = 300.0,
+    def __init__(self, client: redis.Redis, keys: RedisKeys, window_seconds: float = Config.kpi_window_seconds,
                  points_kept: int = POINTS_KEPT, dead_letter_maxlen: int = 100_000, clock=time.time):
         self.redis = client
         self.keys = keys

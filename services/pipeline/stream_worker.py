@@ -28,6 +28,7 @@ from services.pipeline.publisher import Publisher
 from services.ingest.stream_consumer import DeadEntry
 from services.pipeline.redis_state import CommitResult, RedisLiveState
 from services.ingest.stream_consumer import Entry, StreamConsumer
+from services.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class StreamWorker(BackgroundThread):
     thread_name = "stream-worker"
 
     def __init__(self, consumer: StreamConsumer, state: RedisLiveState, processor: BatchProcessor,
-                 alerts: AlertStore, publisher: Publisher, batch_max_events: int = 1000, batch_max_wait: float = 0.05,
+                 alerts: AlertStore, publisher: Publisher, batch_max_events: int = Config.batch_max_events,
+                 batch_max_wait: float = Config.batch_max_wait,
                  periodic=None):
         self.consumer = consumer
         self.state = state

@@ -16,6 +16,7 @@ import time
 from collections import deque
 
 import numpy as np
+from services.config import Config
 
 RATE_WINDOW_SECONDS = 10.0
 
@@ -74,7 +75,7 @@ def combine(arrivals: np.ndarray, summaries: list, now: float, window_seconds: f
 class KpiWindow:
     """The window in one process (embedded mode): a deque of (arrival, summary) per micro-batch."""
 
-    def __init__(self, window_seconds: float = 300.0, clock=time.monotonic):
+    def __init__(self, window_seconds: float = Config.kpi_window_seconds, clock=time.monotonic):
         self.window_seconds = window_seconds
         self.clock = clock
         self.started = clock()

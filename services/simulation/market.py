@@ -77,7 +77,7 @@ class MemoryMarketState:
 class RedisMarketState:
     """The same in Redis (`market:history` list, newest first; `market:open` JSON), for every web worker."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "pulse:", history: int = MARKET_HISTORY):
+    def __init__(self, client: redis.Redis, prefix: str, history: int = MARKET_HISTORY):
         self.redis, self.history = client, history
         self.history_key, self.open_key = f"{prefix}market:history", f"{prefix}market:open"
 
