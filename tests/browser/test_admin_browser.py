@@ -1,9 +1,12 @@
 """The Admin page in headless Chromium: users, keys, data source, thresholds and the audit log."""
+import re
+
 import pytest
 
 from helpers import LiveServer, logged_in_page, wait_for
 
-NOTICE = "[data-testid=admin-notice]"
+expect = pytest.importorskip("playwright.sync_api").expect
+TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -13,9 +16,11 @@ def srv(tmp_path_factory):
     server.stop()
 
 
-def notice(page):
-    return wait_for(lambda: page.locator(NOTICE).last.inner_text().strip() if page.locator(NOTICE).count() else "",
-                    15, "a notice")
+def notice(page, tab_msg_id):
+    """The notice of one tab (each tab has its own, and an earlier tab's stays on the page: the Users tab
+    still says "User disabled" while the key is being created). Assert on it with expect(...), which waits
+    for the text the action should bring, never on a read taken right after the click."""
+    return page.locator(f"#{tab_msg_id} [data-testid=admin-notice]")
 
 
 def test_an_admin_manages_the_tenant_from_the_page(browser, srv):
@@ -27,27 +32,29 @@ def test_an_admin_manages_the_tenant_from_the_page(browser, srv):
     wait_for(lambda: "nina" in page.inner_text("[data-testid=admin-users-table]"), 15, "nina in the table")
     page.select_option("#admin-pick-user", label="nina (analyst)")
     page.click("#admin-disable")
+    expect(notice(page, "admin-users-msg")).to_contain_text("User disabled", timeout=TIMEOUT_MS)
     wait_for(lambda: "disabled" in page.inner_text("[data-testid=admin-users-table]"), 15, "nina disabled")
 
     page.click("text=API keys")
     page.fill("#admin-key-name", "gateway")
     page.click("#admin-create-key")
-    assert "pb_" in notice(page)                      # shown once, on creation
+    expect(notice(page, "admin-keys-msg")).to_contain_text(re.compile(r"Key for gateway: pb_\w+_\S+"),
+                                                          timeout=TIMEOUT_MS)   # shown once, on creation
     wait_for(lambda: "gateway" in page.inner_text("[data-testid=admin-keys-table]"), 15, "the key listed")
 
     page.click("text=Alert thresholds")
     page.fill("#admin-thr-high", "90")
     page.click("#admin-save-thresholds")
-    wait_for(lambda: "must rise" in page.inner_text("#admin-thr-msg"), 15, "the threshold error")
+    expect(notice(page, "admin-thr-msg")).to_contain_text("must rise", timeout=TIMEOUT_MS)
     page.fill("#admin-thr-high", "70")
-    page.click("#admin-save-thresholds")
-    wait_for(lambda: "saved" in page.inner_text("#admin-thr-msg"), 15, "thresholds saved")
+    page.click("#admin-save-thresholds")      # the error above stays until the answer replaces it
+    expect(notice(page, "admin-thr-msg")).to_contain_text("Thresholds saved", timeout=TIMEOUT_MS)
 
     page.click("text=Data source")
-    assert "embedded mode" in page.inner_text("#admin-redis")
+    expect(page.locator("#admin-redis")).to_contain_text("embedded mode", timeout=TIMEOUT_MS)
     page.fill("#admin-sim-rate", "25")
     page.click("#admin-save-source")
-    wait_for(lambda: "applied" in page.inner_text("#admin-source-msg"), 15, "source saved")
+    expect(notice(page, "admin-source-msg")).to_contain_text("applied within a few seconds", timeout=TIMEOUT_MS)
 
     page.click("text=Audit log")
     wait_for(lambda: "source.update" in page.inner_text("#admin-audit"), 15, "the audit log")
