@@ -7,7 +7,8 @@ from helpers import ROOT
 
 
 def test_live_pipeline_bench_quick_run_reports_every_figure():
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "live_pipeline.py"), "--quick"],
+    # more clients than the per-user socket cap (WS_MAX_PER_USER, 10): the bench must raise it for them all
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "live_pipeline.py"), "--quick", "--clients", "12"],
                          capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
     last = run.stdout.strip().splitlines()[-1]
@@ -15,7 +16,7 @@ def test_live_pipeline_bench_quick_run_reports_every_figure():
     for key in ("sustained_events_per_s", "latency_ms_p50", "latency_ms_p99", "baseline_single_event_per_s",
                 "speedup_vs_single", "frames_per_client_per_s", "clients_connected"):
         assert key in figures
-    assert figures["clients_connected"] == "10"
+    assert figures["clients_connected"] == "12"
     assert float(figures["sustained_events_per_s"]) > 0 and int(figures["points_received"]) > 0
 
 
