@@ -4,7 +4,7 @@ tests/unit/         pure logic in-process (a temporary SQLite file at most): no 
 tests/integration/  a real server subprocess or the in-process Flask app, real HTTP/WebSocket clients, SQLite,
                     command-line tools run as subprocesses; no redis-server and no browser
 tests/browser/      drives a headless Chromium through Playwright (its fixtures: browser/conftest.py)
-tests/distributed/  starts redis-server, gunicorn and worker processes
+tests/distributed/  starts redis-server, gunicorn and worker processes (redis_server: distributed/conftest.py)
 
 Every test is marked with its folder's name (`unit`, `integration`, `browser`, `distributed`, declared in
 pytest.ini), so `-m "not browser"` or `-m distributed` select exactly that. A test that is of two kinds
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ADMIN_PASSWORD, LiveServer, RedisServer
+from helpers import ADMIN_PASSWORD, LiveServer
 
 TESTS = Path(__file__).resolve().parent
 KINDS = ("unit", "integration", "browser", "distributed")
@@ -39,14 +39,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 # -- a real server in a subprocess ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    """A throwaway redis-server for the module (distributed tests only)."""
-    srv = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield srv
-    srv.stop()
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
