@@ -13,6 +13,9 @@ of a point = arrival time of the frame that carries it - the event's own timesta
 feeder when it enqueues the event), so it covers queueing, batching, scoring, aggregation,
 fan-out, coalescing and the socket. Frames carry at most the newest 100 points by design, so
 latency is measured on the points that are delivered.
+
+All clients are one user: the bench raises the server's socket caps (WS_MAX_PER_USER, WS_MAX_CONNECTIONS)
+to `--clients`, and exits 1 ("asked for N clients, only M connected") if fewer than asked connect.
 """
 from __future__ import annotations
 
@@ -37,18 +40,34 @@ PASSWORD = "bench-password-1"
 
 # -- clients (separate process) -----------------------------------------------------------------
 
-def _client(url: str, cookie: str, origin: str, stop_at: float, measure_from: float, out: list) -> None:
+def _why(exc: Exception) -> str:
+    """A short reason: a refused handshake's status and body (never its headers: they carry the cookie)."""
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        body = getattr(exc, "resp_body", b"") or b""
+        body = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        return f"HTTP {status} {body.strip()[:200]}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _client(url: str, cookie: str, origin: str, stop_at: float, measure_from: float, out: list,
+            failures: list) -> None:
     latencies, frames = [], 0
-    for arrived, points in measured_frames(url, cookie, origin, stop_at):
-        if arrived >= measure_from:
-            frames += 1
-            latencies.extend(points)
+    try:
+        for arrived, points in measured_frames(url, cookie, origin, stop_at):
+            if arrived >= measure_from:
+                frames += 1
+                latencies.extend(points)
+    except Exception as exc:      # noqa: BLE001 - refused or dropped: counted and named, not a thread traceback
+        failures.append(_why(exc))
+        return
     out.append((frames, latencies))
 
 
 def clients_main(n: int, url: str, cookie: str, origin: str, stop_at: float, measure_from: float, queue) -> None:
     out: list = []
-    threads = [threading.Thread(target=_client, args=(url, cookie, origin, stop_at, measure_from, out))
+    failures: list = []
+    threads = [threading.Thread(target=_client, args=(url, cookie, origin, stop_at, measure_from, out, failures))
                for _ in range(n)]
     for t in threads:
         t.start()
@@ -57,7 +76,7 @@ def clients_main(n: int, url: str, cookie: str, origin: str, stop_at: float, mea
         t.join()
     frames = [f for f, _ in out]
     latencies = np.array([x for _, lat in out for x in lat])
-    queue.put({"connected": len(out), "frames": frames, "latencies": latencies})
+    queue.put({"connected": len(out), "failures": failures, "frames": frames, "latencies": latencies})
 
 
 # -- server side (this process) -------------------------------------------------------------------
@@ -114,13 +133,15 @@ class Feeder(threading.Thread):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=20000, help="offered events per second")
-    parser.add_argument("--clients", type=int, default=100, help="WebSocket clients")
+    parser.add_argument("--clients", type=int, default=None, help="WebSocket clients (default 100; --quick: 10)")
     parser.add_argument("--duration", type=float, default=20, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=5, help="seconds before measuring")
-    parser.add_argument("--quick", action="store_true", help="2,000 ev/s, 10 clients, 5 s")
+    parser.add_argument("--quick", action="store_true", help="2,000 ev/s, 10 clients (unless --clients), 5 s")
     args = parser.parse_args()
     if args.quick:
-        args.rate, args.clients, args.duration, args.warmup = 2000, 10, 5, 2
+        args.rate, args.duration, args.warmup = 2000, 5, 2
+    if args.clients is None:
+        args.clients = 10 if args.quick else 100
 
     import logging
 
@@ -142,7 +163,12 @@ def main() -> int:
 
     tmp = tempfile.TemporaryDirectory(prefix="pulseboard-bench-")
     port = free_port()
-    config = Config(data_dir=Path(tmp.name), port=port, admin_password=PASSWORD, simulator=False, sim_seed=1)
+    # Every client logs in as the same admin from one process: raise the per-user and per-process socket
+    # caps (WS_MAX_PER_USER, default 10; WS_MAX_CONNECTIONS) to what was asked, or only 10 would connect.
+    defaults = Config()
+    config = Config(data_dir=Path(tmp.name), port=port, admin_password=PASSWORD, simulator=False, sim_seed=1,
+                    ws_max_per_user=max(defaults.ws_max_per_user, args.clients),
+                    ws_max_connections=max(defaults.ws_max_connections, args.clients + 10))
     server = create_app(config)
     runtime = get_runtime(server)
     runtime.backend.models.warm_up(history)
@@ -208,6 +234,11 @@ def main() -> int:
     }
     print(json.dumps(summary, indent=2))
     print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    if report["connected"] < args.clients:     # the figures above are not for the load that was asked
+        reasons = sorted(set(report["failures"]))
+        print(f"FAILED: asked for {args.clients} clients, only {report['connected']} connected"
+              + (f" ({'; '.join(reasons[:3])})" if reasons else ""), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -3,6 +3,11 @@
 #   - OS packages when missing: chromium + chromium-driver (browser tests), redis-server
 #   - a virtualenv in .venv with requirements-dev.txt
 # Extra arguments go to pytest (e.g. `bash tests/run.sh -k websocket`).
+# Tests live by kind in tests/unit, tests/integration, tests/browser and tests/distributed; each test is
+# marked with its folder's name (tests/conftest.py), so select a kind with -m or a folder by path:
+#   bash tests/run.sh -m "not browser"     # no Chromium needed
+#   bash tests/run.sh -m distributed       # redis-server, gunicorn and worker processes
+#   bash tests/run.sh tests/unit           # pure logic, seconds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,0 +1,79 @@
+"""Uploads over real HTTP: streamed in, private per user, listed, deleted, nothing half-kept."""
+import gzip
+
+import pytest
+import requests
+
+from helpers import LiveServer
+from services.storage.db import Database
+from services.security.users import UserStore
+
+RETAIL = "Store,Dept,Date,Weekly_Sales\n" + "".join(f"{s},1,2010-0{m}-05,{100 * s + m}\n"
+                                                      for s in (1, 2, 3) for m in range(1, 10))
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("uploads"), SIMULATOR="off", MAX_UPLOAD_MB=0.05).start()
+    UserStore(Database(server.data_dir / "pulseboard.db")).create("ann", "ann-password", role="analyst")
+    yield server
+    server.stop()
+
+
+def upload(server, session, data: bytes, name="sales.csv"):
+    return session.post(server.url + "/api/v1/uploads", params={"name": name}, data=data,
+                        headers={"Content-Type": "text/csv"})
+
+
+def files_on_disk(server):
+    return sorted(p.name for p in (server.data_dir / "uploads").rglob("*") if p.is_file())
+
+
+def test_raw_body_upload_is_stored_listed_and_deleted(srv):
+    s = srv.session()
+    r = upload(srv, s, RETAIL.encode(), name="../../etc/passwd sales.csv")
+    assert r.status_code == 201, r.text
+    record = r.json()
+    assert record["rows"] == 27 and record["profile"] == "retail" and "/" not in record["name"]
+    listed = s.get(srv.url + "/api/v1/uploads").json()["uploads"]
+    assert [u["id"] for u in listed][0] == record["id"]
+    assert s.delete(srv.url + f"/api/v1/uploads/{record['id']}").status_code == 204
+    assert record["id"] not in [u["id"] for u in s.get(srv.url + "/api/v1/uploads").json()["uploads"]]
+    assert s.delete(srv.url + f"/api/v1/uploads/{record['id']}").status_code == 404
+
+
+def test_multipart_upload_works_too(srv):
+    s = srv.session()
+    r = s.post(srv.url + "/api/v1/uploads", files={"file": ("m.csv", RETAIL.encode(), "text/csv")})
+    assert r.status_code == 201 and r.json()["name"] == "m.csv"
+
+
+def test_uploads_are_private_to_their_owner(srv):
+    admin, ann = srv.session(), srv.session("ann", "ann-password")
+    record = upload(srv, admin, RETAIL.encode()).json()
+    assert record["id"] not in [u["id"] for u in ann.get(srv.url + "/api/v1/uploads").json()["uploads"]]
+    assert ann.delete(srv.url + f"/api/v1/uploads/{record['id']}").status_code == 404
+    assert record["id"] in [u["id"] for u in admin.get(srv.url + "/api/v1/uploads").json()["uploads"]]
+
+
+@pytest.mark.parametrize("data, status, code", [
+    (b"", 400, "empty"),
+    (gzip.compress(RETAIL.encode()), 415, "compressed"),
+    (b"Store,Dept,Date,Weekly_Sales\n1,1,2010-01-05,12\n1,1,2010-01-12\n", 400, "field_count"),
+    (RETAIL.encode() * 150, 413, "file_too_large"),
+])
+def test_bad_uploads_leave_nothing_behind(srv, data, status, code):
+    s = srv.session()
+    before = files_on_disk(srv)
+    r = upload(srv, s, data)
+    assert r.status_code == status and r.json()["code"] == code
+    assert files_on_disk(srv) == before
+
+
+def test_anonymous_upload_is_refused(srv):
+    assert requests.post(srv.url + "/api/v1/uploads", data=RETAIL).status_code == 401
+
+
+@pytest.mark.parametrize("bad_id", ["../secret", "x" * 32, "0" * 31])
+def test_malformed_ids_are_not_found(srv, bad_id):
+    assert srv.session().delete(srv.url + f"/api/v1/uploads/{bad_id}").status_code == 404
