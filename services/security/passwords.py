@@ -23,6 +23,8 @@ def hash_password(password: str) -> str:
 
 def check_password(stored: str, password: str) -> bool:
     """Constant-time comparison; a malformed stored hash never matches (and never raises)."""
+    if not isinstance(stored, str) or not isinstance(password, str):
+        return False
     try:
         method, salt, expected = stored.split("$", 2)
         name, *args = method.split(":")

@@ -1,6 +1,4 @@
 """The System and Stream log pages in a real headless Chromium."""
-import time
-
 import pytest
 
 from helpers import LiveServer, logged_in_page, status, wait_for
@@ -53,8 +51,11 @@ def test_system_and_stream_log_pages_in_chromium(browser, srv):
 
     for channel in ("iot", "alerts", "kpis"):                     # system only: the server stops the rest
         page.get_by_label(channel, exact=True).uncheck()
-    page.click("#stream-clear")
-    time.sleep(1.5)                                               # frames already on their way may still land
+    # Frames already on their way may still land: wait until the newest three rows are system
+    # updates (1/s). While kpis (4/s) were subscribed no three system rows could be adjacent, so
+    # everything before them was in flight; clear then.
+    row_types = lambda: [t.strip() for t in page.locator("[data-testid=stream-row] .stream-type").all_inner_texts()]  # noqa: E731
+    wait_for(lambda: row_types()[:3] == ["system_update"] * 3, 15, "only system updates arriving")
     page.click("#stream-clear")
     wait_for(lambda: rows(page).count() >= 2, 15, "system messages only")
     types = {t.strip() for t in page.locator("[data-testid=stream-row] .stream-type").all_inner_texts()}
