@@ -9,6 +9,7 @@ threads in gunicorn.conf.py's `post_worker_init`. No business logic here: it liv
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import dash
@@ -38,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         PREFERRED_URL_SCHEME="https" if config.https else "http",
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=config.session_max_days),   # "keep me signed in" only
         SOCK_SERVER_OPTIONS={"ping_interval": config.ws_ping_interval,
                              "max_message_size": config.ws_max_message_bytes},
         MAX_CONTENT_LENGTH=int(config.max_upload_mb * 2**20) + 2**20,   # + room for multipart framing

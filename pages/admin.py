@@ -12,6 +12,7 @@ from enum import StrEnum
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
+from flask import abort
 from flask_login import current_user
 
 from components.admin_tables import audit_table, keys_table, notice, redis_line, users_table
@@ -35,6 +36,7 @@ class Ids(StrEnum):
     set_role = "admin-set-role"
     disable = "admin-disable"
     enable = "admin-enable"
+    sign_out = "admin-sign-out"
     reset_password = "admin-reset-password"
     do_reset = "admin-do-reset"
     keys = "admin-keys"
@@ -59,6 +61,10 @@ class Ids(StrEnum):
 
 
 def _admin():
+    """The admin service, for admins only: a callback posted by an analyst (by hand: the page never
+    offers them these controls) answers 403 like the admin API, before anything runs."""
+    if not (current_user.is_authenticated and current_user.is_admin):
+        abort(403)
     return get_runtime().admin
 
 
@@ -82,7 +88,8 @@ def users_tab():
                  _field("Role", dbc.Select(id=Ids.pick_role, options=roles, value="analyst", size="sm"), 2),
                  _button("Set role", Ids.set_role, "secondary"),
                  _button("Disable", Ids.disable, "outline-danger"),
-                 _button("Enable", Ids.enable, "outline-success")], className="g-2 mb-2"),
+                 _button("Enable", Ids.enable, "outline-success"),
+                 _button("Sign out everywhere", Ids.sign_out, "outline-secondary")], className="g-2 mb-2"),
         dbc.Row([_field("New password for that user", dbc.Input(id=Ids.reset_password, type="password", size="sm")),
                  _button("Reset password", Ids.do_reset, "secondary")], className="g-2 mb-3"),
         html.Div(id=Ids.users),
@@ -159,16 +166,17 @@ def _attempt(action, done: str):
 @callback(Output(Ids.users_msg, "children"), Output(Ids.users, "children"), Output(Ids.pick_user, "options"),
           Output(Ids.new_password, "value"), Output(Ids.reset_password, "value"),
           Input(Ids.create_user, "n_clicks"), Input(Ids.set_role, "n_clicks"), Input(Ids.disable, "n_clicks"),
-          Input(Ids.enable, "n_clicks"), Input(Ids.do_reset, "n_clicks"),
+          Input(Ids.enable, "n_clicks"), Input(Ids.do_reset, "n_clicks"), Input(Ids.sign_out, "n_clicks"),
           State(Ids.new_name, "value"), State(Ids.new_password, "value"), State(Ids.new_role, "value"),
           State(Ids.pick_user, "value"), State(Ids.pick_role, "value"), State(Ids.reset_password, "value"))
-def users_action(_c, _r, _d, _e, _p, name, password, role, picked, new_role, new_password):
+def users_action(_c, _r, _d, _e, _p, _s, name, password, role, picked, new_role, new_password):
     admin, me, pressed = _admin(), current_user, ctx.triggered_id
     actions = {
         Ids.create_user: (lambda: admin.create_user(me, name or "", password or "", role), f"Created user {name}."),
         Ids.set_role: (lambda: admin.set_role(me, picked, new_role), f"Role set to {new_role}."),
         Ids.disable: (lambda: admin.set_active(me, picked, False), "User disabled; their sessions are ending."),
         Ids.enable: (lambda: admin.set_active(me, picked, True), "User enabled."),
+        Ids.sign_out: (lambda: admin.sign_out(me, picked), "That user is signed out everywhere."),
         Ids.do_reset: (lambda: admin.reset_password(me, picked, new_password or ""), "Password reset: that user is signed out everywhere."),
     }
     message = _attempt(*actions[pressed]) if pressed in actions else None

@@ -119,6 +119,8 @@ class Config:
     login_rate_limit_ip: str = "20 per minute"     # failed sign-ins per client address
     https: bool = False              # PREFERRED_URL_SCHEME=https: Secure cookies (HSTS is sent on HTTPS requests)
     trust_proxy: int = 0             # proxies in front whose X-Forwarded-* headers are believed
+    session_idle_hours: float = 12.0   # a session unused this long ends (services.security.sessions)
+    session_max_days: float = 7.0      # a session ends this long after sign-in, used or not
     # Pipeline tuning: a micro-batch closes after this many events or this many seconds.
     batch_max_events: int = 1000
     batch_max_wait: float = 0.05
@@ -190,6 +192,8 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
     ("LOGIN_RATE_LIMIT_IP", "login_rate_limit_ip", _text),
     ("PREFERRED_URL_SCHEME", "https", _https),
     ("TRUST_PROXY", "trust_proxy", _int(0)),
+    ("SESSION_IDLE_HOURS", "session_idle_hours", _float(0.0001)),
+    ("SESSION_MAX_DAYS", "session_max_days", _float(0.0001)),
     ("KPI_WINDOW_SECONDS", "kpi_window_seconds", _float(1.0)),
     ("WS_PING_INTERVAL", "ws_ping_interval", _float(1.0)),
     ("WS_MAX_PER_USER", "ws_max_per_user", _int(1)),

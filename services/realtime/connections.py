@@ -63,13 +63,15 @@ class ConnectionRegistry:
             return 429, f"You already have {config.ws_max_per_user} live connections open; close a tab."
         return None
 
-    def close_user(self, user_id, reason: str = "signed out") -> int:
-        """Close every socket of a user in this process (logout, new password, disabled account);
-        returns how many. A disabled account gets 4003, like the session check gives it."""
+    def close_user(self, user_id, reason: str = "signed out", session_key: str | None = None) -> int:
+        """Close a user's sockets in this process: those opened in one session (`session_key`:
+        logout), or all of them (new password, disabled account, sign out everywhere); returns how
+        many. A disabled account gets 4003, like the session check gives it."""
         code = CLOSE_DISABLED if reason == "account disabled" else CLOSE_SIGNED_OUT
         closed = 0
         for conn in self.all():
-            if str(conn.user.id) == str(user_id):
+            if str(conn.user.id) == str(user_id) and (
+                    session_key is None or getattr(conn.user, "session_key", None) == session_key):
                 conn.close(code, reason)
                 closed += 1
         return closed

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from services.analysis import Limits
 from services.cluster.reports import process_name
@@ -26,7 +27,8 @@ from services.realtime.hub import Hub, Message, Subscription
 from services.runtime.backends import Backend, backend_for
 from services.security.apikeys import ApiKeyStore
 from services.security.tickets import KeyPrincipal
-from services.security.users import UserStore
+from services.security.sessions import SessionStore, session_key
+from services.security.users import User, UserStore
 from services.storage.alerts import AlertStore
 from services.storage.calc_records import CalcRecords
 from services.storage.db import Database
@@ -48,6 +50,7 @@ class Runtime:
         self.name = process_name("web")
         self.db = Database(config.data_dir / "pulseboard.db")
         self.users = UserStore(self.db)
+        self.sessions = SessionStore(self.db, config.session_idle_hours * 3600, config.session_max_days * 86400)
         self.alerts = AlertStore(self.db)
         self.api_keys = ApiKeyStore(self.db)
         self.audit = AuditLog(self.db)
@@ -63,7 +66,7 @@ class Runtime:
         self.rate_limits = self.backend.rate_limits
         self.tickets = self.backend.tickets
         self.market = self.backend.market
-        self.admin = AdminService(self.users, self.api_keys, self.settings, self.audit, self.end_user_sockets,
+        self.admin = AdminService(self.users, self.api_keys, self.settings, self.audit, self.sign_out_everywhere,
                                   self.backend.redis_status)
         self.jobs = CalculationJobs(self.hub)     # WebSocket `calculate` requests
         self.calc_records = CalcRecords(self.db)  # how the pages' background calculations went
@@ -89,46 +92,85 @@ class Runtime:
         self.jobs.close()
         self.hub.close()
 
+    # -- sessions (services.security.sessions) -------------------------------------------------
+    def sign_in(self, user: User, remember: bool = False) -> User:
+        """A new server-side session for a user who just proved who they are; the returned user
+        carries its token (what the cookie keeps)."""
+        token = self.sessions.create(user.id, remember)
+        return replace(user, session_token=token, session_key=session_key(token))
+
+    def session_user(self, token) -> User | None:
+        """Who a request's session cookie stands for, while the session lives and the account is
+        enabled (checked on every request, in every web process)."""
+        found = self.sessions.for_token(token)
+        if found is None:
+            return None
+        user = self.users.get(found.user_id)
+        if user is None or not user.active:
+            self.sessions.end(found.key)
+            return None
+        return replace(user, session_token=token, session_key=found.key)
+
+    def sign_out(self, user: User) -> None:
+        """Logout: this session ends, and the sockets it opened close, in every web process."""
+        if user.session_key:
+            self.sessions.end(user.session_key)
+            self._close_sockets(user.id, "signed out", user.session_key)
+
+    def sign_out_everywhere(self, user_id, reason: str = "signed out everywhere") -> None:
+        """Every session of the user ends and every socket closes (also what a new password or a
+        disabled account does: the user store ends the sessions in the same transaction)."""
+        self.sessions.end_user(user_id)
+        self._close_sockets(user_id, reason)
+
     # -- control messages between web processes ------------------------------------------------
-    def end_user_sockets(self, user_id, reason: str = "signed out") -> None:
-        """Logout, disabled account, new password: close the user's WebSockets in every web process
-        (through the hub), with close code 4001 and `reason`."""
-        self.hub.publish(CONTROL_TOPIC, [Message("close_user", None, json.dumps({"user_id": user_id, "reason": reason}))])
+    def _close_sockets(self, user_id, reason: str, session: str | None = None) -> None:
+        """Close a user's WebSockets (one session's, or all) in every web process, through the hub."""
+        body = {"user_id": user_id, "reason": reason, "session": session}
+        self.hub.publish(CONTROL_TOPIC, [Message("close_user", None, json.dumps(body))])
 
     def _control(self, _topic: str, messages: list) -> None:
         for message in messages:
             if message.type == "close_user":
                 body = json.loads(message.json)
                 reason = body.get("reason", "signed out")
-                closed = self.connections.close_user(body["user_id"], reason)
+                closed = self.connections.close_user(body["user_id"], reason, body.get("session"))
                 if closed:
                     log.info("closed %d socket(s) of user %s (%s)", closed, body["user_id"], reason)
 
     # -- who is connected ----------------------------------------------------------------------------
     def issue_ticket(self, principal) -> str:
         owner = ({"key": principal.prefix} if isinstance(principal, KeyPrincipal)
-                 else {"user": principal.id, "epoch": principal.epoch})
+                 else {"user": principal.id, "session": principal.session_key})
         return self.tickets.issue(owner)
 
     def redeem_ticket(self, ticket: str):
-        """The user or API key a valid, unused ticket was issued to (still active), else None."""
+        """The user or API key a valid, unused ticket was issued to (still active: the session it
+        was issued in still lives, the key is not revoked), else None."""
         owner = self.tickets.redeem(ticket)
         if owner is None:
             return None
-        if "user" in owner:      # still enabled, and no new password since the ticket was issued
-            return self.users.for_session(f"{owner['user']}:{owner.get('epoch', 0)}")
+        if "user" in owner:
+            session = self.sessions.find(owner.get("session") or "")
+            user = self.users.get(owner["user"]) if session is not None else None
+            if user is None or not user.active or session.user_id != user.id:
+                return None
+            return replace(user, session_key=session.key)
         record = self.api_keys.active(owner["key"])
         return KeyPrincipal(record.prefix, record.name, record.tenant) if record else None
 
     def principal_ended(self, principal) -> str | None:
         """Re-checked while a socket is open: why it may no longer be (the API key revoked, the
-        account disabled, the password changed since it connected), or None while all is well."""
+        account disabled, its session ended or expired), or None while all is well. An open
+        dashboard counts as activity for the session's idle lifetime; the absolute one still ends it."""
         if isinstance(principal, KeyPrincipal):
             return None if self.api_keys.active(principal.prefix) is not None else "API key revoked"
-        if self.users.still_signed_in(principal):
-            return None
         user = self.users.get(principal.id)
-        return "account disabled" if user is None or not user.active else "password changed"
+        if user is None or not user.active:
+            return "account disabled"
+        if self.sessions.find(principal.session_key or "", touch=True) is None:
+            return "signed out"
+        return None
 
     # -- reads for the web layer -----------------------------------------------------------------
     def snapshot(self, tenant: str, since_alert_id: int | None = None) -> dict:

@@ -1,18 +1,18 @@
 """Users and their roles, kept in SQLite with scrypt password hashes.
 
-`User` is what flask-login keeps in the session; it carries the tenant so that every later lookup
-(channels, alerts, uploads) is scoped by the authenticated user rather than by what a client sends.
+`User` is who a request or socket acts as; it carries the tenant, so every later lookup (channels,
+alerts, uploads) is scoped by the authenticated user rather than by what a client sends, and the
+session it came with (services.security.sessions), so logout ends exactly that session.
 """
 from __future__ import annotations
 
 import secrets
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timezone
 
 from services.security.passwords import check_password, hash_password
-
 from services.storage.db import Database
 
 ROLES = ("admin", "analyst")
@@ -36,7 +36,8 @@ class User:
     role: str
     tenant: str
     active: bool
-    epoch: int = 0      # raised by every password change: a session remembers the epoch it began in
+    session_token: str | None = field(default=None, repr=False, compare=False)   # the cookie's, when signed in
+    session_key: str | None = field(default=None, repr=False, compare=False)     # that session, as stored
 
     # flask-login protocol
     @property
@@ -51,9 +52,10 @@ class User:
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        """What the session stores: the id and the epoch, so a password change ends old sessions."""
-        return f"{self.id}:{self.epoch}"
+    def get_id(self) -> str | None:
+        """What the session cookie stores: the session's token, never the user id (a cookie that
+        names a user could not be revoked; a token is looked up server-side on every request)."""
+        return self.session_token
 
     @property
     def is_admin(self) -> bool:
@@ -61,7 +63,7 @@ class User:
 
 
 def _row_to_user(row: sqlite3.Row) -> User:
-    return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]), row["session_epoch"])
+    return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]))
 
 
 class UserStore:
@@ -94,25 +96,14 @@ class UserStore:
             return None
         return _row_to_user(rows[0]) if rows else None
 
-    def for_session(self, session_id) -> User | None:
-        """The user a session (flask-login's stored `get_id()`) belongs to, while it is still valid:
-        the account enabled and its password unchanged since the session began."""
-        user_id, _, epoch = str(session_id).partition(":")
-        user = self.get(user_id)
-        if user is None or not user.active or str(user.epoch) != (epoch or "0"):
-            return None
-        return user
-
-    def still_signed_in(self, user: User) -> bool:
-        """For an open socket: the account it was opened with is enabled and its password unchanged."""
-        return self.for_session(user.get_id()) is not None
-
     def set_active(self, user_id, active: bool) -> bool:
-        """Enable or disable an account; a disabled one loses its sessions and sockets within seconds,
-        for good: disabling also moves the session epoch on, so enabling it again revives nothing."""
+        """Enable or disable an account. Disabling ends every session of the user in the same
+        transaction, so enabling it again later revives none of them."""
         with self.db.connect() as conn:
-            return conn.execute("UPDATE users SET active = ?, session_epoch = session_epoch + ? WHERE id = ?",
-                                (int(active), int(not active), int(user_id))).rowcount > 0
+            changed = conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), int(user_id))).rowcount
+            if changed and not active:
+                conn.execute("DELETE FROM sessions WHERE user_id = ?", (int(user_id),))
+            return changed > 0
 
     def list(self, tenant: str) -> list[dict]:
         """A tenant's users for the Admin page (never the password hashes)."""
@@ -127,12 +118,14 @@ class UserStore:
             return conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, int(user_id))).rowcount > 0
 
     def set_password(self, user_id, password: str) -> bool:
-        """A new password; every session signed in with the old one ends (the epoch moves on)."""
+        """A new password; every session signed in with the old one ends in the same transaction."""
         if len(password or "") < 8:
             raise UserError("password must be at least 8 characters")
         with self.db.connect() as conn:
-            return conn.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
-                                (hash_password(password), int(user_id))).rowcount > 0
+            changed = conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                                   (hash_password(password), int(user_id))).rowcount
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (int(user_id),))
+            return changed > 0
 
     def find(self, username: str) -> User | None:
         rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))

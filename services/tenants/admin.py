@@ -32,9 +32,9 @@ class Forbidden(AdminError):
 
 class AdminService:
     def __init__(self, users: UserStore, keys: ApiKeyStore, settings: TenantSettings, audit: AuditLog,
-                 end_user_sockets: Callable[..., None], redis_status: Callable[[], dict]):
+                 sign_out_everywhere: Callable[..., None], redis_status: Callable[[], dict]):
         self.users, self.keys, self.settings, self.audit = users, keys, settings, audit
-        self.end_user_sockets = end_user_sockets
+        self.sign_out_everywhere = sign_out_everywhere      # (user_id, reason): sessions end, sockets close
         self.redis_status = redis_status
 
     @staticmethod
@@ -106,19 +106,26 @@ class AdminService:
         target = self._target(actor, user_id)
         self._check_active(actor, target, active)
         self.users.set_active(target.id, active)
-        if not active:          # their sessions end at their next request, their sockets now
-            self.end_user_sockets(target.id, "account disabled")
+        if not active:          # their sessions end with the change, their sockets now
+            self.sign_out_everywhere(target.id, "account disabled")
         self.audit.record(actor.tenant, actor.username, "user.enable" if active else "user.disable", target.username)
 
     def reset_password(self, actor: User, user_id, password: str) -> None:
         self._check(actor)
         target = self._target(actor, user_id)
         try:
-            self.users.set_password(target.id, password)      # their sessions end at their next request
+            self.users.set_password(target.id, password)      # their sessions end with the change
         except UserError as exc:
             raise AdminError(422, str(exc), "password") from None
-        self.end_user_sockets(target.id, "password changed")      # and their sockets now
+        self.sign_out_everywhere(target.id, "password changed")      # and their sockets now
         self.audit.record(actor.tenant, actor.username, "user.password_reset", target.username)
+
+    def sign_out(self, actor: User, user_id) -> None:
+        """End every session of a user of this tenant (a lost laptop); they can sign in again."""
+        self._check(actor)
+        target = self._target(actor, user_id)
+        self.sign_out_everywhere(target.id, "signed out by an admin")
+        self.audit.record(actor.tenant, actor.username, "user.sign_out", target.username)
 
     # -- API keys ------------------------------------------------------------------------------
     def list_keys(self, actor: User) -> list[dict]:

@@ -56,6 +56,13 @@ def change_user(user_id: int):
                                         body.get("password")))
 
 
+@bp.post("/admin/users/<int:user_id>/sign-out")
+def sign_out_user(user_id: int):
+    """End every session of the user, on every web process (their sockets close at once)."""
+    _admin().sign_out(current_user, user_id)
+    return jsonify(signed_out=user_id)
+
+
 @bp.get("/keys")
 def list_keys():
     return jsonify(keys=_admin().list_keys(current_user))

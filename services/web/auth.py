@@ -134,10 +134,10 @@ def init_login(app, config) -> None:
         return jsonify(error=exc.description or "Too many requests."), 429
 
 
-def _active_user(session_id):
-    """The session's user, unless the account was disabled or its password changed meanwhile: then
-    the session is over."""
-    return get_runtime().users.for_session(session_id)
+def _active_user(token):
+    """The user of the server-side session the cookie's token names, while that session lives (not
+    ended, not idle too long, not past its lifetime) and the account is enabled."""
+    return get_runtime().session_user(token)
 
 
 def _username_key() -> str:
@@ -155,10 +155,13 @@ def login():
     status = 200
     if request.method == "POST":
         protect_form()
-        user = get_runtime().users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        runtime = get_runtime()
+        user = runtime.users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is not None:
+            remember = request.form.get("remember") == "on"
             session.clear()          # a fresh session on login: no fixation
-            login_user(user)
+            session.permanent = remember     # else the cookie goes when the browser closes
+            login_user(runtime.sign_in(user, remember))
             log.info("user %s logged in", user.username)
             return redirect(safe_next(request.form.get("next") or request.args.get("next")))
         error, status = "Invalid username or password.", 401
@@ -168,9 +171,24 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """This browser's session ends (server-side: a saved copy of the cookie is dead too), and so do
+    the dashboards it has open; the user's other sessions go on."""
     protect_form()
     if current_user.is_authenticated:
-        get_runtime().end_user_sockets(current_user.id)     # their open dashboards stop too
+        get_runtime().sign_out(current_user._get_current_object())
+    return _signed_out()
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """Every session of this user ends, on every device, and every open dashboard closes."""
+    protect_form()
+    if current_user.is_authenticated:
+        get_runtime().sign_out_everywhere(current_user.id)
+    return _signed_out()
+
+
+def _signed_out():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -57,9 +57,17 @@ def test_another_tenants_user_is_not_found_and_self_lockout_is_refused(world):
         assert info.value.status == 409
     admin.set_active(boss, ann.id, False)
     assert not users.get(ann.id).active and ended == [(ann.id, "account disabled")]
-    epoch = users.get(ann.id).epoch
     admin.reset_password(boss, ann.id, "ann-password-2")            # a new password: signed out everywhere
-    assert ended[-1] == (ann.id, "password changed") and users.get(ann.id).epoch == epoch + 1
+    assert ended[-1] == (ann.id, "password changed")
+    admin.sign_out(boss, ann.id)                                      # a lost laptop
+    assert ended[-1] == (ann.id, "signed out by an admin")
+    assert [e["action"] for e in admin.audit_log(boss)][0] == "user.sign_out"
+    with pytest.raises(AdminError) as info:
+        admin.sign_out(ann, boss.id)
+    assert info.value.status == 403
+    with pytest.raises(AdminError) as info:
+        admin.sign_out(boss, other.id)                                # another tenant's user: not found
+    assert info.value.status == 404
 
 
 def test_update_user_checks_everything_before_changing_anything(world):

@@ -30,40 +30,6 @@ def test_disabled_users_cannot_log_in(users):
     assert users.get(user.id).is_active is False
 
 
-def test_a_new_password_ends_the_sessions_begun_with_the_old_one(users):
-    user = users.create("cat", "first-password")
-    session_id = user.get_id()                       # what flask-login keeps in the session cookie
-    assert users.for_session(session_id) == user and users.still_signed_in(user)
-    users.set_password(user.id, "second-password")
-    assert users.for_session(session_id) is None and not users.still_signed_in(user)
-    assert users.authenticate("cat", "first-password") is None
-    fresh = users.authenticate("cat", "second-password")
-    assert users.for_session(fresh.get_id()) == fresh
-    assert users.for_session("nope") is None and users.for_session(f"{user.id}:x") is None
-    users.set_active(user.id, False)
-    assert users.for_session(fresh.get_id()) is None
-    users.set_active(user.id, True)                  # enabled again: the old sessions stay ended
-    assert users.for_session(fresh.get_id()) is None and users.authenticate("cat", "second-password")
-
-
-def test_an_older_database_gains_the_session_epoch_and_keeps_its_sessions(tmp_path):
-    import sqlite3
-    path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL UNIQUE,"
-                 " password_hash TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT 'default',"
-                 " active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL)")
-    conn.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES ('old', 'x', 'admin', 'then')")
-    conn.commit()
-    conn.close()
-    users = UserStore(Database(path))
-    old = users.find("old")
-    assert old.epoch == 0
-    assert users.for_session(str(old.id)) == old        # a session from before the upgrade stays signed in
-    users.set_password(old.id, "a-new-password")
-    assert users.for_session(str(old.id)) is None
-
-
 @pytest.mark.parametrize("username, password, role", [
     ("", "password123", "admin"), ("x" * 65, "password123", "admin"),
     ("carl", "short", "admin"), ("carl", "password123", "root"),
