@@ -56,7 +56,9 @@ def test_system_and_stream_log_pages_in_chromium(browser, srv):
     # everything before them was in flight; clear then.
     row_types = lambda: [t.strip() for t in page.locator("[data-testid=stream-row] .stream-type").all_inner_texts()]  # noqa: E731
     wait_for(lambda: row_types()[:3] == ["system_update"] * 3, 15, "only system updates arriving")
+    oldest = rows(page).last.element_handle()
     page.click("#stream-clear")
+    oldest.wait_for_element_state("hidden", timeout=10000)       # the clear has run (a click only queues it)
     wait_for(lambda: rows(page).count() >= 2, 15, "system messages only")
     types = {t.strip() for t in page.locator("[data-testid=stream-row] .stream-type").all_inner_texts()}
     assert types <= {"system_update", "snapshot"}, types
