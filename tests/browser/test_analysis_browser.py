@@ -35,7 +35,7 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
         wait_for(lambda: "540 rows" in page.inner_text("[data-testid=upload-status]"), 30, "upload done")
         wait_for(lambda: len(kpis(page)) == 8 and kpis(page)[5] == "540", 30, "KPI cards")
         print(f"drop to KPIs visible: {time.monotonic() - started:.2f} s")
-        assert "(dates read as YYYY-MM-DD)" in kpis(page)[4]                # the date format beside the span
+        assert "(dates read as YYYY-MM-DD)" in kpis(page)[6]                # the date format beside the span
         wait_for(lambda: page.locator(".js-plotly-plot").count() == 4, 15, "the four charts", page)
         wait_for(lambda: page.locator(".segment-item").count() >= 2, 10, "the segments", page)
 
