@@ -112,7 +112,9 @@ def layout(**_query):
 
 def _kpi_text(kpis: dict, key: str) -> str:
     if key == "span":
-        return [f"{kpis['days']:,} days", html.Div(f"{kpis['first'][:10]} → {kpis['last'][:10]}", className="kpi-hint")]
+        written = f" (dates read as {kpis['date_format']})" if kpis.get("date_format") else ""
+        return [f"{kpis['days']:,} days", html.Div(f"{kpis['first'][:10]} → {kpis['last'][:10]}{written}",
+                                                   className="kpi-hint")]
     return _fmt(key, kpis[key])
 
 

@@ -1,19 +1,16 @@
 """Column typing after pandas has read the file: flags, numbers written with separators, dates.
 
 pandas infers plain numbers itself; what it leaves as text are the cases people actually send:
-"TRUE"/"no" flags, "1,234.50" in a comma-separated file (quoted), and dates in whatever format.
-Required numeric and date columns are checked here, with counts and line-numbered examples.
+"TRUE"/"no" flags and "1,234.50" in a comma-separated file (quoted). Required numeric columns are
+checked here, with counts and line-numbered examples; dates are dates.py.
 """
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from services.analysis.errors import AnalysisError
 
-ISO_DATE = r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?"
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
 
@@ -81,39 +78,3 @@ def require_numeric(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
                                 f"are not numeric, e.g. {examples}.", 422, lines)
         if col.isna().all():
             raise AnalysisError("empty_column", f"Column '{column}' is empty (every value is missing).", 422)
-
-
-def _to_datetime(raw: pd.Series, fmt: str | None) -> pd.Series:
-    """Dates repeat a lot in grouped data (143 weeks over 421,570 rows): parse each distinct one once."""
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        parsed = pd.to_datetime(pd.Series(raw.cat.categories.astype(str)), errors="coerce", utc=True, format=fmt)
-        return pd.Series(parsed.array.take(raw.cat.codes.to_numpy(), allow_fill=True), index=raw.index)
-    if raw.head(2000).nunique() < 1000:
-        codes, uniques = pd.factorize(raw)
-        parsed = pd.to_datetime(pd.Series(uniques), errors="coerce", utc=True, format=fmt)
-        return pd.Series(parsed.array.take(codes, allow_fill=True), index=raw.index)   # code -1 -> NaT
-    return pd.to_datetime(raw, errors="coerce", utc=True, format=fmt)
-
-
-def parse_dates(df: pd.DataFrame, mapping, line_of_row: np.ndarray) -> None:
-    column = mapping.time
-    raw = df[column]
-    missing = raw.isna().to_numpy()          # computed once: isna on 400k strings is not free
-    if missing.all():
-        raise AnalysisError("empty_column", f"Column '{column}' is empty (every value is missing).", 422)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if pd.api.types.is_numeric_dtype(raw):
-            parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-        else:
-            sample = raw.cat.categories[:200] if isinstance(raw.dtype, pd.CategoricalDtype) else raw.dropna().head(200)
-            iso = pd.Series(sample).astype(str).str.fullmatch(ISO_DATE).all()
-            parsed = _to_datetime(raw, "ISO8601" if iso else None)
-            if parsed.isna().to_numpy().sum() > missing.sum():
-                parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=False)
-    bad = parsed.isna().to_numpy() & ~missing
-    if bad.any():
-        examples, lines = _examples(df, bad, column, line_of_row)
-        raise AnalysisError("bad_dates", f"Column '{column}' should hold dates, but {int(bad.sum()):,} value(s) do "
-                            f"not parse as dates, e.g. {examples}.", 422, lines)
-    df[column] = parsed

@@ -2,7 +2,8 @@
 
 A text cell starting with = + - @ TAB or CR would be run as a formula by Excel or LibreOffice
 ("CSV injection"); such cells get a leading apostrophe. Real numbers, negative ones included, stay
-numbers: only text columns are touched.
+numbers: only text columns are touched. Records end with CRLF, as RFC 4180 asks (line breaks inside
+a quoted text cell are kept as they are).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import csv
 import pandas as pd
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+CRLF = "\r\n"
 
 
 def neutralise(value):
@@ -31,10 +33,10 @@ def _safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def export_rows_csv(df: pd.DataFrame) -> str:
-    return _safe(df).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)   # text quoted, numbers bare
+    return _safe(df).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator=CRLF)   # text quoted, numbers bare
 
 
 def export_kpis_csv(kpis: dict) -> str:
     rows = pd.DataFrame({"kpi": list(kpis), "value": [neutralise(v) if isinstance(v, str) else v
                                                       for v in kpis.values()]})
-    return rows.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return rows.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator=CRLF)

@@ -74,4 +74,5 @@ def compute_kpis(df: pd.DataFrame, mapping, totals: tuple[str, pd.Series] | None
         "holiday_average": _round(holiday_avg), "count": count,
         "first": first.isoformat(), "last": last.isoformat(), "days": int((last - first).days) + 1,
         "trend": trend, "trend_change_pct": _round(change * 100), "period": "week" if period == "W" else "day",
+        "date_format": df.attrs.get("date_format"),    # how the file writes dates (set by load_csv)
     }

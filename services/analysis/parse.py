@@ -20,8 +20,9 @@ import pandas as pd
 from services.analysis.errors import AnalysisError, first_lines
 from services.analysis.limits import Limits
 from services.analysis.profiles import Mapping, detect_profile, time_column_hint, validate_mapping
-from services.analysis.sniff import Sniffed, decoded_lines, sniff
-from services.analysis.coerce import coerce_columns, parse_dates, require_numeric
+from services.analysis.sniff import Sniffed, decoded_lines, line_too_long, sniff
+from services.analysis.coerce import coerce_columns, require_numeric
+from services.analysis.dates import DOTTED_DATE, exclude_non_finite, parse_dates
 
 WHITESPACE = np.frombuffer(b" \t\r\n", dtype=np.uint8)
 EURO_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
@@ -37,6 +38,7 @@ class ParsedCsv:
     has_header: bool
     line_of_row: np.ndarray            # file line number of each data row
     warnings: list[str] = field(default_factory=list)
+    date_format: str | None = None     # how the time column is written, e.g. "DD.MM.YYYY"
 
     @property
     def rows(self) -> int:
@@ -57,17 +59,24 @@ def _fast_counts(path: Path, sniffed: Sniffed, expected: int, exact: bool) -> tu
 
     Counting delimiter bytes per line (vectorised with numpy) is exact for ASCII-compatible
     encodings without quotes and ~50x faster than the csv module; anything else takes the csv path.
+    Lines end at LF (and CRLF); a file whose lines all end with a bare CR (old Mac) is counted at CR,
+    and one that mixes bare CRs with LFs takes the csv path (universal newlines).
     """
     if sniffed.encoding not in ("utf-8", "utf-8-sig", "latin-1") or path.stat().st_size > 512 * 2**20:
         return None
     data = path.read_bytes()
     if b'"' in data:
         return None
+    eol = 10
+    if data.count(b"\r") != data.count(b"\r\n"):                      # some CR is not part of a CRLF
+        if b"\n" in data:
+            return None
+        eol = 13
     end = len(data)
     while end and data[end - 1] in b"\r\n":                            # ignore trailing newlines (no copy)
         end -= 1
     raw = np.frombuffer(data, dtype=np.uint8, count=end)
-    newlines = np.flatnonzero(raw == 10)
+    newlines = np.flatnonzero(raw == eol)
     # Conservative: an empty line, or a line starting with a space or tab, takes the exact path.
     blank = end == 0 or data[0] in b" \t\r" or bool(np.isin(raw[newlines + 1], WHITESPACE).any())
     if exact is False and not blank:
@@ -77,7 +86,7 @@ def _fast_counts(path: Path, sniffed: Sniffed, expected: int, exact: bool) -> tu
         if data.count(sniffed.delimiter.encode(), 0, end) == lines * (expected - 1):
             return np.arange(1, lines + 1), np.full(lines, expected)
     raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)                                   # newline positions
+    ends = np.flatnonzero(raw == eol)                                   # newline positions
     delimiters = np.bincount(np.searchsorted(ends, np.flatnonzero(raw == ord(sniffed.delimiter))),
                              minlength=len(ends) + 1)
     content = delimiters > 0
@@ -125,6 +134,8 @@ def scan_fields(path: Path, sniffed: Sniffed, limits: Limits, exact: bool = Fals
                 raise AnalysisError("too_many_rows", f"The file has more than {limits.max_rows:,} rows, the limit "
                                     "(MAX_ROWS).", 413)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise line_too_long(line + 1) from None
         raise AnalysisError("unbalanced_quotes", f"Unbalanced quotes: a quoted field starting on line {line + 1} is "
                             f"never closed ({exc}).", 400, [line + 1]) from None
     _report_field_counts(expected, bad_more, bad_fewer)
@@ -151,15 +162,18 @@ def _report_field_counts(expected: int, bad_more: list, bad_fewer: list) -> None
 
 
 def _number_format(path: Path, sniffed: Sniffed) -> dict:
+    """read_csv options for numbers: thousands separator and decimal mark, and which columns are
+    dotted dates (01.02.2024), read as text: with thousands="." pandas would make them 1022024."""
     if sniffed.delimiter == ",":
         return {}
     sample = list(decoded_lines(path, sniffed.encoding))[1:50] if path.stat().st_size < 1 << 20 else []
     if not sample:
         with open(path, encoding=sniffed.encoding, newline="") as handle:
             sample = [handle.readline() for _ in range(50)][1:]
-    fields = [f.strip().strip('"') for ln in sample for f in ln.split(sniffed.delimiter)]
-    if sniffed.delimiter == ";" and any(EURO_NUMBER.match(f) for f in fields):
-        return {"decimal": ",", "thousands": "."}
+    rows = [[f.strip().strip('"') for f in ln.split(sniffed.delimiter)] for ln in sample]
+    if sniffed.delimiter == ";" and any(EURO_NUMBER.match(f) for row in rows for f in row):
+        dotted = {i for row in rows for i, f in enumerate(row) if DOTTED_DATE.match(f)}
+        return {"decimal": ",", "thousands": ".", "dotted": dotted}
     return {"thousands": ","}
 
 
@@ -176,14 +190,18 @@ def _duplicate_check(header: list[str]) -> None:
 
 
 def _read(path: Path, sniffed: Sniffed, header: list[str], limits: Limits, time_column: str | None = None
-          ) -> pd.DataFrame:
+          ) -> tuple[pd.DataFrame, bool]:
+    """(the data, whether numbers use European decimals)."""
     # The time column is read as categories: the C parser dedupes the repeated date strings and
     # each distinct date is parsed once (faster than reading plain text, see docs/BENCHMARKS.md).
-    dtype = {time_column: "category"} if time_column in header else None
+    options = _number_format(path, sniffed)
+    dtype = {header[i]: "str" for i in options.pop("dotted", ()) if i < len(header)}
+    if time_column in header:
+        dtype[time_column] = "category"
     try:
         return pd.read_csv(path, sep=sniffed.delimiter, encoding=sniffed.encoding,
                            header=0 if sniffed.has_header else None, names=header, engine="c",
-                           skip_blank_lines=True, dtype=dtype, **_number_format(path, sniffed))
+                           skip_blank_lines=True, dtype=dtype or None, **options), options.get("decimal") == ","
     except pd.errors.ParserError as exc:
         scan_fields(path, sniffed, limits, exact=True)     # names the offending lines if it can
         raise AnalysisError("malformed", f"The file could not be read as CSV: {str(exc).strip()[:200]}", 400) from None
@@ -201,16 +219,19 @@ def load_csv(path, limits: Limits | None = None, mapping: Mapping | None = None)
     line_of_row = scan_fields(path, sniffed, limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        df = _read(path, sniffed, header, limits, mapping.time if mapping else time_column_hint(header))
+        df, european = _read(path, sniffed, header, limits, mapping.time if mapping else time_column_hint(header))
     df.columns = header
     notes: list[str] = []
     coerce_columns(df, notes)
     profile, mapping = (mapping.profile, mapping) if mapping else detect_profile(df)
     validate_mapping(df, mapping)
     require_numeric(df, mapping, line_of_row)
-    parse_dates(df, mapping, line_of_row)
+    exclude_non_finite(df, mapping, line_of_row, notes)
+    date_format = parse_dates(df, mapping, line_of_row, european, notes)
     empty_optional = [c for c in df.columns if c not in mapping.required_columns() and df[c].isna().all()]
     if empty_optional:
         df = df.drop(columns=empty_optional)
         notes.append(f"Ignored empty column(s): {', '.join(empty_optional)}.")
-    return ParsedCsv(df, profile, mapping, sniffed.encoding, sniffed.delimiter, sniffed.has_header, line_of_row, notes)
+    df.attrs["date_format"] = date_format     # travels with filtered copies into compute_kpis
+    return ParsedCsv(df, profile, mapping, sniffed.encoding, sniffed.delimiter, sniffed.has_header, line_of_row, notes,
+                     date_format)

@@ -75,7 +75,7 @@ def _looks_like_time(series: pd.Series) -> bool:
     sample = series.dropna().astype(str).head(50)
     if sample.empty or pd.api.types.is_numeric_dtype(series):
         return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)   # UTC: offsets may differ
     return parsed.notna().mean() > 0.9
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 from services.analysis.errors import AnalysisError, first_lines
 
 HEAD_BYTES = 64 * 1024
+MAX_LINE_BYTES = 16 * 2**20        # one line (one row) may be this long; the sniff reads at least two lines
+LINE_BREAK = re.compile(r"\r\n|\r|\n")   # not str.splitlines(): Latin-1 \x85 ("…" in cp1252) is no line break
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))   # the csv module's default is 128 KB
 CANDIDATES = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"),
@@ -68,7 +72,7 @@ def detect_encoding(path: Path, head: bytes) -> str:
 
 
 def _sample_lines(text: str, complete: bool) -> list[str]:
-    lines = text.splitlines()
+    lines = LINE_BREAK.split(text)
     if not complete and len(lines) > 1:
         lines = lines[:-1]                      # the head may end mid-line
     return [ln for ln in lines if ln.strip()][:200]
@@ -115,10 +119,29 @@ def detect_header(lines: list[str], delimiter: str) -> tuple[bool, list[str]]:
     return False, [f"column_{i + 1}" for i in range(len(first))]
 
 
-def sniff(path: Path) -> Sniffed:
+def _read_head(path: Path) -> tuple[bytes, bool]:
+    """The first 64 KB, or more until it holds the header and one data line (a 500 KB field is fine)."""
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
+        while len(LINE_BREAK.findall(head.decode("latin-1"))) < 2 and len(head) <= 2 * MAX_LINE_BYTES:
+            more = handle.read(max(len(head), HEAD_BYTES))
+            if not more:
+                break
+            head += more
         complete = not handle.read(1)
+    for number, line in enumerate(LINE_BREAK.split(head.decode("latin-1"), maxsplit=2)[:2], 1):
+        if len(line) > MAX_LINE_BYTES:
+            raise line_too_long(number)
+    return head, complete
+
+
+def line_too_long(line: int) -> AnalysisError:
+    return AnalysisError("line_too_long", f"Line {line} is longer than {MAX_LINE_BYTES / 2**20:g} MB, the longest "
+                         "line this reader accepts; is the file really a CSV?", 400, [line])
+
+
+def sniff(path: Path) -> Sniffed:
+    head, complete = _read_head(path)
     check_not_binary(head)
     encoding = detect_encoding(path, head)
     text = head.decode(encoding, errors="ignore") if encoding != "utf-8-sig" else head.decode("utf-8-sig", "ignore")

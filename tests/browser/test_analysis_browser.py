@@ -35,6 +35,7 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
         wait_for(lambda: "540 rows" in page.inner_text("[data-testid=upload-status]"), 30, "upload done")
         wait_for(lambda: len(kpis(page)) == 8 and kpis(page)[5] == "540", 30, "KPI cards")
         print(f"drop to KPIs visible: {time.monotonic() - started:.2f} s")
+        assert "(dates read as YYYY-MM-DD)" in kpis(page)[6]                # the date format beside the span
         wait_for(lambda: page.locator(".js-plotly-plot").count() == 4, 15, "the four charts", page)
         wait_for(lambda: page.locator(".segment-item").count() >= 2, 10, "the segments", page)
 
@@ -45,7 +46,9 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
 
         with page.expect_download() as download:
             page.click("#analysis-export-rows")
-        content = open(download.value.path()).read().splitlines()
+        raw = open(download.value.path(), "rb").read()
+        assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == raw.count(b"\n") == 91   # RFC 4180 line ends
+        content = raw.decode().splitlines()
         assert content[0].startswith('"Store"') and len(content) == 91
         assert all(line.startswith("1,") for line in content[1:])
         assert errors == [], errors                                      # clean while all is well

@@ -64,3 +64,33 @@ def test_errors_are_json_with_status(api_server, data, status, code):
 def test_missing_file_field(api_server):
     r = api_server.session().post(api_server.url + "/api/v1/analyze", data={"x": "1"})
     assert r.status_code == 400 and r.json()["code"] == "no_file"
+
+
+EURO = "Datum;Filiale;Umsatz\n" + "".join(f"{d:02d}.01.2024;{site};1.{d:03d},50\n" for d in range(1, 30)
+                                          for site in ("Köln", "Bonn"))
+
+
+def test_european_dates_come_back_day_first_with_their_format(api_server):
+    r = post(api_server, api_server.session(), EURO.encode("latin-1"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["encoding"] == "latin-1" and body["kpis"]["date_format"] == "DD.MM.YYYY"
+    assert (body["kpis"]["days"], body["kpis"]["last"][:10], body["kpis"]["trend"]) == (29, "2024-01-29", "stable")
+
+
+@pytest.mark.parametrize("text, check", [
+    ("when,revenue\n2024-01-01T10:00:00+01:00,1\n2024-01-02T10:00:00-05:00,2\n2024-01-03T10:00:00+01:00,3\n",
+     lambda body: body["kpis"]["first"] == "2024-01-01T09:00:00+00:00"),
+    ("when,revenue\n" + "".join(f"2024-01-{i:02d},{v}\n" for i, v in enumerate(
+        ["1", "2", "3", "inf", "5", "6", "7", "-inf", "9", "10", "1e309", "12"], 1)),
+     lambda body: body["kpis"]["max"] == 12 and body["kpis"]["average"] is not None
+     and "lines 5, 9, 12" in " ".join(body["warnings"])),
+    ("when;revenue\n01.02.2024;1\n13.01.2024;2\n01.25.2024;4\n",
+     lambda body: body["code"] == "mixed_date_order" and body["lines"] == [3, 4]),
+])
+def test_awkward_values_never_log_a_traceback(api_server, text, check):
+    before = api_server.log_path.read_text()
+    r = post(api_server, api_server.session(), text.encode())
+    assert r.status_code in (200, 422) and check(r.json()), r.text
+    after = api_server.log_path.read_text()[len(before):]
+    assert "Traceback" not in after and "ERROR" not in after

@@ -77,3 +77,20 @@ def test_anonymous_upload_is_refused(srv):
 @pytest.mark.parametrize("bad_id", ["../secret", "x" * 32, "0" * 31])
 def test_malformed_ids_are_not_found(srv, bad_id):
     assert srv.session().delete(srv.url + f"/api/v1/uploads/{bad_id}").status_code == 404
+
+
+def test_cr_only_and_non_finite_uploads_are_kept_with_their_warnings(srv):
+    s = srv.session()
+    mac = RETAIL.replace("\n", "\r").replace(",101\r", ",inf\r")       # old Mac line ends, one infinite value
+    r = upload(srv, s, mac.encode())
+    assert r.status_code == 201, r.text
+    assert r.json()["rows"] == 27
+    assert r.json()["warnings"] == ["1 value was not a finite number in 'Weekly_Sales' (line 2); it was left out."]
+
+
+def test_contradictory_date_orders_are_refused_with_lines(srv):
+    before = files_on_disk(srv)
+    data = b"Store;Dept;Date;Weekly_Sales\n1;1;13.01.2024;5\n1;2;01.13.2024;6\n"
+    r = upload(srv, srv.session(), data)
+    assert r.status_code == 422 and r.json()["code"] == "mixed_date_order" and r.json()["lines"] == [2, 3]
+    assert files_on_disk(srv) == before

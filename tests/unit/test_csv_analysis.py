@@ -126,3 +126,86 @@ def test_dates_become_utc_timestamps(tmp_path):
     parsed = load_csv(write(tmp_path, RETAIL))
     assert str(parsed.df["Date"].dtype).startswith("datetime64") and parsed.df["Date"].dt.tz is not None
     assert isinstance(parsed.df["Date"].iloc[0], pd.Timestamp)
+
+
+def _euro_text(days, header="Datum;Filiale;Umsatz", fmt="{d:02d}.01.2024"):
+    """A ;-separated German-style file: day-first dates, 1.234,56 amounts, a Latin-1 'Köln'."""
+    rows = "".join(f"{fmt.format(d=d)};{site};{1000 + 10 * d},{d:02d}\n".replace(f"{1000 + 10 * d},",
+                   f"{(1000 + 10 * d) // 1000}.{(1000 + 10 * d) % 1000:03d},")
+                   for d in days for site in ("Köln", "Bonn"))
+    return header + "\n" + rows
+
+
+@pytest.mark.parametrize("header", ["Datum;Filiale;Umsatz", "Date;Store;Sales"])
+def test_european_dates_are_day_first(tmp_path, header):
+    parsed = load_csv(write(tmp_path, _euro_text(range(1, 30), header), encoding="latin-1"))
+    assert parsed.encoding == "latin-1" and parsed.date_format == "DD.MM.YYYY"
+    time, value = parsed.mapping.time, parsed.mapping.values[0]
+    assert parsed.df[value].iloc[0] == pytest.approx(1010.01)
+    k = compute_kpis(parsed.df, parsed.mapping)
+    assert (k["first"][:10], k["last"][:10], k["days"]) == ("2024-01-01", "2024-01-29", 29)
+    assert k["trend"] == "increasing" and k["date_format"] == "DD.MM.YYYY"
+    assert parsed.df[time].dt.day.tolist()[:4] == [1, 1, 2, 2]
+
+
+def test_ambiguous_dates_follow_european_decimals(tmp_path):
+    """Every day <= 12: nothing in the values decides, the 1.234,56 amounts do (day-first)."""
+    parsed = load_csv(write(tmp_path, _euro_text(range(1, 13)), encoding="latin-1"))
+    k = compute_kpis(parsed.df, parsed.mapping)
+    assert (k["last"][:10], k["days"], k["date_format"]) == ("2024-01-12", 12, "DD.MM.YYYY")
+
+
+def test_month_first_when_a_second_number_exceeds_12(tmp_path):
+    text = "when,revenue\n" + "".join(f"01/{d:02d}/2024,{d}\n02/{d:02d}/2024,{d}\n" for d in (3, 9, 20))
+    parsed = load_csv(write(tmp_path, text))
+    k = compute_kpis(parsed.df, parsed.mapping)
+    assert (k["first"][:10], k["last"][:10], k["date_format"]) == ("2024-01-03", "2024-02-20", "MM/DD/YYYY")
+
+
+def test_dates_contradicting_both_orders_name_the_lines(tmp_path):
+    text = "when;revenue\n01.02.2024;1\n13.01.2024;2\n05.06.2024;3\n01.25.2024;4\n"
+    with pytest.raises(AnalysisError) as info:
+        load_csv(write(tmp_path, text))
+    assert info.value.code == "mixed_date_order" and info.value.status == 422
+    assert info.value.lines == [3, 5]
+    assert "'13.01.2024' (line 3)" in info.value.message and "'01.25.2024' (line 5)" in info.value.message
+
+
+def test_iso_dates_report_their_format(tmp_path):
+    parsed = load_csv(write(tmp_path, RETAIL))
+    assert parsed.date_format == "YYYY-MM-DD"
+
+
+def test_mixed_time_zone_offsets_become_utc(tmp_path):
+    text = ("when,revenue\n2024-01-01T10:00:00+01:00,1\n2024-01-02T10:00:00-05:00,2\n"
+            "2024-01-03T10:00:00+01:00,3\n")
+    parsed = load_csv(write(tmp_path, text))
+    assert parsed.mapping.time == "when"
+    assert [t.isoformat() for t in parsed.df["when"]] == ["2024-01-01T09:00:00+00:00", "2024-01-02T15:00:00+00:00",
+                                                           "2024-01-03T09:00:00+00:00"]
+
+
+def test_non_finite_values_are_left_out_with_a_warning(tmp_path):
+    values = ["1", "2", "3", "inf", "5", "6", "7", "-inf", "9", "10", "1e309", "12"]
+    text = "when,revenue\n" + "".join(f"2024-01-{i:02d},{v}\n" for i, v in enumerate(values, 1))
+    parsed = load_csv(write(tmp_path, text))
+    assert "3 values were not finite numbers in 'revenue' (lines 5, 9, 12); they were left out." in parsed.warnings
+    k = compute_kpis(parsed.df, parsed.mapping)
+    finite = [1, 2, 3, 5, 6, 7, 9, 10, 12]
+    assert (k["count"], k["max"], k["min"]) == (9, 12, 1)
+    assert k["average"] == pytest.approx(statistics.mean(finite), abs=0.01)
+    assert k["volatility"] == pytest.approx(statistics.stdev(finite) / statistics.mean(finite) * 100, abs=0.01)
+
+
+def test_a_column_of_only_non_finite_values_is_an_error(tmp_path):
+    text = "when,revenue\n2024-01-01,inf\n2024-01-02,-inf\n"
+    with pytest.raises(AnalysisError) as info:
+        load_csv(write(tmp_path, text))
+    assert info.value.code == "empty_column" and "finite" in info.value.message and info.value.lines == [2, 3]
+
+
+def test_a_stray_value_in_a_day_first_column_is_a_bad_date(tmp_path):
+    text = "when;revenue\n01.02.2024;1\n13.01.2024;2\nsoon;3\n31.02.2024;4\n"
+    with pytest.raises(AnalysisError) as info:
+        load_csv(write(tmp_path, text), mapping=Mapping("when", ("revenue",)))
+    assert info.value.code == "bad_dates" and info.value.lines == [4, 5]

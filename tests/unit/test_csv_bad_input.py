@@ -101,3 +101,44 @@ def test_a_long_line_balanced_by_a_short_one_is_still_found(tmp_path):
     with pytest.raises(AnalysisError) as info:
         load_csv(path)
     assert info.value.code == "field_count" and info.value.lines == [3, 4]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_500_kb_field_is_read(tmp_path, quoted):
+    note = "x" * 500_000
+    note = f'"{note}"' if quoted else note
+    path = tmp_path / "long.csv"
+    path.write_text(f"Store,Dept,Date,Weekly_Sales,Note\n1,1,2010-02-05,5,{note}\n1,2,2010-02-12,6,short\n")
+    parsed = load_csv(path)
+    assert parsed.rows == 2 and len(parsed.df["Note"].iloc[0]) == 500_000
+    assert parsed.line_of_row.tolist() == [2, 3]
+
+
+def test_a_line_over_the_line_limit_is_named(tmp_path, monkeypatch):
+    from services.analysis import sniff
+    monkeypatch.setattr(sniff, "MAX_LINE_BYTES", 100_000)
+    path = tmp_path / "long.csv"
+    path.write_text("Store,Dept,Date,Weekly_Sales,Note\n1,1,2010-02-05,5," + "x" * 200_000 + "\n")
+    with pytest.raises(AnalysisError) as info:
+        load_csv(path)
+    assert info.value.code == "line_too_long" and info.value.lines == [2] and "Line 2" in info.value.message
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_cr_only_line_endings(tmp_path, quoted):
+    """Old Mac files end lines with a bare CR."""
+    store = '"1"' if quoted else "1"
+    path = tmp_path / "mac.csv"
+    path.write_bytes(f"Store,Dept,Date,Weekly_Sales\r{store},1,2010-02-05,5\r1,2,2010-02-12,6\r\r2,1,2010-02-19,7\r"
+                     .encode())
+    parsed = load_csv(path)
+    assert parsed.rows == 3 and parsed.df["Weekly_Sales"].tolist() == [5, 6, 7]
+    assert parsed.line_of_row.tolist() == [2, 3, 5]
+
+
+def test_cr_only_field_count_errors_name_the_real_line(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"Store,Dept,Date,Weekly_Sales\r1,1,2010-02-05,5\r1,2,2010-02-12\r")
+    with pytest.raises(AnalysisError) as info:
+        load_csv(path)
+    assert info.value.code == "field_count" and info.value.lines == [3]

@@ -75,3 +75,20 @@ def test_export_neutralises_formulas_but_keeps_negative_numbers():
     assert rows[1][1] == "-5.5"                               # a real number, unquoted, not neutralised
     kpis = list(csv.reader(io.StringIO(export_kpis_csv({"average": -3.0, "trend": "=evil"}), newline="")))
     assert kpis[1] == ["average", "-3.0"] and kpis[2] == ["trend", "'=evil"]
+
+
+def test_exports_end_lines_with_crlf():
+    """RFC 4180: every record ends with CRLF, also the last; a CR inside a text cell stays inside its quotes."""
+    rows = export_rows_csv(pd.DataFrame({"name": ["a", "b\nc"], "value": [1.5, 2]}))
+    assert rows == '"name","value"\r\n"a",1.5\r\n"b\nc",2.0\r\n'
+    kpis = export_kpis_csv({"average": 1.5, "trend": "stable"})
+    assert kpis == '"kpi","value"\r\n"average",1.5\r\n"trend","stable"\r\n'
+
+
+def test_summary_reports_the_date_format_after_filters(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("Date;Site;Sales\n" + "".join(f"{d:02d}.01.2024;{s};1,5\n" for d in range(1, 20)
+                                                          for s in (1, 2)))
+    parsed = load_csv(path)
+    kpis = analyze(parsed, groups=["1"], start="2024-01-10")["kpis"]
+    assert kpis["date_format"] == "DD.MM.YYYY" and (kpis["first"][:10], kpis["days"]) == ("2024-01-10", 10)
