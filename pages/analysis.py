@@ -203,7 +203,18 @@ def show_summary(upload_id, mapping, groups, start, end):
     group_options = sorted(parsed.df[parsed.mapping.groups[0]].astype(str).unique(), key=lambda v: (len(v), v)) \
         if parsed.mapping.groups else []
     return (*[_kpi_text(report["kpis"], k) for k, _ in KPIS], figures.over_time(report, label),
-            figures.ranking(report, label), figures.distribution(report, label), group_options, None)
+            figures.ranking(report, label), figures.distribution(report, label), group_options,
+            _warnings(parsed.warnings))
+
+
+def _warnings(warnings: list[str]):
+    """What reading the file changed or left out (values skipped, the date order chosen), said once
+    above the results, so a KPI is never silently computed on less than the file."""
+    if not warnings:
+        return None
+    return html.Div(dbc.Alert([html.Strong("Read with notes: "), html.Ul([html.Li(w) for w in warnings],
+                                                                          className="mb-0")],
+                              color="warning", className="py-2 small"), **{"data-testid": "analysis-warnings"})
 
 
 @callback(Output(Ids.chart_anom, "figure"), Output(Ids.anomalies, "children"), Output(Ids.segments, "children"),

@@ -6,6 +6,8 @@ upload sends, so the browser streams the file and reports progress) or a multipa
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
@@ -14,6 +16,8 @@ from services.web.auth import protect_form
 from services.realtime.notifications import notify_user
 from services.storage.uploads import UploadNotFound
 from services.web.runtime_access import get_runtime
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/v1/uploads")
 
@@ -37,6 +41,10 @@ def create():
         notify_user(runtime.hub, current_user.tenant, current_user.id, "error", "Upload refused",
                     f"{name[:80]}: {exc.message}")
         return jsonify(exc.to_dict()), exc.status
+    except Exception:   # a file we did not foresee: the store kept nothing; say so, details in the log
+        log.exception("upload of %r failed", name[:80])
+        return jsonify(error="The file could not be read; it may be malformed in a way we do not recognise.",
+                       code="unreadable"), 422
     notify_user(runtime.hub, current_user.tenant, current_user.id, "success", "Upload ready",
                 f"{record['name']}: {record['rows']:,} rows ({record['profile']}); open it on the Analysis page.")
     return jsonify(record), 201

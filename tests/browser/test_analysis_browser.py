@@ -69,6 +69,17 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
         wait_for(lambda: "56 rows" in page.inner_text("[data-testid=upload-status]"), 20, "custom upload")
         wait_for(lambda: page.locator("#analysis-mapping.show").count() == 1, 20, "mapping step shown")
         wait_for(lambda: kpis(page)[5] == "56", 20, "KPIs from the suggested mapping")
+        assert page.locator("[data-testid=analysis-warnings]").count() == 0
+
+        odd = tmp_path / "odd.csv"              # a value that is no finite number: left out, and said so
+        odd.write_text("Store,Dept,Date,Weekly_Sales\n" + "".join(
+            f"1,1,2011-01-{d:02d},{'inf' if d == 5 else d * 10}\n" for d in range(1, 29)))
+        with page.expect_file_chooser() as chooser:
+            page.click("[data-testid=upload-zone]")
+        chooser.value.set_files(str(odd))
+        warning = page.locator("[data-testid=analysis-warnings]")
+        wait_for(lambda: warning.count() == 1 and "not a finite number" in warning.inner_text(), 20, "the warning shown")
+        assert "6" in warning.inner_text()                               # names the line (header is line 1)
         assert all("400" in e for e in errors), errors                   # only the refused bad upload
     finally:
         server.stop()
