@@ -25,6 +25,7 @@ from services.web.socket import LiveConnection
 from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
 from services.runtime.runtime import Runtime
+from services.storage.db import DatabaseUnreadable
 from services.security.tickets import redact_tickets_in_logs
 
 ROOT = Path(__file__).resolve().parent
@@ -80,8 +81,8 @@ def background_manager(server: Flask, config: Config):
         celery_app.conf.update(broker_connection_retry_on_startup=True, result_expires=3600)
         server.extensions["celery"] = celery_app
         return dash.CeleryManager(celery_app, expire=3600)
-    import diskcache
-    return dash.DiskcacheManager(diskcache.Cache(str(config.data_dir / "callback-cache")), expire=3600)
+    from services.storage.callback_cache import open_callback_cache
+    return dash.DiskcacheManager(open_callback_cache(config.data_dir / "callback-cache"), expire=3600)
 
 
 def mount_dash(server: Flask, manager=None) -> dash.Dash:
@@ -107,7 +108,10 @@ def main() -> None:
     redact_tickets_in_logs()
     from werkzeug.serving import make_server
     config = Config.from_env()
-    server = create_app(config)
+    try:
+        server = create_app(config)
+    except DatabaseUnreadable as exc:      # one clear line naming the file, no traceback
+        raise SystemExit(str(exc)) from None
     try:   # bind first: a busy port should fail before any thread starts
         httpd = make_server(config.host, config.port, server, threaded=True)
     except OSError as exc:

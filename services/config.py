@@ -8,11 +8,15 @@ the `Config` field.
 """
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Mapping
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -223,19 +227,40 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
 def load_or_create_secret_key(config: Config) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR.
 
-    Persisting it means sessions survive a restart (the reconnecting dashboard keeps working).
+    Persisting it means sessions survive a restart (the reconnecting dashboard keeps working). A key
+    file that is empty or not a readable key (not UTF-8, control bytes) is replaced by a new key with a
+    WARNING naming the file: sessions signed with the old key end and users sign in again. Processes
+    sharing DATA_DIR take a lock on the file, so they all end up with the same key.
     """
     if config.secret_key:
         return config.secret_key
     path = config.data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its key
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    existed = path.exists()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)     # released when the file closes
+        raw = handle.read()
+        key = _usable_key(raw)
+        if key:
+            return key
+        if existed and raw:
+            log.warning("%s is not a readable secret key (%d bytes of garbage): replaced it with a new one; "
+                        "existing sessions end and users sign in again", path, len(raw))
+        elif existed:
+            log.warning("%s is empty: wrote a new secret key; existing sessions end and users sign in again", path)
+        key = secrets.token_hex(32)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(key.encode())
+        handle.flush()
+        os.fsync(handle.fileno())
     return key
+
+
+def _usable_key(raw: bytes) -> str | None:
+    try:
+        key = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    return key if key and key.isprintable() else None

@@ -17,6 +17,7 @@ Nothing here starts a thread or touches Dash; each object belongs to one Runtime
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -115,12 +116,16 @@ class DiskcacheStats:
 
     def collect(self) -> dict:
         out = {"kind": "diskcache", "location": "DATA_DIR/callback-cache"}
-        if self._cache is None:
-            if not self.path.exists():
-                return {**out, "entries": 0, "volume_bytes": 0, "note": "not created yet"}
-            import diskcache
-            self._cache = diskcache.Cache(str(self.path))
-        return {**out, "entries": len(self._cache), "volume_bytes": int(self._cache.volume())}
+        try:
+            if self._cache is None:
+                if not self.path.exists():
+                    return {**out, "entries": 0, "volume_bytes": 0, "note": "not created yet"}
+                import diskcache
+                self._cache = diskcache.Cache(str(self.path))
+            return {**out, "entries": len(self._cache), "volume_bytes": int(self._cache.volume())}
+        except (sqlite3.DatabaseError, OSError) as exc:     # a figure, never a failure of the stats
+            self._cache = None
+            return {**out, "entries": 0, "volume_bytes": 0, "note": f"unreadable ({exc}); recreated at the next start"}
 
 
 def celery_stats(client: redis.Redis) -> dict:

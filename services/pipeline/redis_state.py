@@ -14,6 +14,7 @@ the newest 200 encoded points (list, newest first), `t:<tenant>:health` entity -
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from services.ingest.stream_consumer import DeadEntry
 from services.redis_keys import RedisKeys
 from services.config import Config
 
+log = logging.getLogger(__name__)
 COMMIT = (Path(__file__).parent / "lua" / "commit.lua").read_text()
 KPI_CACHE_SECONDS = 5
 
@@ -52,6 +54,42 @@ class RedisLiveState:
         self.dead_letter_maxlen = dead_letter_maxlen
         self.clock = clock
         self._commit = client.register_script(COMMIT)
+        self.repaired = 0                   # corrupt entries skipped and deleted (a figure of system stats)
+        self._warned: set[str] = set()      # keys already reported in the log
+
+    def _repair(self, key: str, bad: list, kind: str = "hash") -> None:
+        """Drop entries of `key` that did not parse (hash fields, list values, or the whole string key):
+        a corrupt entry is skipped and removed, never allowed to fail every read of the tenant's state."""
+        if not bad:
+            return
+        self.repaired += len(bad)
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("skipped and deleted %d corrupt entr%s of Redis key %s (counted in system stats: repaired_entries)",
+                        len(bad), "y" if len(bad) == 1 else "ies", key)
+        try:
+            if kind == "hash":
+                self.redis.hdel(key, *bad)
+            elif kind == "key":
+                self.redis.delete(key)
+            else:
+                pipe = self.redis.pipeline(transaction=False)
+                for value in bad:
+                    pipe.lrem(key, 1, value)
+                pipe.execute()
+        except redis.RedisError:
+            pass        # read again next time
+
+    def _parse_each(self, key: str, entries, parse, kind: str = "hash") -> list:
+        """parse(entry) for each (name, raw) in `entries`; the ones that fail are repaired."""
+        out, bad = [], []
+        for name, raw in entries:
+            try:
+                out.append(parse(raw))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                bad.append(name)
+        self._repair(key, bad, kind)
+        return out
 
     # -- writer (workers) ------------------------------------------------------------------------
     def commit(self, consumer: str, ack_ids: list[str], dead: list[DeadEntry],
@@ -94,15 +132,16 @@ class RedisLiveState:
 
     def _kpis_from_buckets(self, tenant: str) -> tuple[dict, list]:
         now = self.clock()
-        buckets = self.redis.hgetall(self.keys.tenant(tenant, "kpi"))
+        key = self.keys.tenant(tenant, "kpi")
+        buckets = self.redis.hgetall(key)
+        parsed = self._parse_each(key, ((f, (f, v)) for f, v in buckets.items()), _bucket)
         seconds, summaries, stale = [], [], []
-        for field, value in buckets.items():
-            second = int(field)
+        for field, second, summary in parsed:
             if second < now - self.window_seconds:
                 stale.append(field)
                 continue
             seconds.append(float(second))
-            summaries.append([float(x) for x in value.split(b",")])
+            summaries.append(summary)
         if not summaries:
             return empty_kpis(self.window_seconds), stale
         rate_from = max(math.ceil(now - RATE_WINDOW_SECONDS), min(seconds))
@@ -113,16 +152,48 @@ class RedisLiveState:
         return sorted(t.decode() for t in self.redis.smembers(self.keys.tenants))
 
     def kpis(self, tenant: str) -> dict:
-        cached = self.redis.get(self.keys.tenant(tenant, "kpis"))
-        return json.loads(cached) if cached else self._kpis_from_buckets(tenant)[0]
+        key = self.keys.tenant(tenant, "kpis")
+        cached = self.redis.get(key)
+        kpis = self._parse_each(key, [(key, cached)], _object, "key") if cached else []
+        return kpis[0] if kpis else self._kpis_from_buckets(tenant)[0]
 
     def points(self, tenant: str, limit: int = 50) -> list[dict]:
-        newest_first = self.redis.lrange(self.keys.tenant(tenant, "points"), 0, limit - 1)
-        return [json.loads(p) for p in reversed(newest_first)]
+        key = self.keys.tenant(tenant, "points")
+        newest_first = self.redis.lrange(key, 0, limit - 1)
+        return self._parse_each(key, ((p, p) for p in reversed(newest_first)), _object, "list")
 
     def health(self, tenant: str) -> list[dict]:
-        records = self.redis.hvals(self.keys.tenant(tenant, "health"))
-        return least_healthy_first([public(json.loads(r)) for r in records])
+        key = self.keys.tenant(tenant, "health")
+        records = self._parse_each(key, self.redis.hgetall(key).items(), _health_record)
+        return least_healthy_first(records)
 
     def readings(self, tenant: str) -> list[dict]:
-        return sorted_readings(self.redis.hvals(self.keys.tenant(tenant, "sensors")))
+        key = self.keys.tenant(tenant, "sensors")
+        return sorted_readings(self._parse_each(key, self.redis.hgetall(key).items(), _reading))
+
+
+def _object(raw) -> dict:
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise TypeError("not a JSON object")
+    return value
+
+
+def _health_record(raw) -> dict:
+    record = public(_object(raw))
+    float(record["health_score"])
+    return record
+
+
+def _reading(raw) -> bytes:
+    record = _object(raw)
+    str(record["asset_id"]), str(record["sensor_id"])
+    return raw
+
+
+def _bucket(item) -> tuple:
+    field, value = item
+    summary = [float(x) for x in value.split(b",")]
+    if len(summary) != 8:
+        raise ValueError("a KPI bucket has 8 numbers")
+    return field, int(field), summary

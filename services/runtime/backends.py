@@ -167,11 +167,11 @@ class RedisBackend(Backend):
     def live(self, tenant: str, runtime) -> dict:
         """With Redis away, the last state this process read is served again, marked `stale`."""
         try:
-            version = json.loads(self.redis.get(self.keys.model_meta()) or b'{"version": 0}')["version"]
             live = {"kpis": self.state.kpis(tenant), "points": self.state.points(tenant),
                     "health": self.state.health(tenant), "sensors": self.state.readings(tenant),
-                    "market": self.market.snapshot(), "model": {"ready": version > 0, "version": version},
-                    "stats": self.system_stats(runtime)}
+                    "market": self.market.snapshot(), "stats": self.system_stats(runtime)}
+            version = live["stats"].get("model_version") or 0   # the leader's model in use (verified), not the meta
+            live["model"] = {"ready": version > 0, "version": version}
             self._last_good[tenant] = live
             return live
         except redis.RedisError:
@@ -181,8 +181,15 @@ class RedisBackend(Backend):
 
     def system_stats(self, runtime) -> dict:
         cached = self.redis.get(self.keys.system)
-        stats = json.loads(cached) if cached else {}
-        return dict(stats, hub=self.hub.status(), this_process={"name": runtime.name, **runtime.connections.stats()})
+        try:
+            stats = json.loads(cached) if cached else {}
+        except ValueError:
+            stats = None
+        if not isinstance(stats, dict):    # corrupt: the leader rewrites it within a second
+            log.warning("ignoring unreadable system stats in Redis (%s)", self.keys.system)
+            stats = {}
+        return dict(stats, hub=self.hub.status(), this_process={
+            "name": runtime.name, "repaired_entries": self.state.repaired, **runtime.connections.stats()})
 
     def redis_status(self) -> dict:
         return {"mode": "distributed", **redis_status(self.redis)}

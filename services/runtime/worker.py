@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 
 import redis
@@ -22,7 +23,7 @@ from services.storage.alerts import AlertStore
 from services.pipeline.apply import Cadence, publish_kpis
 from services.pipeline.batch import BatchProcessor
 from services.config import Config, load_or_create_secret_key
-from services.storage.db import Database
+from services.storage.db import Database, DatabaseUnreadable
 from services.realtime.hub import Hub
 from services.ingest.bridge import IngestBridge
 from services.cluster.lease import Lease
@@ -168,7 +169,11 @@ def main(argv=None) -> int:
     if not config.redis_url:
         print("python -m services.runtime.worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)", flush=True)
         return 2
-    node = WorkerNode(config)
+    try:
+        node = WorkerNode(config)
+    except DatabaseUnreadable as exc:       # one clear line, no traceback
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())

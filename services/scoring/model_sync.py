@@ -42,13 +42,26 @@ class ModelSync:
         self.lock_ms = int(lock_seconds * 1000)
         self._release = client.register_script(RELEASE)
         self.rejected_blobs = 0
+        self._rejected: bytes | None = None     # digest of the blob last refused (logged once per blob)
+        self._bad_meta: bytes | None = None     # the unreadable metadata last warned about
 
     def _sign(self, body: bytes) -> bytes:
         return hmac.new(self.secret, body, hashlib.sha256).digest()
 
     def meta(self) -> dict:
+        """The stored model's metadata; {"version": 0} (no model) if there is none or it is unreadable."""
         raw = self.redis.get(self.keys.model_meta(self.name))
-        return json.loads(raw) if raw else {"version": 0}
+        if not raw:
+            return {"version": 0}
+        meta = parse_meta(raw)
+        if meta is None:
+            if raw != self._bad_meta:
+                self._bad_meta = raw
+                log.warning("ignoring the %s model metadata in Redis (%s): not the JSON Pulseboard writes; "
+                            "treated as no model until a worker publishes one", self.name,
+                            self.keys.model_meta(self.name))
+            return {"version": 0}
+        return meta
 
     def publish(self, models, baselines: dict, worker: str) -> int:
         """Store `models` as the next version; returns its number."""
@@ -71,8 +84,12 @@ class ModelSync:
             return None
         body = blob[len(MAGIC) + 32:]
         if not blob.startswith(MAGIC) or not hmac.compare_digest(blob[len(MAGIC):len(MAGIC) + 32], self._sign(body)):
-            self.rejected_blobs += 1
-            log.error("refusing the model blob in Redis: bad signature (another SECRET_KEY, or tampered)")
+            digest = hashlib.sha256(blob).digest()
+            if digest != self._rejected:     # once per blob, not every poll
+                self._rejected = digest
+                self.rejected_blobs += 1
+                log.error("refusing the %s model blob in Redis: bad signature (another SECRET_KEY, or "
+                          "tampered); keeping the model in use until a verified one is published", self.name)
             return None
         return pickle.loads(body)
 
@@ -92,3 +109,16 @@ class ModelSync:
 
     def recently_published(self, min_age: float) -> bool:
         return time.time() - float(self.meta().get("fitted_at") or 0) < min_age
+
+
+def parse_meta(raw: bytes | str) -> dict | None:
+    """Model metadata as `publish` writes it (an object with an integer version, a numeric fitted_at), or None."""
+    try:
+        meta = json.loads(raw)
+        if not isinstance(meta, dict) or isinstance(meta.get("version"), bool):
+            return None
+        meta["version"] = int(meta.get("version") or 0)
+        meta["fitted_at"] = float(meta.get("fitted_at") or 0)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return meta

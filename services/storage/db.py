@@ -99,6 +99,14 @@ CREATE TABLE IF NOT EXISTS tenant_settings (
 """
 
 
+class DatabaseUnreadable(RuntimeError):
+    """The database file cannot be opened or read; the message says which file and what to do."""
+
+    def __init__(self, path: Path, error: Exception):
+        super().__init__(f"cannot use the database {path}: {error}. If the file is damaged, restore it from a "
+                         f"backup, or move it aside (mv {path} {path}.damaged) to start with an empty database.")
+
+
 class Database:
     """A SQLite file with a connection per thread."""
 
@@ -106,8 +114,23 @@ class Database:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(SCHEMA)   # executescript manages its own transaction
-        self._migrate()
+        try:
+            self._connection().executescript(SCHEMA)   # executescript manages its own transaction
+            self._migrate()
+            self.check()
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseUnreadable(self.path, exc) from None
+
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError unless the users table (what every login reads) can be read:
+        a truncated or damaged file can still answer `SELECT 1`, and a connection's page cache can hide
+        damage done since it opened, so this reads through a new, read-only connection. Used at open
+        and by /healthz."""
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
+        try:
+            conn.execute("SELECT count(*) FROM users").fetchone()
+        finally:
+            conn.close()
 
     def _migrate(self) -> None:
         """Bring a database made by an older version up to SCHEMA (each step idempotent, one at a time).

@@ -10,6 +10,7 @@ because filters re-run the analysis many times on the same data.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import uuid
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from services.analysis import AnalysisError, Limits, Mapping, load_csv
 
+log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 CACHE_SIZE = 4
@@ -78,15 +80,18 @@ class UploadStore:
         return record
 
     def list(self, user_id) -> list[dict]:
+        """The user's uploads, newest first; a record that cannot be read is left out (with a warning)."""
         folder = self._folder(user_id)
-        records = [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.exists() else []
+        paths = sorted(folder.glob("*.json")) if folder.exists() else []
+        records = [r for r in map(_read_record, paths) if r is not None]
         return sorted(records, key=lambda r: r["uploaded_at"], reverse=True)
 
     def get(self, user_id, upload_id: str) -> dict:
         csv_path, meta_path = self._paths(user_id, upload_id)
-        if not (csv_path.exists() and meta_path.exists()):
+        record = _read_record(meta_path) if csv_path.exists() and meta_path.exists() else None
+        if record is None:
             raise UploadNotFound(upload_id)
-        return json.loads(meta_path.read_text())
+        return record
 
     def delete(self, user_id, upload_id: str) -> None:
         csv_path, meta_path = self._paths(user_id, upload_id)
@@ -116,3 +121,16 @@ class UploadStore:
             self._cache[key] = parsed
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
+
+
+def _read_record(path: Path) -> dict | None:
+    """An upload's JSON record, or None (logged) if it is corrupt: one bad file never hides the others."""
+    try:
+        record = json.loads(path.read_bytes())
+        if isinstance(record, dict) and isinstance(record.get("uploaded_at"), str) and record.get("id") == path.stem:
+            return record
+        problem = "not an upload record"
+    except (OSError, ValueError) as exc:
+        problem = str(exc)
+    log.warning("skipping the corrupt upload record %s (%s); move it aside or delete it with its .csv", path, problem)
+    return None

@@ -29,13 +29,6 @@ KEYS = RedisKeys()
 
 
 @pytest.fixture
-def r(redis_server):
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushall()
-    return client
-
-
-@pytest.fixture
 def config(redis_server, tmp_path):
     return Config(data_dir=tmp_path, redis_url=redis_server.url, simulator=False, claim_idle_seconds=0.3,
                   max_attempts=2, kpi_window_seconds=3600, secret_key="test-secret")

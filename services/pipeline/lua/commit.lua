@@ -62,8 +62,8 @@ for ti, t in ipairs(doc.tenants) do
   if type(t.kpi) == 'table' then
     local k = t.kpi
     local cur = redis.call('HGET', KEYS[base + 1], doc.second)
-    if cur then
-      local a = split(cur)
+    local a = cur and split(cur)
+    if a and #a == 8 then                -- a corrupt bucket is replaced, never folded in
       local n = a[1] + k[1]
       local delta = k[2] - a[2]
       k = {n, a[2] + delta * k[1] / n, a[3] + k[3] + delta * delta * a[1] * k[1] / n,
@@ -81,10 +81,10 @@ for ti, t in ipairs(doc.tenants) do
   local changed = {}
   for _, h in ipairs(t.health) do
     local cur = redis.call('HGET', KEYS[base + 3], h[1])
-    local rec
-    if cur then
-      rec = cjson.decode(cur)
-    else
+    local ok, rec = false, nil
+    if cur then ok, rec = pcall(cjson.decode, cur) end
+    if not (ok and type(rec) == 'table' and type(rec.h) == 'number' and type(rec.events) == 'number'
+            and type(rec.anomalies) == 'number') then     -- none yet, or corrupt: start the record afresh
       rec = h[7]
       rec.h, rec.events, rec.anomalies = 100, 0, 0
     end
