@@ -30,7 +30,11 @@ def test_an_admin_manages_the_tenant_from_the_page(browser, srv):
     page.fill("#admin-new-password", "nina-password-1")
     page.click("#admin-create-user")
     wait_for(lambda: "nina" in page.inner_text("[data-testid=admin-users-table]"), 15, "nina in the table")
+    nina = srv.session("nina", "nina-password-1")                     # nina signed in elsewhere
     page.select_option("#admin-pick-user", label="nina (analyst)")
+    page.click("#admin-sign-out")
+    expect(notice(page, "admin-users-msg")).to_contain_text("signed out everywhere", timeout=TIMEOUT_MS)
+    assert nina.get(srv.url + "/api/live-data").status_code == 401
     page.click("#admin-disable")
     expect(notice(page, "admin-users-msg")).to_contain_text("User disabled", timeout=TIMEOUT_MS)
     wait_for(lambda: "disabled" in page.inner_text("[data-testid=admin-users-table]"), 15, "nina disabled")
@@ -59,7 +63,7 @@ def test_an_admin_manages_the_tenant_from_the_page(browser, srv):
     page.click("text=Audit log")
     wait_for(lambda: "source.update" in page.inner_text("#admin-audit"), 15, "the audit log")
     text = page.inner_text("#admin-audit")
-    for action in ("user.create", "user.disable", "api_key.create", "thresholds.update"):
+    for action in ("user.create", "user.sign_out", "user.disable", "api_key.create", "thresholds.update"):
         assert action in text
     assert errors == []
     srv.session().put(srv.url + "/api/v1/admin/thresholds", json={"medium": 40, "high": 60, "critical": 80})
