@@ -11,13 +11,13 @@ only cost every ingest request). The key itself is shown once, when it is create
 from __future__ import annotations
 
 import argparse
-import hashlib
 import hmac
 import secrets
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from services.security.passwords import secret_digest
 from services.storage.db import Database
 
 
@@ -35,10 +35,6 @@ def _record(r) -> ApiKey:
     return ApiKey(r["id"], r["name"], r["prefix"], r["tenant"], r["created_at"], bool(r["revoked"]))
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 class ApiKeyStore:
     def __init__(self, db: Database):
         self.db = db
@@ -52,7 +48,7 @@ class ApiKeyStore:
         created = datetime.now(timezone.utc).isoformat()
         with self.db.connect() as conn:
             cur = conn.execute("INSERT INTO api_keys (name, prefix, key_hash, tenant, created_at) VALUES (?,?,?,?,?)",
-                               (name, prefix, _hash(key), tenant, created))
+                               (name, prefix, secret_digest(key), tenant, created))
         return ApiKey(cur.lastrowid, name, prefix, tenant, created, False), key
 
     def verify(self, key: str | None) -> ApiKey | None:
@@ -61,7 +57,7 @@ class ApiKeyStore:
         if len(parts) != 3 or parts[0] != "pb":
             return None
         rows = self.db.query("SELECT * FROM api_keys WHERE prefix = ?", (parts[1],))
-        if not rows or rows[0]["revoked"] or not hmac.compare_digest(rows[0]["key_hash"], _hash(key)):
+        if not rows or rows[0]["revoked"] or not hmac.compare_digest(rows[0]["key_hash"], secret_digest(key)):
             return None
         return _record(rows[0])
 

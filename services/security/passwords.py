@@ -1,4 +1,6 @@
-"""Password hashing: scrypt from the standard library, in the `scrypt:N:r:p$salt$hex` form.
+"""Hashing what must never be stored as given: passwords (scrypt) and bearer secrets (SHA-256).
+
+Passwords: scrypt from the standard library, in the `scrypt:N:r:p$salt$hex` form.
 
 The form is the one Werkzeug writes, so hashes stored by earlier releases keep verifying, but the
 security layer does not depend on the web framework for it (Flask lives only in services/web).
@@ -40,6 +42,12 @@ def check_password(stored: str, password: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def secret_digest(secret: str) -> str:
+    """How API keys, WebSocket tickets and session tokens are stored and looked up: their SHA-256.
+    They are long random values, so a fast unsalted hash is enough, and lookups stay one index hit."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _scrypt(password: str, salt: str, n: int, r: int, p: int) -> str:

@@ -12,12 +12,12 @@ not turn every request into a write; idle expiry is therefore exact to within th
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable
 
+from services.security.passwords import secret_digest
 from services.storage.db import Database
 
 TOUCH_SECONDS = 60.0
@@ -25,7 +25,7 @@ TOUCH_SECONDS = 60.0
 
 def session_key(token: str) -> str:
     """What the table stores and sockets are grouped by: never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return secret_digest(token)
 
 
 @dataclass(frozen=True)

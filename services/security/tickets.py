@@ -9,7 +9,6 @@ connects as that key (`KeyPrincipal`: its tenant, analyst rights, closed if the 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -18,12 +17,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from services.security.passwords import secret_digest
+
 TICKET_SECONDS = 60
 _TICKET_IN_TEXT = re.compile(r"(ticket=)[^&\s\"']+")
-
-
-def _digest(ticket: str) -> str:
-    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,12 +56,12 @@ class MemoryTickets:
         now = time.monotonic()
         with self._lock:
             self._tickets = {d: v for d, v in self._tickets.items() if v[0] > now}    # drop expired ones
-            self._tickets[_digest(ticket)] = (now + self.seconds, owner)
+            self._tickets[secret_digest(ticket)] = (now + self.seconds, owner)
         return ticket
 
     def redeem(self, ticket: str) -> dict | None:
         with self._lock:
-            entry = self._tickets.pop(_digest(ticket), None)
+            entry = self._tickets.pop(secret_digest(ticket), None)
         return entry[1] if entry is not None and entry[0] > time.monotonic() else None
 
 
@@ -76,11 +73,11 @@ class RedisTickets:
 
     def issue(self, owner: dict) -> str:
         ticket = secrets.token_urlsafe(32)
-        self.client.set(self.keys.ticket(_digest(ticket)), json.dumps(owner), ex=max(1, int(self.seconds)))
+        self.client.set(self.keys.ticket(secret_digest(ticket)), json.dumps(owner), ex=max(1, int(self.seconds)))
         return ticket
 
     def redeem(self, ticket: str) -> dict | None:
-        raw = self.client.getdel(self.keys.ticket(_digest(ticket)))
+        raw = self.client.getdel(self.keys.ticket(secret_digest(ticket)))
         return json.loads(raw) if raw else None
 
 
