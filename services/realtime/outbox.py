@@ -83,9 +83,17 @@ class Outbox:
             self._cond.notify()
 
     def close(self) -> None:
+        """No more frames; replies already queued stay for `take_direct` (the last word before a close)."""
         with self._cond:
             self.closed = True
             self._cond.notify_all()
+
+    def take_direct(self) -> list[str]:
+        """The replies queued but not yet sent, e.g. the `rate_limited` errors that explain a 1008 close."""
+        with self._cond:
+            out = list(self._direct)
+            self._direct.clear()
+            return out
 
     # -- consumer side (the connection's sender thread) --------------------------------------
     def _pending(self) -> bool:

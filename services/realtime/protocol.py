@@ -8,6 +8,7 @@ path produces identical messages.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from services.timestamps import now_iso
@@ -18,6 +19,8 @@ CLOSE_TRY_AGAIN = 1013   # "try again later": the client fell too far behind; re
 CLOSE_SIGNED_OUT = 4001  # the session ended (logout): do not reconnect, sign in again
 CLOSE_DISABLED = 4003    # the account was disabled while connected
 CLOSE_POLICY = 1008      # idle (never subscribed) or flooding the server with messages
+CLOSE_SERVER_ERROR = 1011  # the handler failed: reconnect
+MAX_DEPTH = 32           # arrays/objects nested deeper than this are refused before parsing ("too_deep")
 
 ALERT_WORKFLOW_FIELDS = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at")
 CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot", "calculate")
@@ -47,12 +50,40 @@ def _channels(message: dict) -> list[str]:
     return list(dict.fromkeys(channels))
 
 
+# A JSON string (an unterminated one runs to the end, so the scan stays linear) or a bracket.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether `text` nests arrays/objects deeper than `limit`, found without parsing it: json.loads
+    recurses once per level, so 30,000 levels (well under the size limit) raise RecursionError.
+    Brackets inside strings do not count; a message with few brackets is not scanned at all."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        first = token.group()[0]
+        if first in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif first in "]}":
+            depth -= 1
+    return False
+
+
 def parse_client_message(text) -> dict:
     """Validate one inbound message; returns a normalised dict or raises ProtocolError."""
     if isinstance(text, bytes):
         raise ProtocolError("binary_not_supported", "send JSON text frames, not binary")
+    if not isinstance(text, str):
+        raise ProtocolError("invalid_json", "message is not valid JSON")
+    if too_deep(text):
+        raise ProtocolError("too_deep", f"message nests arrays/objects deeper than {MAX_DEPTH} levels")
     try:
         message = json.loads(text)
+    except RecursionError:      # not reached after the scan above; never let it escape the handler
+        raise ProtocolError("too_deep", f"message nests arrays/objects deeper than {MAX_DEPTH} levels") from None
     except (ValueError, TypeError):
         raise ProtocolError("invalid_json", "message is not valid JSON") from None
     if not isinstance(message, dict):

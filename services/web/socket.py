@@ -18,7 +18,8 @@ import time
 from simple_websocket import ConnectionClosed
 
 from services.realtime import protocol
-from services.realtime.protocol import CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SIGNED_OUT, CLOSE_TRY_AGAIN
+from services.realtime.protocol import (CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SERVER_ERROR, CLOSE_SIGNED_OUT,
+                                       CLOSE_TRY_AGAIN)
 from services.realtime.hub import Subscription, topics_for
 from services.realtime.outbox import Outbox
 from services.security.ratelimit import TokenBuckets
@@ -26,6 +27,7 @@ from services.security.ratelimit import TokenBuckets
 log = logging.getLogger(__name__)
 
 HUB_CHECK_SECONDS = 1.0
+READ_POLL_SECONDS = 0.5    # the reader looks this often whether the socket ended under it
 
 
 class LockedSocket:
@@ -72,29 +74,59 @@ class LiveConnection:
 
     # -- lifecycle -------------------------------------------------------------------------
     def serve(self) -> None:
-        """Run until the socket closes (called in the request thread)."""
-        registry = self.runtime.connections
-        registry.add(self)
+        """Run until the socket ends, however it ends (called in the request thread). Nothing escapes:
+        an exception here would make the WSGI server write an HTTP 500 onto the upgraded socket."""
+        self.runtime.connections.add(self)
         sender = threading.Thread(target=self._send_loop, name=f"ws-send-{self.id}", daemon=True)
-        sender.start()
-        self.outbox.direct(protocol.encode(protocol.welcome(self.user, self.tenant, self.runtime.config.ws_frame_interval,
-                                                            self.runtime.name)))
         try:
-            while True:
-                text = self.ws.receive()
-                if self._inbound.take("in")[0]:
-                    self.handle(text)
-                else:
-                    self._refuse_message()
+            sender.start()
+            self.outbox.direct(protocol.encode(protocol.welcome(self.user, self.tenant,
+                                                                self.runtime.config.ws_frame_interval, self.runtime.name)))
+            self._read_loop()
         except ConnectionClosed:
             pass
+        except Exception:
+            log.exception("connection %s failed; closing with %s", self.id, CLOSE_SERVER_ERROR)
+            self._close_request = self._close_request or (CLOSE_SERVER_ERROR, "server error")
         finally:
+            self._release(sender)
+
+    def _read_loop(self) -> None:
+        """Handle client messages until the socket ended or a close was asked for.
+
+        `receive()` without a timeout can wait forever once simple-websocket closed the socket itself
+        (1009 message too big, 1007 invalid UTF-8): it wakes the reader before it marks the socket
+        closed. So wait a little at a time and look at `connected` in between."""
+        while self._close_request is None:
+            text = self.ws.receive(timeout=READ_POLL_SECONDS)
+            if text is None:
+                if not self.ws.connected:
+                    return
+            elif not self._inbound.take("in")[0]:
+                self._refuse_message()
+            else:
+                try:
+                    self.handle(text)
+                except Exception:    # one message's failure: say so, keep the socket
+                    log.exception("connection %s: handling a client message failed", self.id)
+                    self._reply(protocol.error("server_error", "the server could not handle this message"))
+
+    def _release(self, sender: threading.Thread) -> None:
+        """Free everything the connection holds, whichever way it ended: the sender (after it sent
+        what was queued and any close frame), the hub subscription, the TCP connection, the registry
+        entry (last, and always: it counts toward the per-user and per-server caps)."""
+        self.outbox.close()
+        try:
             self.runtime.hub.unsubscribe(self.subscription)
-            self.outbox.close()
-            registry.remove(self)
-            sender.join(timeout=2)
-            if self._close_request is not None:
-                self._finish_server_close()
+            if sender.ident is not None:
+                sender.join(timeout=2)
+            self._finish_close()
+            if sender.ident is not None:
+                sender.join(timeout=2)      # a write the shutdown broke off
+        except Exception:
+            log.exception("connection %s: releasing failed", self.id)
+        finally:
+            self.runtime.connections.remove(self)
 
     def close(self, code: int, reason: str) -> None:
         """Ask for a close from another thread (logout). The sender thread sends the close frame:
@@ -120,10 +152,13 @@ class LiveConnection:
             return CLOSE_POLICY, "idle: subscribe to a channel"
         return None
 
-    def _finish_server_close(self) -> None:
-        """After a close we started, end the TCP connection ourselves once the client answered (or
-        after a second): Werkzeug's dev server writes an HTTP status line when the route returns,
-        and a browser still reading the socket would take it for a broken frame."""
+    def _finish_close(self) -> None:
+        """End the TCP connection ourselves, however the socket ended (a close we started, the
+        library's own 1009/1007/ping-timeout closes, the client's close or its disappearance):
+        Werkzeug's dev server writes an HTTP status line when the route returns, and a client still
+        reading would take it for a broken frame; nothing may follow a close frame. simple-websocket
+        only closes its socket object, which Werkzeug still holds, so shut the connection down.
+        After a close we started, the client gets up to a second to answer it first."""
         reader = getattr(self.ws, "thread", None)
         if reader is not None:
             reader.join(timeout=1.0)
@@ -166,6 +201,8 @@ class LiveConnection:
                     return
                 for frame in frames:
                     self.ws.send(frame)
+            for frame in self.outbox.take_direct():     # e.g. the rate_limited errors that explain a 1008
+                self.ws.send(frame)
             if self._close_request is not None:
                 code, reason = self._close_request
                 if code in (CLOSE_SIGNED_OUT, CLOSE_DISABLED):   # said in a message too: not every client sees codes
@@ -176,7 +213,7 @@ class LiveConnection:
         except Exception:   # a broken socket ends this connection only
             log.exception("sender for connection %s failed", self.id)
             try:
-                self.ws.close(reason=1011, message="server error")
+                self.ws.close(reason=CLOSE_SERVER_ERROR, message="server error")
             except Exception:
                 pass
 

@@ -1,0 +1,43 @@
+"""The /ws handler's failure paths under gunicorn's gevent workers (the embedded server's:
+integration/test_ws_lifecycle.py): deep JSON gets an error, an oversized message a 1009 close, and
+nothing but WebSocket frames ever reaches the client, then the end of the TCP connection."""
+import struct
+
+import pytest
+
+from helpers import GUNICORN, LiveServer
+from raw_ws import OPCODE_CLOSE, OPCODE_TEXT, RawSocket, close_of
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, redis_server):
+    server = LiveServer(tmp_path_factory.mktemp("gws"), command=GUNICORN, REDIS_URL=redis_server.url,
+                        SIMULATOR="off", WEB_CONCURRENCY=1, WS_MAX_PER_USER=2).start()
+    server.admin = server.session()
+    yield server
+    server.stop()
+
+
+def test_deeply_nested_json_gets_an_error_not_http(web):
+    raw = RawSocket(web, web.admin)
+    raw.text("[" * 30000 + "]" * 30000)
+    raw.text({"type": "ping", "id": "after"})
+    messages = raw.messages_until(lambda m: m["type"] == "pong")
+    assert [m["code"] for m in messages if m["type"] == "error"] == ["too_deep"]
+    raw.frame(OPCODE_CLOSE, struct.pack("!H", 1000))
+    frames, after = raw.until_eof()
+    raw.close()
+    assert close_of(frames) == 1000 and after == b""
+
+
+def test_oversized_messages_close_with_1009_and_free_the_socket(web):
+    for _ in range(3):                      # one more than the per-user cap
+        raw = RawSocket(web, web.admin)
+        raw.frame(OPCODE_TEXT, b"x" * (64 * 1024 + 1))
+        frames, after = raw.until_eof()
+        raw.close()
+        assert close_of(frames) == 1009 and after == b""
+    raw = RawSocket(web, web.admin)
+    raw.text({"type": "ping", "id": "room"})
+    assert raw.messages_until(lambda m: m["type"] == "pong")[-1]["id"] == "room"
+    raw.close()
