@@ -137,6 +137,9 @@ def test_logout_closes_with_4001_and_nothing_after_it(srv):
     s = srv.session()
     raw = RawSocket(srv, s)
     raw.text({"type": "subscribe", "channels": ["kpis"]})
+    # The socket is registered before the server says `subscribed`: log out only then, or the logout
+    # could find nothing to close yet (the session check would close it, but seconds later).
+    raw.messages_until(lambda m: m.get("type") == "subscribed")
     assert s.post(srv.url + "/logout", data={"csrf_token": s.csrf}, allow_redirects=False).status_code == 302
     frames, after = raw.until_eof()
     raw.close()
