@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ADMIN_PASSWORD, LiveServer
+from helpers import ADMIN_PASSWORD, LiveServer, log_in
 
 TESTS = Path(__file__).resolve().parent
 KINDS = ("unit", "integration", "browser", "distributed")
@@ -69,17 +69,6 @@ def app(tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def log_in(client, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
-    """Sign `client` in through the login form (CSRF token from GET /api/csrf, as scripts do); returns the
-    session's new CSRF token, which the client then also sends as X-CSRFToken."""
-    token = client.get("/api/csrf").get_json()["csrf_token"]
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-    assert r.status_code == 302, r.get_data(as_text=True)
-    token = client.get("/api/csrf").get_json()["csrf_token"]      # signing in started a new session
-    client.environ_base["HTTP_X_CSRFTOKEN"] = token
-    return token
 
 
 @pytest.fixture

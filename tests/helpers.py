@@ -351,3 +351,14 @@ def bad_post_then_system_update(server: LiveServer) -> dict:
     frame = recv_until(ws, counted, timeout=20)
     ws.close()
     return [m["stats"] for m in frame["messages"] if m["type"] == "system_update"][-1]
+
+
+def log_in(client, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+    """Sign `client` in through the login form (CSRF token from GET /api/csrf, as scripts do); returns the
+    session's new CSRF token, which the client then also sends as X-CSRFToken."""
+    token = client.get("/api/csrf").get_json()["csrf_token"]
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    token = client.get("/api/csrf").get_json()["csrf_token"]      # signing in started a new session
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token
+    return token

@@ -30,6 +30,12 @@ HUB_CHECK_SECONDS = 1.0
 READ_POLL_SECONDS = 0.5    # the reader looks this often whether the socket ended under it
 
 
+def write_timeout(config) -> float:
+    """How long one write may block before the peer counts as gone: two ping intervals (a live
+    client drains its socket far faster), and never less than 10 s."""
+    return max(10.0, 2 * config.ws_ping_interval)
+
+
 class LockedSocket:
     """Serialises writes to a socket shared by simple-websocket's reader thread and our sender.
 
@@ -38,9 +44,16 @@ class LockedSocket:
     interleave bytes and corrupt the stream, so every write goes through one lock and `sendall`.
     """
 
-    def __init__(self, sock):
+    def __init__(self, sock, write_timeout: float | None = None):
         self._sock = sock
         self._lock = threading.Lock()
+        if write_timeout is not None:
+            # A peer that stays connected but stops reading would block a write forever, holding the
+            # lock, so even the library's pings (which would detect it) could not go out: the
+            # connection would never end. With a timeout the blocked write raises (an OSError the
+            # library and our sender both treat as the end). Reads are safe: the library reads only
+            # after its selector said there is data.
+            sock.settimeout(write_timeout)
 
     def send(self, data) -> int:
         with self._lock:
@@ -58,7 +71,7 @@ class LiveConnection:
         self.id = next(self._ids)
         self.ws = ws
         if not isinstance(ws.sock, LockedSocket):
-            ws.sock = LockedSocket(ws.sock)
+            ws.sock = LockedSocket(ws.sock, write_timeout=write_timeout(runtime.config))
         self.user = user
         self.tenant = user.tenant
         self.runtime = runtime

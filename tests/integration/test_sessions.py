@@ -9,8 +9,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import log_in
-from helpers import close_frame, recv_json, recv_until
+from helpers import close_frame, log_in, recv_json, recv_until
 from services.web.runtime_access import get_runtime
 
 ROUTES = [("get", "/api/alerts"), ("get", "/api/live-data"), ("post", "/api/token"), ("get", "/_dash-layout"),

@@ -21,7 +21,7 @@ class StandInSocket:
     def __init__(self, inbox, fail_receive: Exception | None = None):
         self.inbox, self.fail_receive = list(inbox), fail_receive
         self.sent, self.closed_with, self.connected, self.shut = [], None, True, False
-        self.sock = SimpleNamespace(sendall=lambda data: None, shutdown=self._shutdown)
+        self.sock = SimpleNamespace(sendall=lambda data: None, shutdown=self._shutdown, settimeout=lambda seconds: None)
         self.thread = None
 
     def _shutdown(self, how):
