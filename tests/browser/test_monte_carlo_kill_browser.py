@@ -43,14 +43,32 @@ def kill(pids) -> None:
             pass
 
 
-def started_run(browser, srv, previous: str | None = None):
-    """A logged-in Monte Carlo page on which Run was just clicked; returns (page, errors, the new record's id)."""
+def new_children(proc: psutil.Process, before: set, timeout: float = 20) -> set:
+    """The pids of `proc`'s new descendants as soon as there are any (polled every 5 ms, not wait_for's
+    0.2 s: the job's first chunk, and with it its first report, may take well under a second)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = {p.pid for p in proc.children(recursive=True)} - before
+        if new:
+            return new
+        time.sleep(0.005)
+    raise AssertionError("the job's process never started")
+
+
+def started_run(browser, srv):
+    """A logged-in Monte Carlo page on which Run was just clicked, and the id of the record before it."""
+    previous = (record(srv) or {}).get("id")
     page, errors = logged_in_page(browser, srv, "/monte-carlo")
     page.wait_for_selector("#mc-run")
     page.fill("#mc-flows", LONG)
     page.click("#mc-run")
-    rec = wait_for(lambda: (r := record(srv)) and r["id"] != previous and r, 20, "the run's record", page)
-    return page, errors, rec["id"]
+    return page, errors, previous
+
+
+def reporting(srv, page, previous: str | None) -> dict:
+    """The new run's record, once it has made its first progress report."""
+    return wait_for(lambda: (r := record(srv)) and r["id"] != previous and r["progress"] > 0 and r, 60,
+                    "the job's first progress report", page)
 
 
 def shows_failed(page, killed_at: float) -> None:
@@ -63,12 +81,11 @@ def shows_failed(page, killed_at: float) -> None:
 def test_a_job_killed_before_its_first_report_turns_failed(browser, server):
     server_proc = psutil.Process(server.proc.pid)
     before = {p.pid for p in server_proc.children(recursive=True)}
-    page, errors, rid = started_run(browser, server, (record(server) or {}).get("id"))
-    job = wait_for(lambda: {p.pid for p in server_proc.children(recursive=True)} - before, 20, "the job's process")
-    kill(job)                                                          # at once: before its first progress report
+    page, errors, previous = started_run(browser, server)
+    kill(new_children(server_proc, before))                 # at once: before its first progress report
     killed_at = time.monotonic()
-    rec = record(server)
-    assert rec["id"] == rid and rec["status"] == "running" and rec["progress"] == 0, rec   # it really died early
+    rec = record(server)            # opened at submit, before the job's process existed
+    assert rec["id"] != previous and rec["status"] == "running" and rec["progress"] == 0, rec  # it died early
     shows_failed(page, killed_at)
     assert record(server)["status"] == "failed"
     page.reload()
@@ -79,8 +96,8 @@ def test_a_job_killed_before_its_first_report_turns_failed(browser, server):
 def test_a_job_killed_mid_run_turns_failed(browser, server):
     server_proc = psutil.Process(server.proc.pid)
     before = {p.pid for p in server_proc.children(recursive=True)}
-    page, errors, rid = started_run(browser, server, (record(server) or {}).get("id"))
-    wait_for(lambda: record(server)["progress"] > 0, 60, "the job's first progress report", page)
+    page, errors, previous = started_run(browser, server)
+    reporting(server, page, previous)
     kill({p.pid for p in server_proc.children(recursive=True)} - before)
     killed_at = time.monotonic()
     assert record(server)["status"] == "running"
@@ -99,8 +116,8 @@ def test_a_celery_worker_killed_mid_job_turns_failed(browser, tmp_path):
     try:
         web.start()
         wait_for(lambda: "ready" in log_path.read_text(), 60, "the Celery worker")
-        page, errors, rid = started_run(browser, web)
-        wait_for(lambda: record(web)["progress"] > 0, 60, "the job's first progress report", page)
+        page, errors, previous = started_run(browser, web)
+        reporting(web, page, previous)
         worker = psutil.Process(celery.pid)
         kill([p.pid for p in worker.children(recursive=True)] + [celery.pid])   # the whole worker, as a lost machine
         celery.wait(10)
