@@ -17,6 +17,7 @@ from components import finance_cards, finance_figures
 from components.page_header import page_header
 from services.finance import FinanceError, check_monte_carlo, run_recorded
 from services.finance.forms import pasted_column, percent
+from services.storage.calc_records import SUBMITTED
 from services.web.runtime_access import get_runtime
 
 dash.register_page(__name__, path="/monte-carlo", name="Monte Carlo", title="Monte Carlo · Pulseboard", order=5)
@@ -111,15 +112,22 @@ INPUTS = [State(i, "value") for i in (Ids.flows, Ids.rate_mean, Ids.rate_std, Id
 
 
 @callback(Output(Ids.job, "data"), Output(Ids.error, "children"), Output(Ids.error, "is_open"),
+          Output(Ids.status, "children", allow_duplicate=True), Output(Ids.progress, "value", allow_duplicate=True),
+          Output(Ids.progress, "label", allow_duplicate=True), Output(Ids.poll, "disabled", allow_duplicate=True),
           Input(Ids.run, "n_clicks"), *INPUTS, prevent_initial_call=True)
 def start(_n, *values):
-    """Check the inputs here (an inline error, no job), then open a record and hand it to the job."""
+    """Check the inputs here (an inline error, no job), then open a record and hand it to the job.
+
+    The record is opened here, in the web process, before the job exists, and the page follows it from
+    now on (the poll): a job that dies before its first report, or later, or whose worker is lost,
+    stops updating its record and reads as failed after STALE_SECONDS, on this open page too."""
     try:
         params = parameters(*values)
         check_monte_carlo(params)
     except FinanceError as exc:
-        return dash.no_update, exc.message, True
-    return {"record": records().start(current_user.id, KIND), "parameters": params}, "", False
+        return dash.no_update, exc.message, True, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    record_id = records().start(current_user.id, KIND)
+    return {"record": record_id, "parameters": params}, "", False, f"Running… {SUBMITTED}", 0, "", False
 
 
 @callback(Output(Ids.cards, "children"), Output(Ids.histogram, "figure"), Output(Ids.status, "children"),
@@ -148,7 +156,14 @@ def cancelled(_n, job):
 @callback(Output(Ids.cards, "children", allow_duplicate=True), Output(Ids.histogram, "figure", allow_duplicate=True),
           Output(Ids.status, "children", allow_duplicate=True), Output(Ids.progress, "value", allow_duplicate=True),
           Output(Ids.progress, "label", allow_duplicate=True), Output(Ids.poll, "disabled"),
+          Output(Ids.run, "disabled", allow_duplicate=True), Output(Ids.cancel, "disabled", allow_duplicate=True),
           Input(Ids.poll, "n_intervals"), prevent_initial_call=True)
 def follow_running(_n):
-    """Back on the page while a run started earlier is still going: follow its record until it ends."""
-    return shown(records().latest(current_user.id, KIND))
+    """While a run is on (started here, or earlier and still going when the page opened): follow its
+    record until it ends. A job that died stops reporting and its record reads as failed, which is
+    how the page learns of it (Dash's own channel would just go quiet, or poll a lost Celery task for
+    ever): the status turns to Failed and Run is offered again."""
+    shown_now = shown(records().latest(current_user.id, KIND))
+    if not shown_now[-1]:                                  # still running: the job's own callback owns the buttons
+        return *shown_now, dash.no_update, dash.no_update
+    return *shown_now, False, True

@@ -6,8 +6,12 @@ while the page polls: leave the page and the result would be lost. So the job al
 (started, progress, completed with the result, failed, cancelled), and the page shows the user's
 latest record when it opens: a run finished while you were away is there when you come back.
 
-A job that stops reporting for STALE_SECONDS while "running" (its process was killed) is read as
-failed: a record is never stuck at running. Only the 20 newest records per user and kind are kept.
+The record is opened by the web process when the run is submitted, before the job exists (message
+SUBMITTED), and the job only updates it. A record "running" with no report for STALE_SECONDS is read
+as failed (DEAD): whether its process was killed before its first report or mid-run, or its Celery
+worker was lost, it is never stuck at running. The open page reads the record every second while a
+run is on, so it shows "Failed" at most STALE_SECONDS (+ 1 s) after the job's last report. Only the
+20 newest records per user and kind are kept.
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ import uuid
 from services.storage.db import Database
 
 STALE_SECONDS = 30.0
+SUBMITTED = "waiting for the job to start"
+DEAD = "The calculation stopped unexpectedly (its worker process ended); run it again."
 KEEP = 20
 
 
@@ -30,7 +36,7 @@ class CalcRecords:
         record_id, now = uuid.uuid4().hex, self.clock()
         with self.db.connect() as conn:
             conn.execute("INSERT INTO calc_records (id, user_id, kind, status, progress, message, started_at, updated_at)"
-                         " VALUES (?,?,?,?,?,?,?,?)", (record_id, user_id, kind, "running", 0, "started", now, now))
+                         " VALUES (?,?,?,?,?,?,?,?)", (record_id, user_id, kind, "running", 0, SUBMITTED, now, now))
             conn.execute("DELETE FROM calc_records WHERE user_id = ? AND kind = ? AND id NOT IN (SELECT id FROM "
                          "calc_records WHERE user_id = ? AND kind = ? ORDER BY started_at DESC LIMIT ?)",
                          (user_id, kind, user_id, kind, KEEP))
@@ -60,5 +66,5 @@ class CalcRecords:
         record = dict(rows[0])
         record["result"] = json.loads(record["result"]) if record["result"] else None
         if record["status"] == "running" and self.clock() - record["updated_at"] > STALE_SECONDS:
-            record.update(status="failed", message="The calculation stopped unexpectedly (its worker went away).")
+            record.update(status="failed", message=DEAD)
         return record

@@ -1,5 +1,5 @@
 """Page calculation records: how a job ended is kept, and a job that died is never left "running"."""
-from services.storage.calc_records import KEEP, STALE_SECONDS, CalcRecords
+from services.storage.calc_records import DEAD, KEEP, STALE_SECONDS, SUBMITTED, CalcRecords
 from services.storage.db import Database
 
 
@@ -27,10 +27,26 @@ def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(tmp_path)
 def test_a_job_that_stopped_reporting_reads_as_failed(tmp_path):
     now = [1000.0]
     records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
-    records.start(1, "monte_carlo")
-    now[0] += STALE_SECONDS + 1                                          # its process was killed
+    rid = records.start(1, "monte_carlo")
+    records.progress(rid, 30, "300,000 of 1,000,000 scenarios")
+    now[0] += STALE_SECONDS - 1
+    assert records.latest(1, "monte_carlo")["status"] == "running"
+    now[0] += 2                                                          # its process was killed mid-run
     latest = records.latest(1, "monte_carlo")
-    assert latest["status"] == "failed" and "stopped unexpectedly" in latest["message"]
+    assert latest["status"] == "failed" and latest["message"] == DEAD and "run it again" in DEAD
+
+
+def test_a_job_that_died_before_its_first_report_reads_as_failed_just_as_soon(tmp_path):
+    """The record is opened at submit (by the web process), so a job killed before it wrote anything
+    is covered by the same rule, counted from the submit."""
+    now = [1000.0]
+    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records.start(1, "monte_carlo")
+    submitted = records.latest(1, "monte_carlo")
+    assert (submitted["status"], submitted["progress"], submitted["message"]) == ("running", 0, SUBMITTED)
+    now[0] += STALE_SECONDS + 0.5
+    latest = records.latest(1, "monte_carlo")
+    assert latest["status"] == "failed" and latest["message"] == DEAD
 
 
 def test_only_the_newest_records_are_kept(tmp_path):
