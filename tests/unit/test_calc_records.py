@@ -1,11 +1,10 @@
-"""Page calculation records: how a job ended is kept, and a job that died is never left "running"."""
+"""Page calculation records (SQLite and PostgreSQL): how a job ended is kept, and a job that died is never left "running"."""
 from services.storage.calc_records import KEEP, STALE_SECONDS, CalcRecords
-from services.storage.db import Database
 
 
-def test_a_run_is_recorded_from_start_to_result(tmp_path):
+def test_a_run_is_recorded_from_start_to_result(database):
     now = [1000.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     rid = records.start(7, "monte_carlo")
     records.progress(rid, 40, "400,000 of 1,000,000 scenarios")
     assert records.latest(7, "monte_carlo")["progress"] == 40
@@ -15,8 +14,8 @@ def test_a_run_is_recorded_from_start_to_result(tmp_path):
     assert records.latest(8, "monte_carlo") is None                       # another user's runs are not yours
 
 
-def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(tmp_path):
-    records = CalcRecords(Database(tmp_path / "db.sqlite"))
+def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(database):
+    records = CalcRecords(database)
     rid = records.start(1, "monte_carlo")
     records.fail(rid, "cancelled before it finished", status="cancelled")
     records.progress(rid, 90, "late")
@@ -24,18 +23,18 @@ def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(tmp_path)
     assert records.latest(1, "monte_carlo")["status"] == "cancelled"
 
 
-def test_a_job_that_stopped_reporting_reads_as_failed(tmp_path):
+def test_a_job_that_stopped_reporting_reads_as_failed(database):
     now = [1000.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     records.start(1, "monte_carlo")
     now[0] += STALE_SECONDS + 1                                          # its process was killed
     latest = records.latest(1, "monte_carlo")
     assert latest["status"] == "failed" and "stopped unexpectedly" in latest["message"]
 
 
-def test_only_the_newest_records_are_kept(tmp_path):
+def test_only_the_newest_records_are_kept(database):
     now = [0.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     for _ in range(KEEP + 5):
         now[0] += 1
         records.start(1, "monte_carlo")
