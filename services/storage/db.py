@@ -106,7 +106,7 @@ class Database:
         SQLite: a truncated or damaged file can still answer `SELECT 1`, and a pooled connection's page
         cache can hide damage done since it opened, so this reads through a new, read-only connection."""
         if self.path is None:
-            with self.engine.connect() as conn:
+            with self._engine().connect() as conn:
                 conn.execute(select(func.count()).select_from(schema.users)).scalar()
             return
         conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)

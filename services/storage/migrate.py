@@ -64,15 +64,19 @@ def _no_lock():
     yield
 
 
-def upgrade(db, revision: str = "head") -> None:
-    """Migrate to `revision` under the lock (nothing to do, no lock: the common case at start)."""
+def upgrade(db, revision: str = "head") -> bool:
+    """Migrate to `revision` under the lock; False when there was nothing to do (checked before the
+    lock, the common case at start, and again under it: another process may just have migrated)."""
     if revision == "head" and current(db) == head():
-        return
+        return False
     with _file_lock(db.path) if db.path else _no_lock():
         with db.connect(begin="BEGIN IMMEDIATE") as conn:
             if db.dialect == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK)))
+            if revision == "head" and MigrationContext.configure(conn).get_current_revision() == head():
+                return False
             command.upgrade(alembic_config(conn), revision)
+    return True
 
 
 def main(argv=None) -> int:
