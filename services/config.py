@@ -142,6 +142,7 @@ class Config:
     ws_ticket_seconds: float = MAX_TICKET_SECONDS   # lifetime of a POST /api/token ticket (at most 60 s)
     iot_rate_limit: float = 50_000.0   # events/s per API key on POST /api/v1/iot
     iot_max_body_kb: int = 4096
+    database_url: str | None = None  # PostgreSQL (postgresql+psycopg://...); unset: SQLite in DATA_DIR
     redis_url: str | None = None     # distributed mode: hub, ingest stream and shared state on Redis
     # Redis key names (services.redis_keys); documented in docs/PROTOCOL.md section 4.
     redis_prefix: str = "pulse:"
@@ -206,6 +207,7 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
     ("WS_SUBSCRIBE_TIMEOUT", "ws_subscribe_timeout", _float(0.5)),
     ("WS_SESSION_CHECK", "ws_session_check", _float(0.2)),
     ("WS_TICKET_SECONDS", "ws_ticket_seconds", _float(1.0, cap=MAX_TICKET_SECONDS)),
+    ("DATABASE_URL", "database_url", _text),
     ("REDIS_URL", "redis_url", _text),
     ("REDIS_PREFIX", "redis_prefix", _text),
     ("REDIS_STREAM", "redis_stream", _text),

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ADMIN_PASSWORD, LiveServer, log_in
+from pg_cluster import PostgresCluster, pg_bin
 
 TESTS = Path(__file__).resolve().parent
 KINDS = ("unit", "integration", "browser", "distributed")
@@ -36,6 +37,29 @@ def pytest_collection_modifyitems(config, items):
         if kind not in KINDS:
             raise pytest.UsageError(f"{item.nodeid}: a test module belongs in one of tests/{{{','.join(KINDS)}}}/")
         item.add_marker(kind)
+
+
+# -- the database: SQLite, and PostgreSQL in a throwaway cluster -------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the whole test session (initdb + pg_ctl on a free port)."""
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: tests/run.sh installs Debian's postgresql")
+    cluster = PostgresCluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """An empty, migrated Database on each backend: a SQLite file, or a new database in the cluster."""
+    from services.storage.db import Database
+    target = tmp_path / "db.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
+    db = Database(target)
+    yield db
+    db.dispose()
 
 
 # -- a real server in a subprocess ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian/Ubuntu machine, then runs them.
-#   - OS packages when missing: chromium + chromium-driver (browser tests), redis-server
+#   - OS packages when missing: chromium + chromium-driver (browser tests), redis-server, postgresql
+#     (initdb + pg_ctl: a throwaway cluster per test session; the system service is not used)
 #   - a virtualenv in .venv with requirements-dev.txt
 # Extra arguments go to pytest (e.g. `bash tests/run.sh -k websocket`).
 # Tests live by kind in tests/unit, tests/integration, tests/browser and tests/distributed; each test is
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)   # throwaway clusters for the store tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing OS packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -48,7 +48,7 @@ class Runtime:
     def __init__(self, config: Config, hub: Hub | None = None):
         self.config = config
         self.name = process_name("web")
-        self.db = Database(config.data_dir / "pulseboard.db")
+        self.db = Database.from_config(config)
         self.users = UserStore(self.db)
         self.sessions = SessionStore(self.db, config.session_idle_hours * 3600, config.session_max_days * 86400)
         self.alerts = AlertStore(self.db)

@@ -58,7 +58,7 @@ class WorkerNode:
         self.redis = connect(config.redis_url)
         self.keys = RedisKeys.from_config(config)
         self.hub = hub or RedisHub(config.redis_url, self.keys.hub)
-        self.alerts = alerts or AlertStore(Database(config.data_dir / "pulseboard.db"))
+        self.alerts = alerts or AlertStore(Database.from_config(config))
         self.settings = TenantSettings.from_config(self.alerts.db, config)   # admins' data source and thresholds
         secret = load_or_create_secret_key(config)
         self.models = ModelBank(seed=config.sim_seed or 0, name=self.name,

@@ -17,8 +17,11 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import insert, select, update
+
 from services.security.passwords import secret_digest
 from services.storage.db import Database
+from services.storage.schema import api_keys as table
 
 
 @dataclass(frozen=True)
@@ -47,16 +50,16 @@ class ApiKeyStore:
         key = f"pb_{prefix}_{secret}"
         created = datetime.now(timezone.utc).isoformat()
         with self.db.connect() as conn:
-            cur = conn.execute("INSERT INTO api_keys (name, prefix, key_hash, tenant, created_at) VALUES (?,?,?,?,?)",
-                               (name, prefix, secret_digest(key), tenant, created))
-        return ApiKey(cur.lastrowid, name, prefix, tenant, created, False), key
+            key_id = conn.execute(insert(table).values(name=name, prefix=prefix, key_hash=secret_digest(key),
+                                                       tenant=tenant, created_at=created)).inserted_primary_key[0]
+        return ApiKey(key_id, name, prefix, tenant, created, False), key
 
     def verify(self, key: str | None) -> ApiKey | None:
         """The active key record for this key, or None."""
         parts = (key or "").split("_", 2)
         if len(parts) != 3 or parts[0] != "pb":
             return None
-        rows = self.db.query("SELECT * FROM api_keys WHERE prefix = ?", (parts[1],))
+        rows = self.db.query(select(table).where(table.c.prefix == parts[1]))
         if not rows or rows[0]["revoked"] or not hmac.compare_digest(rows[0]["key_hash"], secret_digest(key)):
             return None
         return _record(rows[0])
@@ -64,21 +67,18 @@ class ApiKeyStore:
     def active(self, prefix: str) -> ApiKey | None:
         """The key with this prefix if it exists and is not revoked (a ticket's key, re-checked while its
         socket is open)."""
-        rows = self.db.query("SELECT * FROM api_keys WHERE prefix = ? AND revoked = 0", (prefix,))
+        rows = self.db.query(select(table).where(table.c.prefix == prefix, table.c.revoked == 0))
         return _record(rows[0]) if rows else None
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
-        rows = (self.db.query("SELECT * FROM api_keys ORDER BY id") if tenant is None
-                else self.db.query("SELECT * FROM api_keys WHERE tenant = ? ORDER BY id", (tenant,)))
-        return [_record(r) for r in rows]
+        query = select(table).order_by(table.c.id)
+        return [_record(r) for r in self.db.query(query if tenant is None else query.where(table.c.tenant == tenant))]
 
     def revoke(self, prefix: str, tenant: str | None = None) -> bool:
         """Revoke by prefix (only within `tenant` when given); False if there is no such key."""
         with self.db.connect() as conn:
-            if tenant is None:
-                return conn.execute("UPDATE api_keys SET revoked = 1 WHERE prefix = ?", (prefix,)).rowcount > 0
-            return conn.execute("UPDATE api_keys SET revoked = 1 WHERE prefix = ? AND tenant = ?",
-                                (prefix, tenant)).rowcount > 0
+            mine = [table.c.prefix == prefix] + ([] if tenant is None else [table.c.tenant == tenant])
+            return conn.execute(update(table).where(*mine).values(revoked=1)).rowcount > 0
 
 
 def main(argv=None) -> int:
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     revoke = sub.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
     args = parser.parse_args(argv)
-    store = ApiKeyStore(Database(Config.from_env().data_dir / "pulseboard.db"))
+    store = ApiKeyStore(Database.from_config(Config.from_env()))
     if args.command == "create":
         record, key = store.create(args.name, args.tenant)
         print(f"Created API key {record.name!r} (prefix {record.prefix}, tenant {record.tenant}).")

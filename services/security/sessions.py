@@ -17,8 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from sqlalchemy import delete, func, insert, or_, select, update
+
 from services.security.passwords import secret_digest
 from services.storage.db import Database
+from services.storage.schema import sessions as table
 
 TOUCH_SECONDS = 60.0
 
@@ -48,16 +51,15 @@ class SessionStore:
         """A new session for this user; returns the token for the cookie (shown nowhere else)."""
         token, now = secrets.token_urlsafe(32), self.clock()
         with self.db.connect() as conn:
-            conn.execute("DELETE FROM sessions WHERE expires_at <= ? OR last_seen <= ?", (now, now - self.idle_seconds))
-            conn.execute("INSERT INTO sessions (key, user_id, created_at, last_seen, expires_at, remember)"
-                         " VALUES (?,?,?,?,?,?)",
-                         (session_key(token), int(user_id), now, now, now + self.max_seconds, int(remember)))
+            conn.execute(delete(table).where(or_(table.c.expires_at <= now, table.c.last_seen <= now - self.idle_seconds)))
+            conn.execute(insert(table).values(key=session_key(token), user_id=int(user_id), created_at=now,
+                                              last_seen=now, expires_at=now + self.max_seconds, remember=int(remember)))
         return token
 
     def find(self, key: str, touch: bool = False) -> Session | None:
         """The session with this key while it is live (neither idle too long nor past its absolute
         lifetime); with `touch`, this use counts as activity."""
-        rows = self.db.query("SELECT * FROM sessions WHERE key = ?", (key,))
+        rows = self.db.query(select(table).where(table.c.key == key))
         if not rows:
             return None
         found, now = _session(rows[0]), self.clock()
@@ -66,7 +68,7 @@ class SessionStore:
             return None
         if touch and now - found.last_seen >= TOUCH_SECONDS:
             with self.db.connect() as conn:
-                conn.execute("UPDATE sessions SET last_seen = ? WHERE key = ?", (now, key))
+                conn.execute(update(table).where(table.c.key == key).values(last_seen=now))
         return found
 
     def for_token(self, token) -> Session | None:
@@ -77,17 +79,17 @@ class SessionStore:
 
     def end(self, key: str) -> bool:
         with self.db.connect() as conn:
-            return conn.execute("DELETE FROM sessions WHERE key = ?", (key,)).rowcount > 0
+            return conn.execute(delete(table).where(table.c.key == key)).rowcount > 0
 
     def end_user(self, user_id) -> int:
         """Every session of a user (new password, disabled account, sign out everywhere)."""
         with self.db.connect() as conn:
-            return conn.execute("DELETE FROM sessions WHERE user_id = ?", (int(user_id),)).rowcount
+            return conn.execute(delete(table).where(table.c.user_id == int(user_id))).rowcount
 
     def count(self, user_id) -> int:
         now = self.clock()
-        return self.db.query("SELECT COUNT(*) AS n FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen > ?",
-                             (int(user_id), now, now - self.idle_seconds))[0]["n"]
+        return self.db.query(select(func.count().label("n")).select_from(table).where(
+            table.c.user_id == int(user_id), table.c.expires_at > now, table.c.last_seen > now - self.idle_seconds))[0]["n"]
 
 
 def _session(row) -> Session:

@@ -7,13 +7,16 @@ session it came with (services.security.sessions), so logout ends exactly that s
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timezone
 
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
 from services.security.passwords import check_password, hash_password
 from services.storage.db import Database
+from services.storage.schema import sessions, users
 
 ROLES = ("admin", "analyst")
 
@@ -62,7 +65,7 @@ class User:
         return self.role == "admin"
 
 
-def _row_to_user(row: sqlite3.Row) -> User:
+def _row_to_user(row) -> User:
     return User(row["id"], row["username"], row["role"], row["tenant"], bool(row["active"]))
 
 
@@ -81,59 +84,62 @@ class UserStore:
         created = datetime.now(timezone.utc).isoformat()
         try:
             with self.db.connect() as conn:
-                cur = conn.execute(
-                    "INSERT INTO users (username, password_hash, role, tenant, created_at) VALUES (?,?,?,?,?)",
-                    (username, hash_password(password), role, tenant, created),
-                )
-        except sqlite3.IntegrityError:
+                user_id = conn.execute(insert(users).values(
+                    username=username, password_hash=hash_password(password), role=role, tenant=tenant,
+                    created_at=created)).inserted_primary_key[0]
+        except IntegrityError:
             raise UserError(f"user {username!r} already exists") from None
-        return User(cur.lastrowid, username, role, tenant, True)
+        return User(user_id, username, role, tenant, True)
 
     def get(self, user_id) -> User | None:
         try:
-            rows = self.db.query("SELECT * FROM users WHERE id = ?", (int(user_id),))
+            user_id = int(user_id)
         except (TypeError, ValueError):
             return None
+        if abs(user_id) >= 2**63:                 # no such id can exist (and would not bind)
+            return None
+        rows = self.db.query(select(users).where(users.c.id == user_id))
         return _row_to_user(rows[0]) if rows else None
 
     def set_active(self, user_id, active: bool) -> bool:
         """Enable or disable an account. Disabling ends every session of the user in the same
         transaction, so enabling it again later revives none of them."""
         with self.db.connect() as conn:
-            changed = conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), int(user_id))).rowcount
+            changed = conn.execute(update(users).where(users.c.id == int(user_id)).values(active=int(active))).rowcount
             if changed and not active:
-                conn.execute("DELETE FROM sessions WHERE user_id = ?", (int(user_id),))
+                conn.execute(delete(sessions).where(sessions.c.user_id == int(user_id)))
             return changed > 0
 
     def list(self, tenant: str) -> list[dict]:
         """A tenant's users for the Admin page (never the password hashes)."""
-        rows = self.db.query("SELECT id, username, role, tenant, active, created_at FROM users WHERE tenant = ?"
-                             " ORDER BY username", (tenant,))
+        c = users.c
+        rows = self.db.query(select(c.id, c.username, c.role, c.tenant, c.active, c.created_at)
+                             .where(c.tenant == tenant).order_by(c.username))
         return [{**dict(r), "active": bool(r["active"])} for r in rows]
 
     def set_role(self, user_id, role: str) -> bool:
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}")
         with self.db.connect() as conn:
-            return conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, int(user_id))).rowcount > 0
+            return conn.execute(update(users).where(users.c.id == int(user_id)).values(role=role)).rowcount > 0
 
     def set_password(self, user_id, password: str) -> bool:
         """A new password; every session signed in with the old one ends in the same transaction."""
         if len(password or "") < 8:
             raise UserError("password must be at least 8 characters")
         with self.db.connect() as conn:
-            changed = conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                                   (hash_password(password), int(user_id))).rowcount
-            conn.execute("DELETE FROM sessions WHERE user_id = ?", (int(user_id),))
+            changed = conn.execute(update(users).where(users.c.id == int(user_id))
+                                   .values(password_hash=hash_password(password))).rowcount
+            conn.execute(delete(sessions).where(sessions.c.user_id == int(user_id)))
             return changed > 0
 
     def find(self, username: str) -> User | None:
-        rows = self.db.query("SELECT * FROM users WHERE username = ?", (username,))
+        rows = self.db.query(select(users).where(users.c.username == username))
         return _row_to_user(rows[0]) if rows else None
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The active user with these credentials, or None (in constant-ish time either way)."""
-        rows = self.db.query("SELECT * FROM users WHERE username = ?", ((username or "").strip(),))
+        rows = self.db.query(select(users).where(users.c.username == (username or "").strip()))
         stored = rows[0]["password_hash"] if rows else _dummy_hash()
         ok = check_password(stored, password or "")
         if not rows or not ok or not rows[0]["active"]:
@@ -141,7 +147,7 @@ class UserStore:
         return _row_to_user(rows[0])
 
     def count(self) -> int:
-        return self.db.query("SELECT COUNT(*) AS n FROM users")[0]["n"]
+        return self.db.query(select(func.count().label("n")).select_from(users))[0]["n"]
 
     def ensure_admin(self, username: str, password: str | None) -> str | None:
         """Create the first admin if no user of that name exists.
@@ -188,7 +194,7 @@ def main(argv=None) -> int:
     passwd = sub.add_parser("passwd", help="set a user's password (read from stdin); their sessions end")
     passwd.add_argument("username")
     args = parser.parse_args(argv)
-    store = UserStore(Database(Config.from_env().data_dir / "pulseboard.db"))
+    store = UserStore(Database.from_config(Config.from_env()))
     if args.command == "list":
         for u in store.list(args.tenant):
             print(f"{u['id']:>4}  {u['username']}  {u['role']}  {'active' if u['active'] else 'disabled'}")

@@ -12,12 +12,18 @@ harmless; acknowledging a resolved alert is refused (`AlertConflict`): it is clo
 """
 from __future__ import annotations
 
+from sqlalchemy import select, update
+
 from services.storage.db import Database
+from services.storage.schema import alerts as table
 from services.timestamps import now_iso
 
 ALERT_LEVELS = ("HIGH", "CRITICAL")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
-MAX_ALERT_ID = 2**63 - 1       # SQLite's INTEGER range: a larger id cannot exist (and would not bind)
+MAX_ALERT_ID = 2**63 - 1       # a 64-bit id: a larger one cannot exist (and would not bind)
+COLUMNS = ("event_id", "profile", "priority", "timestamp", "store", "dept", "asset_id", "sensor_id", "sensor_type",
+           "risk_score", "message", "why")
+ROWS_PER_STATEMENT = 2000      # 14 parameters a row: well inside SQLite's and PostgreSQL's limits
 
 
 class AlertConflict(ValueError):
@@ -35,61 +41,64 @@ class AlertStore:
         stored): a worker re-processing reclaimed events must re-publish what the dead worker
         stored but may never have sent. Clients de-duplicate by id.
         """
-        stored = []
+        stored: dict[int, dict] = {}
         with self.db.connect() as conn:
-            for a in alerts:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO alerts (tenant, event_id, profile, priority, timestamp, store, dept,"
-                    " asset_id, sensor_id, sensor_type, risk_score, message, why) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (tenant, a["event_id"], a.get("profile", "retail"), a["priority"], a["timestamp"], a.get("store"),
-                     a.get("dept"), a.get("asset_id"), a.get("sensor_id"), a.get("sensor_type"), a["risk_score"],
-                     a["message"], a["why"]))
-                if cur.rowcount:
-                    stored.append(dict(a, id=cur.lastrowid))
-                elif include_existing:
-                    row = conn.execute("SELECT * FROM alerts WHERE tenant = ? AND event_id = ?",
-                                       (tenant, a["event_id"])).fetchone()
-                    stored.append(dict(row))
-        return stored
+            for first in range(0, len(alerts), ROWS_PER_STATEMENT):
+                chunk = alerts[first:first + ROWS_PER_STATEMENT]
+                rows = [{"tenant": tenant, **{c: a.get(c) for c in COLUMNS}, "profile": a.get("profile", "retail")}
+                        for a in chunk]
+                statement = (self.db.insert(table).values(rows)
+                             .on_conflict_do_nothing(index_elements=["tenant", "event_id"])
+                             .returning(table.c.id, table.c.event_id))
+                new_ids = {r.event_id: r.id for r in conn.execute(statement)}
+                missing = []
+                for offset, a in enumerate(chunk):
+                    new_id = new_ids.pop(a["event_id"], None)   # a repeated event id: stored once, by its first
+                    if new_id is not None:
+                        stored[first + offset] = dict(a, id=new_id)
+                    elif include_existing:
+                        missing.append(first + offset)
+                if missing:
+                    found = {r["event_id"]: dict(r) for r in conn.execute(select(table).where(
+                        table.c.tenant == tenant,
+                        table.c.event_id.in_([alerts[i]["event_id"] for i in missing]))).mappings()}
+                    stored.update((i, found[alerts[i]["event_id"]]) for i in missing if alerts[i]["event_id"] in found)
+        return [stored[i] for i in sorted(stored)]
 
     def recent(self, tenant: str, limit: int = 20, status: str | None = None,
                priority: str | None = None) -> list[dict]:
         """The newest alerts, newest first (optionally only those with this status and/or priority)."""
-        where, params = _filters(status, priority)
-        rows = self.db.query(f"SELECT * FROM alerts WHERE tenant = ?{where} ORDER BY id DESC LIMIT ?",
-                             (tenant, *params, limit))
-        return [dict(r) for r in rows]
+        query = select(table).where(table.c.tenant == tenant, *_filters(status, priority))
+        return [dict(r) for r in self.db.query(query.order_by(table.c.id.desc()).limit(limit))]
 
     def after(self, tenant: str, after_id: int, limit: int = 500, status: str | None = None,
               priority: str | None = None) -> list[dict]:
         """Alerts with id > after_id, oldest first (what a reconnecting client missed)."""
-        where, params = _filters(status, priority)
-        rows = self.db.query(f"SELECT * FROM alerts WHERE tenant = ? AND id > ?{where} ORDER BY id LIMIT ?",
-                             (tenant, after_id, *params, limit))
-        return [dict(r) for r in rows]
+        query = select(table).where(table.c.tenant == tenant, table.c.id > after_id, *_filters(status, priority))
+        return [dict(r) for r in self.db.query(query.order_by(table.c.id).limit(limit))]
 
     def acknowledge(self, tenant: str, alert_id: int, username: str) -> dict | None:
         """Mark an open alert acknowledged by `username` now. None when the tenant has no such alert;
         an already acknowledged one comes back unchanged; a resolved one raises AlertConflict."""
-        return self._transition(tenant, alert_id, "UPDATE alerts SET status = 'acknowledged', acknowledged_by = ?,"
-                                " acknowledged_at = ? WHERE tenant = ? AND id = ? AND status = 'open'", username,
-                                refused_from="resolved")
+        return self._transition(tenant, alert_id, table.c.status == "open", refused_from="resolved",
+                                status="acknowledged", acknowledged_by=username, acknowledged_at=now_iso())
 
     def resolve(self, tenant: str, alert_id: int, username: str) -> dict | None:
         """Mark an alert resolved by `username` now (from open or acknowledged). None when the tenant
         has no such alert; an already resolved one comes back unchanged."""
-        return self._transition(tenant, alert_id, "UPDATE alerts SET status = 'resolved', resolved_by = ?,"
-                                " resolved_at = ? WHERE tenant = ? AND id = ? AND status != 'resolved'", username)
+        return self._transition(tenant, alert_id, table.c.status != "resolved", status="resolved",
+                                resolved_by=username, resolved_at=now_iso())
 
-    def _transition(self, tenant: str, alert_id: int, update: str, username: str,
-                    refused_from: str | None = None) -> dict | None:
+    def _transition(self, tenant: str, alert_id: int, condition, refused_from: str | None = None,
+                    **values) -> dict | None:
         """One conditional UPDATE then a read, in one transaction: two web workers acting on the
         same alert at once cannot both win, and the answer is the row as committed."""
         if not 0 < alert_id <= MAX_ALERT_ID:
             return None
         with self.db.connect() as conn:
-            conn.execute(update, (username, now_iso(), tenant, alert_id))
-            row = conn.execute("SELECT * FROM alerts WHERE tenant = ? AND id = ?", (tenant, alert_id)).fetchone()
+            mine = (table.c.tenant == tenant, table.c.id == alert_id)
+            conn.execute(update(table).where(*mine, condition).values(**values))
+            row = conn.execute(select(table).where(*mine)).mappings().first()
         if row is None:
             return None
         if row["status"] == refused_from:
@@ -97,15 +106,15 @@ class AlertStore:
         return dict(row)
 
 
-def _filters(status: str | None, priority: str | None) -> tuple[str, tuple]:
-    """SQL conditions for the optional filters; unknown values are refused, never matched as nothing."""
-    where, params = "", ()
+def _filters(status: str | None, priority: str | None) -> list:
+    """Conditions for the optional filters; unknown values are refused, never matched as nothing."""
+    conditions = []
     if status is not None:
         if status not in ALERT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(ALERT_STATUSES)}")
-        where, params = where + " AND status = ?", params + (status,)
+        conditions.append(table.c.status == status)
     if priority is not None:
         if priority not in ALERT_LEVELS:
             raise ValueError(f"priority must be one of {', '.join(ALERT_LEVELS)}")
-        where, params = where + " AND priority = ?", params + (priority,)
-    return where, params
+        conditions.append(table.c.priority == priority)
+    return conditions

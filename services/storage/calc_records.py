@@ -19,7 +19,10 @@ import json
 import time
 import uuid
 
+from sqlalchemy import delete, insert, select, update
+
 from services.storage.db import Database
+from services.storage.schema import calc_records as table
 
 STALE_SECONDS = 30.0
 SUBMITTED = "waiting for the job to start"
@@ -35,19 +38,17 @@ class CalcRecords:
     def start(self, user_id: int, kind: str) -> str:
         record_id, now = uuid.uuid4().hex, self.clock()
         with self.db.connect() as conn:
-            conn.execute("INSERT INTO calc_records (id, user_id, kind, status, progress, message, started_at, updated_at)"
-                         " VALUES (?,?,?,?,?,?,?,?)", (record_id, user_id, kind, "running", 0, SUBMITTED, now, now))
-            conn.execute("DELETE FROM calc_records WHERE user_id = ? AND kind = ? AND id NOT IN (SELECT id FROM "
-                         "calc_records WHERE user_id = ? AND kind = ? ORDER BY started_at DESC LIMIT ?)",
-                         (user_id, kind, user_id, kind, KEEP))
+            conn.execute(insert(table).values(id=record_id, user_id=user_id, kind=kind, status="running", progress=0,
+                                              message=SUBMITTED, started_at=now, updated_at=now))
+            mine = (table.c.user_id == user_id, table.c.kind == kind)
+            newest = select(table.c.id).where(*mine).order_by(table.c.started_at.desc()).limit(KEEP)
+            conn.execute(delete(table).where(*mine, table.c.id.not_in(newest)))
         return record_id
 
     def _update(self, record_id: str, **fields) -> None:
         fields["updated_at"] = self.clock()
-        names = ", ".join(f"{k} = ?" for k in fields)
         with self.db.connect() as conn:
-            conn.execute(f"UPDATE calc_records SET {names} WHERE id = ? AND status = 'running'",
-                         (*fields.values(), record_id))
+            conn.execute(update(table).where(table.c.id == record_id, table.c.status == "running").values(**fields))
 
     def progress(self, record_id: str, percent: int, message: str) -> None:
         self._update(record_id, progress=int(percent), message=message)
@@ -59,8 +60,8 @@ class CalcRecords:
         self._update(record_id, status=status, message=message)
 
     def latest(self, user_id: int, kind: str) -> dict | None:
-        rows = self.db.query("SELECT * FROM calc_records WHERE user_id = ? AND kind = ? ORDER BY started_at DESC "
-                             "LIMIT 1", (user_id, kind))
+        rows = self.db.query(select(table).where(table.c.user_id == user_id, table.c.kind == kind)
+                             .order_by(table.c.started_at.desc()).limit(1))
         if not rows:
             return None
         record = dict(rows[0])

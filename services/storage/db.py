@@ -1,212 +1,152 @@
-"""SQLite access shared by the stores (users, alerts).
+"""The database every store shares: SQLite in DATA_DIR, or PostgreSQL when DATABASE_URL names one.
 
-One connection per thread (sqlite3 connections must not cross threads), WAL journal so the ingest
-thread can write alerts while web threads read them, and the schema created idempotently on open.
+One code path for both, through SQLAlchemy Core: an Engine with a connection pool (connections are
+checked out per use, so any thread or greenlet gets its own and none crosses threads), the tables of
+services/storage/schema.py, and the schema kept up to date by Alembic (services/storage/migrate.py)
+when the database is opened: N processes starting together migrate once (a lock), the rest wait.
+
+SQLite: WAL journal so the ingest thread writes alerts while web threads read them, a 10 s busy
+timeout, real transactions (SQLAlchemy's documented pysqlite recipe: the driver's own implicit
+BEGIN is switched off and every transaction begins with BEGIN).
 """
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-ALERTS = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    profile TEXT NOT NULL DEFAULT 'retail',
-    priority TEXT NOT NULL,
-    timestamp TEXT NOT NULL,
-    store INTEGER,
-    dept INTEGER,
-    asset_id TEXT,
-    sensor_id TEXT,
-    sensor_type TEXT,
-    risk_score INTEGER NOT NULL,
-    message TEXT NOT NULL,
-    why TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    acknowledged_by TEXT,
-    acknowledged_at TEXT,
-    resolved_by TEXT,
-    resolved_at TEXT,
-    UNIQUE (tenant, event_id)
-);
-CREATE INDEX IF NOT EXISTS alerts_tenant_id ON alerts (tenant, id);
-"""
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import RowMapping, make_url
+from sqlalchemy.exc import DBAPIError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    username TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'analyst')),
-    tenant TEXT NOT NULL DEFAULT 'default',
-    active INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL,
-    session_epoch INTEGER NOT NULL DEFAULT 0
-);
-""" + ALERTS + """CREATE TABLE IF NOT EXISTS calc_records (
-    id TEXT PRIMARY KEY,
-    user_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    progress INTEGER NOT NULL DEFAULT 0,
-    message TEXT NOT NULL DEFAULT '',
-    result TEXT,
-    started_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calc_records_user ON calc_records (user_id, kind, started_at);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    prefix TEXT NOT NULL UNIQUE,
-    key_hash TEXT NOT NULL,
-    tenant TEXT NOT NULL DEFAULT 'default',
-    created_at TEXT NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS audit_log_tenant_id ON audit_log (tenant, id);
-CREATE TABLE IF NOT EXISTS sessions (
-    key TEXT PRIMARY KEY,
-    user_id INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    last_seen REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    remember INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
-CREATE TABLE IF NOT EXISTS tenant_settings (
-    tenant TEXT NOT NULL,
-    name TEXT NOT NULL,
-    value TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (tenant, name)
-);
-"""
+from services.storage import schema
 
 
 class DatabaseUnreadable(RuntimeError):
-    """The database file cannot be opened or read; the message says which file and what to do."""
+    """The database cannot be opened or read; the message names it (never a password) and says what to do."""
 
     def __init__(self, path: Path, error: Exception):
         super().__init__(f"cannot use the database {path}: {error}. If the file is damaged, restore it from a "
                          f"backup, or move it aside (mv {path} {path}.damaged) to start with an empty database.")
 
 
-class Database:
-    """A SQLite file with a connection per thread."""
+class DatabaseUnreachable(DatabaseUnreadable):
+    """PostgreSQL refused or could not be reached."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+    def __init__(self, url: str, error: Exception):
+        RuntimeError.__init__(self, f"cannot use the database {url}: {_one_line(error)}. Check DATABASE_URL and "
+                              f"that the PostgreSQL server is running and reachable.")
+
+
+def _one_line(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(original).__name__
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None          # no implicit BEGIN from the driver
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql(conn.info.pop("begin", "BEGIN"))
+
+
+class Database:
+    """A SQLite file (a path) or a PostgreSQL database (a `postgresql+psycopg://` URL)."""
+
+    def __init__(self, target: str | Path, migrate: bool = True):
+        text_target = str(target)
+        self.path: Path | None = None
+        if "://" in text_target:
+            self.url = make_url(text_target)
+            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=20,
+                                        connect_args={"connect_timeout": 10})
+        else:
+            self.path = Path(target)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.url = make_url(f"sqlite:///{self.path}")
+            self.engine = create_engine(self.url, pool_size=5, max_overflow=20,
+                                        connect_args={"timeout": 10, "check_same_thread": False})
+            _sqlite_setup(self.engine)
+        self.dialect = self.engine.dialect.name
+        self._pid = os.getpid()
         try:
-            self._connection().executescript(SCHEMA)   # executescript manages its own transaction
-            self._migrate()
-            self.check()
-        except sqlite3.DatabaseError as exc:
-            raise DatabaseUnreadable(self.path, exc) from None
+            if migrate:
+                from services.storage.migrate import upgrade
+                upgrade(self)
+                self.check()
+        except (DBAPIError, sqlite3.DatabaseError) as exc:
+            raise self.unreadable(exc) from None
+
+    @classmethod
+    def from_config(cls, config, migrate: bool = True) -> "Database":
+        """DATABASE_URL when set, else SQLite at DATA_DIR/pulseboard.db."""
+        return cls(config.database_url or Path(config.data_dir) / "pulseboard.db", migrate=migrate)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password (for messages and logs)."""
+        return str(self.path) if self.path else self.url.render_as_string(hide_password=True)
+
+    def unreadable(self, exc: Exception) -> DatabaseUnreadable:
+        return DatabaseUnreadable(self.path, exc) if self.path else DatabaseUnreachable(self.display_url, exc)
 
     def check(self) -> None:
-        """Raise sqlite3.DatabaseError unless the users table (what every login reads) can be read:
-        a truncated or damaged file can still answer `SELECT 1`, and a connection's page cache can hide
-        damage done since it opened, so this reads through a new, read-only connection. Used at open
-        and by /healthz."""
+        """Raise unless the users table (what every login reads) can be read. Used at open and by /healthz.
+
+        SQLite: a truncated or damaged file can still answer `SELECT 1`, and a pooled connection's page
+        cache can hide damage done since it opened, so this reads through a new, read-only connection."""
+        if self.path is None:
+            with self._engine().connect() as conn:
+                conn.execute(select(func.count()).select_from(schema.users)).scalar()
+            return
         conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
         try:
             conn.execute("SELECT count(*) FROM users").fetchone()
         finally:
             conn.close()
 
-    def _migrate(self) -> None:
-        """Bring a database made by an older version up to SCHEMA (each step idempotent, one at a time).
-
-        1: alerts gained sensor events (profile, asset_id, sensor_id, sensor_type; store and dept
-        may be empty). SQLite cannot relax NOT NULL in place, so the table is rebuilt.
-        2: alerts gained a workflow (status, who acknowledged or resolved them and when). Plain
-        ADD COLUMNs: existing alerts become 'open' with nobody recorded.
-        3: users gained a session epoch, raised by a password change to end every session signed in
-        with the old password. Existing users start at 0, which their current sessions carry.
-        """
-        self._migration_step("alerts", "profile", self._rebuild_alerts_with_profiles)
-        self._migration_step("alerts", "status", self._add_alert_workflow)
-        self._migration_step("users", "session_epoch", lambda conn: conn.execute(
-            "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0"))
-
-    def _migration_step(self, table: str, marker: str, step) -> None:
-        """Run `step` unless `table` already has the `marker` column (checked again under the
-        write lock: another process may be migrating the same file)."""
-        conn = self._connection()
-        if marker in self._columns(conn, table):
-            return
-        conn.execute("BEGIN IMMEDIATE")        # another process may be migrating: wait for it
-        try:
-            if marker not in self._columns(conn, table):
-                step(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-        return {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
-
-    @staticmethod
-    def _rebuild_alerts_with_profiles(conn: sqlite3.Connection) -> None:
-        conn.execute("ALTER TABLE alerts RENAME TO alerts_v0")
-        conn.execute("DROP INDEX IF EXISTS alerts_tenant_id")
-        for statement in ALERTS.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("INSERT INTO alerts (id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
-                     " message, why) SELECT id, tenant, event_id, priority, timestamp, store, dept, risk_score,"
-                     " message, why FROM alerts_v0")
-        conn.execute("DROP TABLE alerts_v0")
-
-    @staticmethod
-    def _add_alert_workflow(conn: sqlite3.Connection) -> None:
-        conn.execute("ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'open'")
-        for column in ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at"):
-            conn.execute(f"ALTER TABLE alerts ADD COLUMN {column} TEXT")
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) != os.getpid():
-            conn = None     # a forked child (a background-callback job): never reuse the parent's connection
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+    def _engine(self) -> Engine:
+        if self._pid != os.getpid():     # a forked child (a background-callback job): never the parent's connections
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+        return self.engine
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def connect(self, begin: str = "BEGIN") -> Iterator[Connection]:
+        """A transaction: committed when the block ends, rolled back if it raises. `begin` is what
+        starts it on SQLite (BEGIN IMMEDIATE takes the write lock at once)."""
+        with self._engine().connect() as conn:
+            conn.info["begin"] = begin
+            with conn.begin():
+                yield conn
 
-    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
-        return self._connection().execute(sql, params).fetchall()
+    def query(self, statement, params: dict | None = None) -> list[RowMapping]:
+        """Rows of one statement (Core, or SQL text with :named parameters) as mappings:
+        row["col"] and dict(row) work."""
+        if isinstance(statement, str):
+            statement = text(statement)
+        with self._engine().connect() as conn:
+            rows = conn.execute(statement, params or {}).mappings().all()
+            conn.commit()
+        return rows
+
+    def insert(self, table):
+        """INSERT with ON CONFLICT (the one construct SQLAlchemy keeps per dialect)."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from sqlalchemy import insert, select
+
 from services.storage.db import Database
+from services.storage.schema import audit_log as table
 
 
 class AuditLog:
@@ -19,12 +22,12 @@ class AuditLog:
 
     def record(self, tenant: str, actor: str, action: str, target: str = "", **detail) -> None:
         with self.db.connect() as conn:
-            conn.execute("INSERT INTO audit_log (tenant, at, actor, action, target, detail) VALUES (?,?,?,?,?,?)",
-                         (tenant, datetime.now(timezone.utc).isoformat(timespec="seconds"), actor, action,
-                          str(target), json.dumps(detail, sort_keys=True, default=str)))
+            conn.execute(insert(table).values(
+                tenant=tenant, at=datetime.now(timezone.utc).isoformat(timespec="seconds"), actor=actor, action=action,
+                target=str(target), detail=json.dumps(detail, sort_keys=True, default=str)))
 
     def recent(self, tenant: str, limit: int = 100) -> list[dict]:
         """The tenant's newest entries, newest first."""
-        rows = self.db.query("SELECT * FROM audit_log WHERE tenant = ? ORDER BY id DESC LIMIT ?", (tenant, limit))
+        rows = self.db.query(select(table).where(table.c.tenant == tenant).order_by(table.c.id.desc()).limit(limit))
         return [{"id": r["id"], "at": r["at"], "actor": r["actor"], "action": r["action"], "target": r["target"],
                  "detail": json.loads(r["detail"])} for r in rows]

@@ -14,7 +14,10 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import select
+
 from services.storage.db import Database
+from services.storage.schema import tenant_settings as table
 from services.scoring.models import RISK_THRESHOLDS
 
 MAX_SIM_RATE = 5000.0
@@ -94,7 +97,7 @@ class TenantSettings:
 
     # -- reads ---------------------------------------------------------------------------------
     def _read(self, tenant: str, name: str) -> dict | None:
-        rows = self.db.query("SELECT value FROM tenant_settings WHERE tenant = ? AND name = ?", (tenant, name))
+        rows = self.db.query(select(table.c.value).where(table.c.tenant == tenant, table.c.name == name))
         return json.loads(rows[0]["value"]) if rows else None
 
     def source(self, tenant: str) -> SourceSettings:
@@ -107,7 +110,7 @@ class TenantSettings:
 
     def simulated_tenants(self) -> dict[str, SourceSettings]:
         """Every tenant whose simulator should run now, with its settings."""
-        tenants = {r["tenant"] for r in self.db.query("SELECT tenant FROM tenant_settings WHERE name = 'source'")}
+        tenants = {r["tenant"] for r in self.db.query(select(table.c.tenant).where(table.c.name == "source"))}
         tenants.add(DEFAULT_TENANT)
         return {t: s for t in sorted(tenants) if (s := self.source(t)).simulator and s.rate > 0}
 
@@ -125,9 +128,10 @@ class TenantSettings:
     # -- writes --------------------------------------------------------------------------------
     def _write(self, tenant: str, name: str, value: dict) -> None:
         with self.db.connect() as conn:
-            conn.execute("INSERT INTO tenant_settings (tenant, name, value, updated_at) VALUES (?,?,?,?) "
-                         "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                         (tenant, name, json.dumps(value), datetime.now(timezone.utc).isoformat()))
+            statement = self.db.insert(table).values(tenant=tenant, name=name, value=json.dumps(value),
+                                                     updated_at=datetime.now(timezone.utc).isoformat())
+            conn.execute(statement.on_conflict_do_update(index_elements=["tenant", "name"], set_={
+                "value": statement.excluded.value, "updated_at": statement.excluded.updated_at}))
 
     def set_source(self, tenant: str, settings: SourceSettings) -> None:
         self._write(tenant, "source", asdict(settings))

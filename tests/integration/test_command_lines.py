@@ -1,15 +1,20 @@
-"""Command-line tools run as a user runs them (a subprocess each): the replay CSV generator and the
-password command (the logic behind them is covered in unit/test_sensors.py and unit/test_users_config.py)."""
+"""Command-line tools run as a user runs them (a subprocess each): the replay CSV generator, the
+password command (the logic behind them is covered in unit/test_sensors.py and unit/test_users_config.py),
+and the database migrations (`python -m services.storage.migrate`, N processes starting together,
+an unreachable PostgreSQL) on SQLite and PostgreSQL."""
 import os
 import subprocess
 import sys
 
-from helpers import ROOT
+import pytest
+
+from helpers import ROOT, free_port
 from services.ingest.events import validate_event
 from services.security.users import UserStore
 from services.simulation.replay import events_from_csv
 from services.simulation.sensor import generate_sensor_csv
 from services.storage.db import Database
+from services.storage.migrate import head
 
 
 def test_sensor_csvs_replay_as_valid_readings(tmp_path):
@@ -35,3 +40,42 @@ def test_the_command_line_sets_a_password_read_from_stdin(tmp_path):
     assert run("passwd", "nobody", stdin="new-password-1\n").returncode == 2
     short = run("passwd", "dan", stdin="short\n")
     assert short.returncode == 2 and "at least 8" in short.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_env(request, tmp_path):
+    """The environment of a process using a new, empty database on each backend."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    if request.param == "postgresql":
+        env["DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
+    return env
+
+
+def test_the_migrate_command_upgrades_and_reports_the_revision(database_env):
+    run = lambda *args: subprocess.run([sys.executable, "-m", "services.storage.migrate", *args], cwd=ROOT,  # noqa: E731
+                                       env=database_env, capture_output=True, text=True, timeout=120)
+    before = run("current")
+    assert before.returncode == 0 and f"revision none (newest: {head()})" in before.stdout, before.stderr
+    upgraded = run("upgrade")
+    assert upgraded.returncode == 0 and f"revision {head()} " in upgraded.stdout, upgraded.stderr
+    assert run("upgrade").returncode == 0 and f"revision {head()} " in run("current").stdout
+
+
+def test_processes_starting_together_migrate_once(database_env):
+    script = ("import os; from services.storage.db import Database; from services.storage.migrate import upgrade; "
+              "db = Database(os.environ.get('DATABASE_URL') or os.environ['DATA_DIR'] + '/pulseboard.db', migrate=False); "
+              "print(upgrade(db)); db.check()")
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=database_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outcomes = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outcomes
+    assert sorted(out.strip() for out, _ in outcomes) == ["False", "False", "False", "True"]
+
+
+def test_an_unreachable_postgresql_stops_the_app_with_one_line_without_the_password(tmp_path):
+    url = f"postgresql+psycopg://pulse:s3cret-pw@127.0.0.1:{free_port()}/pulse"
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": url, "PORT": str(free_port()), "SIMULATOR": "off"}
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "s3cret-pw" not in done.stderr and "cannot use the database postgresql+psycopg://pulse:***@127.0.0.1" in done.stderr

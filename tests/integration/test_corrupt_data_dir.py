@@ -7,6 +7,7 @@ import sys
 
 import diskcache
 import pytest
+from sqlalchemy import text
 
 from helpers import ADMIN_PASSWORD, ROOT, free_port
 from services.config import Config
@@ -92,8 +93,8 @@ def damaged_database(data_dir, how: str):
         return path
     db = Database(path)
     with db.connect() as conn:
-        conn.executemany("INSERT INTO users (username, password_hash, role, created_at) VALUES (?, 'x', 'analyst', 'now')",
-                         [(f"user{i}-" + "x" * 200,) for i in range(2000)])
+        conn.execute(text("INSERT INTO users (username, password_hash, role, created_at) VALUES (:name, 'x', 'analyst', 'now')"),
+                     [{"name": f"user{i}-" + "x" * 200} for i in range(2000)])
     db.query("PRAGMA wal_checkpoint(TRUNCATE)")
     with open(path, "r+b") as f:
         f.truncate(path.stat().st_size // 2)
@@ -115,8 +116,8 @@ def test_healthz_fails_when_the_database_becomes_unreadable(tmp_path):
     assert client.get("/healthz").get_json()["status"] == "ok"
     db = get_runtime(app).db
     with db.connect() as conn:
-        conn.executemany("INSERT INTO users (username, password_hash, role, created_at) VALUES (?, 'x', 'analyst', 'now')",
-                         [(f"user{i}-" + "x" * 200,) for i in range(2000)])
+        conn.execute(text("INSERT INTO users (username, password_hash, role, created_at) VALUES (:name, 'x', 'analyst', 'now')"),
+                     [{"name": f"user{i}-" + "x" * 200} for i in range(2000)])
     db.query("PRAGMA wal_checkpoint(TRUNCATE)")
     with open(db.path, "r+b") as f:
         f.truncate(db.path.stat().st_size // 2)

@@ -1,4 +1,4 @@
-"""Admin rules, tenant settings, the simulator fleet and per-tenant thresholds, on a real SQLite file."""
+"""Admin rules, tenant settings, the simulator fleet and per-tenant thresholds, on SQLite and PostgreSQL."""
 import time
 
 import numpy as np
@@ -8,7 +8,6 @@ from services.tenants.admin import AdminError, AdminService
 from services.security.apikeys import ApiKeyStore
 from services.tenants.audit import AuditLog
 from services.pipeline.batch import BatchProcessor
-from services.storage.db import Database
 from services.ingest.events import validate_event
 from services.scoring.models import ModelBank, risk_levels
 from services.simulation.fleet import SimulatorFleet
@@ -20,8 +19,8 @@ from services.security.users import UserStore
 
 
 @pytest.fixture
-def world(tmp_path):
-    db = Database(tmp_path / "p.db")
+def world(database):
+    db = database
     users = UserStore(db)
     ended = []
     settings = TenantSettings(db, SourceSettings(True, 5.0, 0.03), cache_seconds=0)

@@ -1,4 +1,4 @@
-"""The alert workflow in the store (a real temporary SQLite file): transitions, tenants, filters, migration."""
+"""The alert workflow in the store (SQLite and PostgreSQL): transitions, tenants, filters, idempotent saves, migration."""
 import sqlite3
 
 import pytest
@@ -14,8 +14,20 @@ def make_alert(event_id, priority="HIGH", **extra):
 
 
 @pytest.fixture
-def store(tmp_path):
-    return AlertStore(Database(tmp_path / "db.sqlite"))
+def store(database):
+    return AlertStore(database)
+
+
+def test_a_micro_batch_is_stored_once_in_order_and_redelivery_stores_nothing(store):
+    first = store.save("default", [make_alert("e1"), make_alert("e2", "CRITICAL"), make_alert("e1")])
+    assert [a["event_id"] for a in first] == ["e1", "e2"] and first[0]["id"] < first[1]["id"]
+    again = store.save("default", [make_alert("e2"), make_alert("e3"), make_alert("e1")])
+    assert [a["event_id"] for a in again] == ["e3"] and again[0]["id"] > first[1]["id"]
+    replay = store.save("default", [make_alert("e2"), make_alert("e4"), make_alert("e1")], include_existing=True)
+    assert [(a["event_id"], a["id"]) for a in replay][::2] == [("e2", first[1]["id"]), ("e1", first[0]["id"])]
+    assert replay[1]["event_id"] == "e4" and replay[0]["status"] == "open"
+    assert store.save("other", [make_alert("e1")])[0]["id"] > replay[1]["id"]     # another tenant's e1 is its own
+    assert store.save("default", []) == []
 
 
 def test_new_alerts_are_open_with_nobody_recorded(store):

@@ -1,11 +1,10 @@
-"""Page calculation records: how a job ended is kept, and a job that died is never left "running"."""
+"""Page calculation records (SQLite and PostgreSQL): how a job ended is kept, and a job that died is never left "running"."""
 from services.storage.calc_records import DEAD, KEEP, STALE_SECONDS, SUBMITTED, CalcRecords
-from services.storage.db import Database
 
 
-def test_a_run_is_recorded_from_start_to_result(tmp_path):
+def test_a_run_is_recorded_from_start_to_result(database):
     now = [1000.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     rid = records.start(7, "monte_carlo")
     records.progress(rid, 40, "400,000 of 1,000,000 scenarios")
     assert records.latest(7, "monte_carlo")["progress"] == 40
@@ -15,8 +14,8 @@ def test_a_run_is_recorded_from_start_to_result(tmp_path):
     assert records.latest(8, "monte_carlo") is None                       # another user's runs are not yours
 
 
-def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(tmp_path):
-    records = CalcRecords(Database(tmp_path / "db.sqlite"))
+def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(database):
+    records = CalcRecords(database)
     rid = records.start(1, "monte_carlo")
     records.fail(rid, "cancelled before it finished", status="cancelled")
     records.progress(rid, 90, "late")
@@ -24,9 +23,9 @@ def test_a_cancelled_run_stays_cancelled_even_if_the_job_reports_later(tmp_path)
     assert records.latest(1, "monte_carlo")["status"] == "cancelled"
 
 
-def test_a_job_that_stopped_reporting_reads_as_failed(tmp_path):
+def test_a_job_that_stopped_reporting_reads_as_failed(database):
     now = [1000.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     rid = records.start(1, "monte_carlo")
     records.progress(rid, 30, "300,000 of 1,000,000 scenarios")
     now[0] += STALE_SECONDS - 1
@@ -36,11 +35,11 @@ def test_a_job_that_stopped_reporting_reads_as_failed(tmp_path):
     assert latest["status"] == "failed" and latest["message"] == DEAD and "run it again" in DEAD
 
 
-def test_a_job_that_died_before_its_first_report_reads_as_failed_just_as_soon(tmp_path):
+def test_a_job_that_died_before_its_first_report_reads_as_failed_just_as_soon(database):
     """The record is opened at submit (by the web process), so a job killed before it wrote anything
     is covered by the same rule, counted from the submit."""
     now = [1000.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     records.start(1, "monte_carlo")
     submitted = records.latest(1, "monte_carlo")
     assert (submitted["status"], submitted["progress"], submitted["message"]) == ("running", 0, SUBMITTED)
@@ -49,9 +48,9 @@ def test_a_job_that_died_before_its_first_report_reads_as_failed_just_as_soon(tm
     assert latest["status"] == "failed" and latest["message"] == DEAD
 
 
-def test_only_the_newest_records_are_kept(tmp_path):
+def test_only_the_newest_records_are_kept(database):
     now = [0.0]
-    records = CalcRecords(Database(tmp_path / "db.sqlite"), clock=lambda: now[0])
+    records = CalcRecords(database, clock=lambda: now[0])
     for _ in range(KEEP + 5):
         now[0] += 1
         records.start(1, "monte_carlo")

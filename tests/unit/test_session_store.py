@@ -1,4 +1,4 @@
-"""Server-side sessions on a real SQLite file, with a fake clock: lifetimes, ending one or all,
+"""Server-side sessions on SQLite and PostgreSQL, with a fake clock: lifetimes, ending one or all,
 and the user changes (new password, disabled account) that end them."""
 import sqlite3
 
@@ -20,8 +20,8 @@ class Clock:
 
 
 @pytest.fixture
-def world(tmp_path):
-    db, clock = Database(tmp_path / "p.db"), Clock()
+def world(database):
+    db, clock = database, Clock()
     return SessionStore(db, IDLE, MAX, clock), UserStore(db), clock
 
 

@@ -2,15 +2,15 @@
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from services.config import Config, ConfigError, load_or_create_secret_key
-from services.storage.db import Database
 from services.security.users import UserError, UserStore
 
 
 @pytest.fixture
-def users(tmp_path):
-    return UserStore(Database(tmp_path / "db.sqlite"))
+def users(database):
+    return UserStore(database)
 
 
 def test_passwords_are_hashed_and_checked(users):
@@ -25,7 +25,7 @@ def test_passwords_are_hashed_and_checked(users):
 def test_disabled_users_cannot_log_in(users):
     user = users.create("bob", "password123")
     with users.db.connect() as conn:
-        conn.execute("UPDATE users SET active = 0 WHERE id = ?", (user.id,))
+        conn.execute(text("UPDATE users SET active = 0 WHERE id = :id"), {"id": user.id})
     assert users.authenticate("bob", "password123") is None
     assert users.get(user.id).is_active is False
 

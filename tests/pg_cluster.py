@@ -1,0 +1,66 @@
+"""A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free port in a temporary folder, for the store
+and migration tests that run on both backends (the `postgres` and `database` fixtures in conftest.py).
+
+initdb refuses to run as root: as root the cluster is made and run by the `postgres` OS user, in a
+folder under /tmp that user owns (the per-run TMPDIR is private to root). Nothing is fsynced.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from helpers import free_port
+
+
+def pg_bin() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (Debian: /usr/lib/postgresql/<version>/bin)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else (Path(shutil.which("initdb")).parent if shutil.which("initdb") else None)
+
+
+class PostgresCluster:
+    def __init__(self, bin_dir: Path):
+        self.bin = bin_dir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="pulseboard-pg-", dir="/tmp"))
+        self.data = self.root / "data"
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        self._names = itertools.count(1)
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120, cwd=self.root)
+
+    def start(self) -> "PostgresCluster":
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "pulse", "-A", "trust", "-E", "UTF8",
+                  "--locale=C", "--no-sync")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
+                  "-w", "-t", "60", "start")
+        return self
+
+    def url(self, database: str = "postgres", password: str = "") -> str:
+        return f"postgresql+psycopg://pulse{':' + password if password else ''}@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A new, empty database in the cluster; its SQLAlchemy URL."""
+        import psycopg
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=pulse dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)
