@@ -11,7 +11,7 @@ from typing import Protocol
 
 from services.realtime.hub import CHANNELS
 from services.realtime.outbox import Outbox
-from services.realtime.protocol import CLOSE_DISABLED, CLOSE_SIGNED_OUT
+from services.realtime.protocol import close_code_for
 
 
 class Connection(Protocol):
@@ -67,7 +67,7 @@ class ConnectionRegistry:
         """Close a user's sockets in this process: those opened in one session (`session_key`:
         logout), or all of them (new password, disabled account, sign out everywhere); returns how
         many. A disabled account gets 4003, like the session check gives it."""
-        code = CLOSE_DISABLED if reason == "account disabled" else CLOSE_SIGNED_OUT
+        code = close_code_for(reason)
         closed = 0
         for conn in self.all():
             if str(conn.user.id) == str(user_id) and (

@@ -22,6 +22,15 @@ CLOSE_POLICY = 1008      # idle (never subscribed) or flooding the server with m
 CLOSE_SERVER_ERROR = 1011  # the handler failed: reconnect
 MAX_DEPTH = 32           # arrays/objects nested deeper than this are refused before parsing ("too_deep")
 
+REFUSALS = ("account disabled", "API key revoked")     # reasons that close with 4003, not 4001
+
+
+def close_code_for(reason: str) -> int:
+    """The close code for a socket whose principal may no longer be connected: 4003 when it is
+    refused (the account disabled, the key revoked), 4001 when its session ended (sign in again)."""
+    return CLOSE_DISABLED if reason in REFUSALS else CLOSE_SIGNED_OUT
+
+
 ALERT_WORKFLOW_FIELDS = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at")
 CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot", "calculate")
 

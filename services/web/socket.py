@@ -159,8 +159,8 @@ class LiveConnection:
     def _policy_check(self) -> tuple[int, str] | None:
         """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
         ended = self.runtime.principal_ended(self.user)
-        if ended is not None:    # a new password signs the user out everywhere; the rest are refusals
-            return (CLOSE_SIGNED_OUT if ended == "password changed" else CLOSE_DISABLED), ended
+        if ended is not None:
+            return protocol.close_code_for(ended), ended
         if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
             return CLOSE_POLICY, "idle: subscribe to a channel"
         return None

@@ -92,7 +92,7 @@ def test_a_new_password_ends_the_sessions_sockets_and_tickets_made_with_the_old_
     try:
         started = time.monotonic()
         code, reason, seen = close_frame(ws)
-        assert (code, reason) == (4001, "password changed") and seen[-1] == "session_ended"
+        assert (code, reason) == (4001, "signed out") and seen[-1] == "session_ended"   # its session is gone
         assert time.monotonic() - started < 3
         assert s.get(srv.url + "/api/live-data").status_code == 401
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
