@@ -188,3 +188,23 @@ def test_an_interrupted_import_is_finished_by_the_next_start_without_doubles(sto
     (tmp_path / "data" / "uploads" / "7").mkdir(parents=True)         # a folder made again later: moved aside too
     import_folder(store, root)
     assert (tmp_path / "data" / "uploads.imported-2").is_dir()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_at_revision_0002_gains_the_upload_and_settings_tables_rows_kept(request, tmp_path, backend):
+    from services.storage.db import Database
+    from services.storage.migrate import current, head, upgrade
+    target = tmp_path / "old.db" if backend == "sqlite" else request.getfixturevalue("postgres").new_database()
+    old = Database(target, migrate=False)
+    upgrade(old, "0002")
+    UserStore(old).create("ann", "password123")
+    old.dispose()
+    db = Database(target)                                      # the next start migrates
+    try:
+        assert current(db) == head()
+        ann = UserStore(db).authenticate("ann", "password123")
+        store = UploadStore(db, Limits(), tmp_path / "work")
+        record = store.receive(ann.id, "s.csv", io.BytesIO(RETAIL.encode()))
+        assert store.list(ann.id) == [record]
+    finally:
+        db.dispose()

@@ -2,7 +2,7 @@
 web host reads them, and a `settings` table for installation-wide values (the generated SECRET_KEY).
 
 Uploads kept by earlier releases in DATA_DIR/uploads are imported at the first start after this
-revision (services/storage/uploads.py, `UploadStore.import_folder`): a migration does not know DATA_DIR.
+revision (services/storage/upload_import.py): a migration does not know DATA_DIR.
 
 Revision ID: 0003
 Revises: 0002
