@@ -58,6 +58,7 @@ class Runtime:
         self.settings = TenantSettings.from_config(self.db, config)
         self.uploads = UploadStore(self.db, Limits.from_config(config), config.data_dir / "upload-work")
         import_folder(self.uploads, config.data_dir / "uploads")     # files of earlier releases, once
+        self.uploads.sweep()                    # what a process killed mid-upload left (a day old)
         self.connections = ConnectionRegistry()
         self.rejects = RejectCounter()          # events the ingest API refused (system channel)
         self.started = False

@@ -130,7 +130,8 @@ uploads = Table(
     Column("tenant", Text, nullable=False),
     Column("uploaded_at", Text, nullable=False),
     Column("size", BigInteger, nullable=False),
-    Column("chunks", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),            # -1 while the chunks are being written
+    Column("stored_at", Float, nullable=False),           # when the row was written (sweeping unfinished ones)
     Column("record", Text, nullable=False),               # the JSON record the API answers
     Index("uploads_user", "user_id", "uploaded_at"),
 )

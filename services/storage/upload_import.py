@@ -2,8 +2,8 @@
 it) are imported into the database at start, then the folder is moved aside, nothing deleted.
 
 `import_folder(store, DATA_DIR/uploads)` runs when a web process builds its Runtime. Each upload is
-stored with its id, record and owner (the tenant read from the users table), record and chunks in one
-transaction; an id already in the database is skipped, so an import cut short is finished by the
+stored with its id, record and owner (the tenant read from the users table) by `UploadStore.store_file`;
+an id already in the database is skipped (one left pending by an import cut short is stored again), so an import cut short is finished by the
 next start and N processes importing together store each upload once (they also take a file lock
 beside the folder). When the pass is done the folder is renamed to DATA_DIR/uploads.imported (or
 uploads.imported-2, ...): it stays whole, including anything that could not be imported (a corrupt

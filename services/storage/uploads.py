@@ -4,8 +4,8 @@ One code path for SQLite and PostgreSQL, so every web host reads every upload: a
 (the JSON record the API answers, with owner and tenant) and the file in `upload_chunks`, 1 MB per
 row, zlib-compressed (level 1: ~150 MB/s, about a third of the size for CSV). An upload is streamed
 to a private work file in chunks (never held in memory), checked against the size limit while it
-arrives and parsed completely; only a file that parses is stored, record and chunks in one
-transaction, so a bad or aborted upload leaves nothing behind. To analyse an upload the chunks are
+arrives and parsed completely; only a file that parses is stored (the record row stays
+invisible until every chunk is in), so a bad or aborted upload leaves nothing behind. To analyse an upload the chunks are
 streamed back into a temporary work file that pandas reads and that is removed at once; parsed files
 are kept in a small per-process LRU because filters re-run the analysis many times on the same data.
 Ids are random hex and every lookup is by (user, id) (and the tenant when the caller gives it), so
@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 import zlib
 from collections import OrderedDict
@@ -26,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from services.analysis import AnalysisError, Limits, Mapping, load_csv
 from services.storage.schema import upload_chunks, uploads, users
@@ -36,6 +37,7 @@ CHUNK = 1 << 20
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 CACHE_SIZE = 4
 LEVEL = 1                 # zlib level: fast enough that storing never costs much next to parsing
+PENDING = -1              # uploads.chunks while the chunks are being written: not listed, not found
 
 
 class UploadNotFound(LookupError):
@@ -93,24 +95,62 @@ class UploadStore:
         return record
 
     def store_file(self, user_id, tenant: str | None, record: dict, path: Path) -> bool:
-        """Keep `record` and the file at `path` (read 1 MB at a time), in one transaction; False if an
-        upload with this id is kept already (nothing written)."""
+        """Keep `record` and the file at `path`; False if an upload with this id is kept already.
+
+        The record row is written first as pending (chunks = -1, invisible), then one short
+        transaction per compressed chunk (a 200 MB file never holds SQLite's write lock for long: the
+        live pipeline's alert writes go in between), then the row is made visible. Anything failing
+        removes what was written; a process killed meanwhile leaves a pending row that `sweep` removes.
+        A pending row with this id (an import cut short) is replaced."""
         upload_id = record["id"]
         with self.db.connect(begin="BEGIN IMMEDIATE") as conn:
-            if conn.execute(select(uploads.c.id).where(uploads.c.id == upload_id)).first():
+            found = conn.execute(select(uploads.c.chunks).where(uploads.c.id == upload_id)).first()
+            if found and found[0] != PENDING:
                 return False
+            if found:
+                _discard(conn, upload_id)
             if tenant is None:
                 tenant = conn.execute(select(users.c.tenant).where(users.c.id == int(user_id))).scalar() or "default"
+            conn.execute(uploads.insert(), {"id": upload_id, "user_id": int(user_id), "tenant": tenant,
+                                            "uploaded_at": record["uploaded_at"], "size": int(record["size"]),
+                                            "chunks": PENDING, "stored_at": time.time(), "record": json.dumps(record)})
+        try:
             count = 0
             with open(path, "rb") as source:
                 while chunk := source.read(CHUNK):
-                    conn.execute(upload_chunks.insert(), {"upload_id": upload_id, "n": count,
-                                                          "data": zlib.compress(chunk, LEVEL)})
+                    data = zlib.compress(chunk, LEVEL)
+                    with self.db.connect(begin="BEGIN IMMEDIATE") as conn:
+                        conn.execute(upload_chunks.insert(), {"upload_id": upload_id, "n": count, "data": data})
                     count += 1
-            conn.execute(uploads.insert(), {"id": upload_id, "user_id": int(user_id), "tenant": tenant,
-                                            "uploaded_at": record["uploaded_at"], "size": int(record["size"]),
-                                            "chunks": count, "record": json.dumps(record)})
+            with self.db.connect(begin="BEGIN IMMEDIATE") as conn:
+                done = conn.execute(update(uploads).where(uploads.c.id == upload_id, uploads.c.chunks == PENDING)
+                                    .values(chunks=count, stored_at=time.time()))
+                if done.rowcount != 1:
+                    raise RuntimeError(f"upload {upload_id} was removed while it was being stored")
+        except BaseException:
+            with self.db.connect(begin="BEGIN IMMEDIATE") as conn:
+                _discard(conn, upload_id)
+            raise
         return True
+
+    def sweep(self, older_than: float = 86400.0) -> int:
+        """Remove what a process killed mid-upload left: pending rows (and their chunks) and work files
+        older than `older_than` seconds; how many rows went."""
+        cutoff = time.time() - older_than
+        with self.db.connect(begin="BEGIN IMMEDIATE") as conn:
+            stale = conn.execute(select(uploads.c.id).where(uploads.c.chunks == PENDING,
+                                                            uploads.c.stored_at < cutoff)).scalars().all()
+            for upload_id in stale:
+                _discard(conn, upload_id)
+        for path in self.work_dir.glob("*") if self.work_dir.is_dir() else ():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                pass
+        if stale:
+            log.warning("removed %d upload(s) left unfinished by a stopped process: %s", len(stale), ", ".join(stale))
+        return len(stale)
 
     def list(self, user_id, tenant: str | None = None) -> list[dict]:
         """The user's uploads, newest first; a record that cannot be read is left out (with a warning)."""
@@ -164,7 +204,7 @@ class UploadStore:
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def _owner(user_id, tenant: str | None) -> list:
-        conditions = [uploads.c.user_id == int(user_id)]
+        conditions = [uploads.c.user_id == int(user_id), uploads.c.chunks >= 0]
         if tenant is not None:
             conditions.append(uploads.c.tenant == tenant)
         return conditions
@@ -184,6 +224,11 @@ class UploadStore:
             self._cache[key] = parsed
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
+
+
+def _discard(conn, upload_id: str) -> None:
+    conn.execute(delete(upload_chunks).where(upload_chunks.c.upload_id == upload_id))
+    conn.execute(delete(uploads).where(uploads.c.id == upload_id))
 
 
 def _read_record(upload_id: str, raw) -> dict | None:

@@ -182,9 +182,14 @@ def test_an_interrupted_import_is_finished_by_the_next_start_without_doubles(sto
     ann = people["ann"]
     records = [legacy_upload(root, ann.id, RETAIL.encode(), f"2024-01-0{i}T00:00:00+00:00") for i in (1, 2)]
     store.store_file(ann.id, None, records[0], root / str(ann.id) / f"{records[0]['id']}.csv")  # the first run
+    with store.db.connect() as conn:           # ... was killed while storing the second
+        conn.execute(uploads.insert(), {"id": records[1]["id"], "user_id": ann.id, "tenant": "default",
+                                        "uploaded_at": "x", "size": 9, "chunks": -1, "stored_at": 0.0, "record": "{}"})
+        conn.execute(upload_chunks.insert(), [{"upload_id": records[1]["id"], "n": n, "data": b"z"} for n in (0, 1)])
     assert import_folder(store, root)[0] == 1
-    assert [u["id"] for u in store.list(ann.id)] == [records[1]["id"], records[0]["id"]]
-    assert chunk_rows(store.db, records[0]["id"])[0] == 1
+    assert store.list(ann.id) == [records[1], records[0]]
+    assert chunk_rows(store.db, records[0]["id"])[0] == 1 and chunk_rows(store.db, records[1]["id"])[0] == 1
+    assert store.parsed(ann.id, records[1]["id"]).rows == 27
     (tmp_path / "data" / "uploads" / "7").mkdir(parents=True)         # a folder made again later: moved aside too
     import_folder(store, root)
     assert (tmp_path / "data" / "uploads.imported-2").is_dir()
@@ -208,3 +213,43 @@ def test_a_database_at_revision_0002_gains_the_upload_and_settings_tables_rows_k
         assert store.list(ann.id) == [record]
     finally:
         db.dispose()
+
+
+def test_an_upload_being_stored_is_invisible_and_a_failure_keeps_nothing(store, people, monkeypatch, tmp_path):
+    import services.storage.uploads as module
+    ann, seen = people["ann"], []
+    real = module.zlib.compress
+
+    def compress(data, level):                 # look at the tables between chunks, fail at the third
+        seen.append(store.db.query(select(uploads.c.chunks)))
+        assert store.list(ann.id) == []
+        if len(seen) == 3:
+            raise OSError("disk gone")
+        return real(data, level)
+    monkeypatch.setattr(module.zlib, "compress", compress)
+    with pytest.raises(OSError):
+        store.receive(ann.id, "big.csv", io.BytesIO(big_csv(int(3.5 * CHUNK))))
+    assert [[dict(r) for r in rows] for rows in seen] == [[{"chunks": -1}]] * 3
+    assert store.db.query(select(uploads.c.id)) == [] and store.db.query(select(upload_chunks.c.n)) == []
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_sweep_removes_what_a_killed_process_left_a_day_later(store, people, tmp_path):
+    import time
+    ann = people["ann"]
+    kept = store.receive(ann.id, "s.csv", io.BytesIO(RETAIL.encode()))
+    with store.db.connect() as conn:           # a process killed mid-upload: a pending row, one chunk, a work file
+        conn.execute(uploads.insert(), {"id": "b" * 32, "user_id": ann.id, "tenant": "default", "uploaded_at": "x",
+                                        "size": 9, "chunks": -1, "stored_at": time.time() - 90_000, "record": "{}"})
+        conn.execute(upload_chunks.insert(), {"upload_id": "b" * 32, "n": 0, "data": b"z"})
+    work = store.work_file(".part")
+    work.write_bytes(b"half")
+    fresh = store.work_file(".part")
+    fresh.write_bytes(b"in progress")
+    import os
+    os.utime(work, (time.time() - 90_000,) * 2)
+    assert store.sweep() == 1
+    assert [r["id"] for r in store.db.query(select(uploads.c.id))] == [kept["id"]]
+    assert store.db.query(select(upload_chunks.c.upload_id).where(upload_chunks.c.upload_id == "b" * 32)) == []
+    assert not work.exists() and fresh.exists()
+    assert store.list(ann.id) == [kept]

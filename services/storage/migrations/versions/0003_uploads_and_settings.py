@@ -24,6 +24,7 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Text, nullable=False) for name in ("tenant", "uploaded_at")),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("chunks", sa.Integer, nullable=False),
+        sa.Column("stored_at", sa.Float, nullable=False),
         sa.Column("record", sa.Text, nullable=False))
     op.create_index("uploads_user", "uploads", ["user_id", "uploaded_at"])
     op.create_table(
@@ -32,6 +33,8 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer, nullable=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
         sa.PrimaryKeyConstraint("upload_id", "n"))
+    if op.get_bind().dialect.name == "postgresql":     # the chunks are compressed already: no TOAST compression
+        op.execute("ALTER TABLE upload_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
     op.create_table(
         "settings",
         *(sa.Column(name, sa.Text, nullable=False) for name in ("name", "value", "updated_at")),
