@@ -189,16 +189,19 @@ class UploadStore:
 
     def copy_to(self, upload_id: str, chunks: int, path: Path) -> None:
         """Write the upload's file to `path`, streamed one chunk at a time from the database."""
-        written = 0
+        written, problem = 0, None
         with self.db.connect() as conn, open(path, "wb") as out:
             result = conn.execution_options(yield_per=2).execute(
                 select(upload_chunks.c.data).where(upload_chunks.c.upload_id == upload_id).order_by(upload_chunks.c.n))
-            for (data,) in result:
-                out.write(zlib.decompress(data))
-                written += 1
-        if written != chunks:
-            log.warning("upload %s has %d of its %d chunks in the database; treated as missing", upload_id,
-                        written, chunks)
+            try:
+                for (data,) in result:
+                    out.write(zlib.decompress(data))
+                    written += 1
+            except zlib.error as exc:
+                problem = f"chunk {written} does not decompress ({exc})"
+        if problem or written != chunks:
+            log.warning("upload %s is damaged in the database (%s); treated as missing", upload_id,
+                        problem or f"{written} of its {chunks} chunks")
             raise UploadNotFound(upload_id)
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -128,14 +128,17 @@ def test_a_corrupt_record_row_is_skipped_with_a_warning_and_the_rest_listed(stor
     store.delete(ann.id, bad["id"])                            # and it can be deleted
 
 
-def test_missing_chunks_read_as_not_found(store, people, tmp_path):
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_missing_or_damaged_chunks_read_as_not_found_with_a_warning(store, people, tmp_path, caplog, damage):
     ann = people["ann"]
     record = store.receive(ann.id, "s.csv", io.BytesIO(RETAIL.encode()))
     with store.db.connect() as conn:
-        conn.execute(upload_chunks.delete())
+        conn.execute(upload_chunks.delete() if damage == "missing" else upload_chunks.update().values(data=b"junk"))
     fresh = UploadStore(store.db, store.limits, tmp_path / "work")
-    with pytest.raises(UploadNotFound):
+    with caplog.at_level(logging.WARNING, "services.storage.uploads"), pytest.raises(UploadNotFound):
         fresh.parsed(ann.id, record["id"])
+    assert record["id"] in caplog.text and "damaged" in caplog.text
+    assert list((tmp_path / "work").iterdir()) == []
 
 
 def legacy_upload(root, user_id, data: bytes, uploaded_at="2024-01-02T03:04:05+00:00", name="old.csv"):
