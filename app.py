@@ -20,12 +20,13 @@ from flask_sock import Sock
 from components.navbar import navbar
 from components.toasts import toast_area
 from services.web import admin_api, alerts_api, analysis_api, api, auth, ingest_api, monitoring, uploads_api
-from services.config import Config, load_or_create_secret_key
+from services.config import Config
 from services.web.socket import LiveConnection
 from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
 from services.runtime.runtime import Runtime
 from services.storage.db import DatabaseUnreadable
+from services.storage.secret_key import secret_key
 from services.security.tickets import redact_tickets_in_logs
 
 ROOT = Path(__file__).resolve().parent
@@ -35,8 +36,9 @@ log = logging.getLogger("pulseboard")
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     server = Flask(__name__, static_folder=None)
+    runtime = Runtime(config)
     server.config.update(
-        SECRET_KEY=load_or_create_secret_key(config),
+        SECRET_KEY=secret_key(config, runtime.db),
         SESSION_COOKIE_HTTPONLY=True,
         PREFERRED_URL_SCHEME="https" if config.https else "http",
         SESSION_COOKIE_SAMESITE="Lax",
@@ -45,7 +47,6 @@ def create_app(config: Config | None = None) -> Flask:
                              "max_message_size": config.ws_max_message_bytes},
         MAX_CONTENT_LENGTH=int(config.max_upload_mb * 2**20) + 2**20,   # + room for multipart framing
     )
-    runtime = Runtime(config)
     init_runtime(server, runtime)
     generated = runtime.users.ensure_admin(config.admin_username, config.admin_password)
     if generated:   # shown once, on the console only; never written to the log

@@ -146,13 +146,13 @@ def refresh_uploads(uploaded, _delete, selected):
     message = no_update
     if ctx.triggered_id == Ids.delete and selected:
         try:
-            store().delete(current_user.id, selected)
+            store().delete(current_user.id, selected, tenant=current_user.tenant)
             message, selected = dbc.Alert("Upload deleted.", color="secondary", className="py-1"), None
         except UploadNotFound:
             message = dbc.Alert("That upload no longer exists.", color="warning", className="py-1")
     if ctx.triggered_id == UploadZone.ids.done(UPLOAD) and uploaded:
         selected = uploaded["id"]
-    uploads = store().list(current_user.id)
+    uploads = store().list(current_user.id, tenant=current_user.tenant)
     options = [{"label": f"{u['name']} · {u['rows']:,} rows · {u['profile']}", "value": u["id"]} for u in uploads]
     return options, selected or (uploads[0]["id"] if uploads else None), message
 
@@ -167,10 +167,10 @@ def show_mapping(upload_id):
     if not upload_id:
         return False, [], None, [], None, [], [], *reset
     try:
-        record = store().get(current_user.id, upload_id)
+        record = store().get(current_user.id, upload_id, tenant=current_user.tenant)
     except UploadNotFound:
         return False, [], None, [], None, [], [], *reset
-    columns = list(store().parsed(current_user.id, upload_id).df.columns)
+    columns = list(store().parsed(current_user.id, upload_id, tenant=current_user.tenant).df.columns)
     m = record["mapping"]
     return (record["profile"] == "custom", columns, m["time"], columns, m["values"][0], columns, m["groups"], *reset)
 
@@ -195,7 +195,7 @@ def show_summary(upload_id, mapping, groups, start, end):
     if not upload_id:
         return *blank, None
     try:
-        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping))
+        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping), tenant=current_user.tenant)
         report = summarize(parsed, groups, start, end)
     except (AnalysisError, UploadNotFound) as exc:
         return *blank, dbc.Alert(str(exc), color="danger", className="py-1")
@@ -221,7 +221,7 @@ def _warnings(warnings: list[str]):
           Output(Ids.risk, "children"), *FILTER_INPUTS, prevent_initial_call=True)
 def show_detail(upload_id, mapping, groups, start, end):
     try:
-        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping))
+        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping), tenant=current_user.tenant)
         report = detail(parsed, groups, start, end)
     except (AnalysisError, UploadNotFound, ValueError):   # the summary callback shows the reason
         return figures.empty_figure(), None, None, None
@@ -243,7 +243,7 @@ def export(_rows, _kpis, upload_id, mapping, groups, start, end):
     if not upload_id:
         return no_update
     try:
-        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping))
+        parsed = store().parsed(current_user.id, upload_id, _mapping(mapping), tenant=current_user.tenant)
         if ctx.triggered_id == Ids.export_kpis:
             report = summarize(parsed, groups, start, end)
             return dict(content=export_kpis_csv(report["kpis"]), filename="pulseboard-kpis.csv")

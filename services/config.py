@@ -227,7 +227,8 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
 
 
 def load_or_create_secret_key(config: Config) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR.
+    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR (one host; with
+    DATABASE_URL every host reads the key from the database instead: services/storage/secret_key.py).
 
     Persisting it means sessions survive a restart (the reconnecting dashboard keeps working). A key
     file that is empty or not a readable key (not UTF-8, control bytes) is replaced by a new key with a
@@ -243,7 +244,7 @@ def load_or_create_secret_key(config: Config) -> str:
     with os.fdopen(fd, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)     # released when the file closes
         raw = handle.read()
-        key = _usable_key(raw)
+        key = usable_key(raw)
         if key:
             return key
         if existed and raw:
@@ -260,7 +261,7 @@ def load_or_create_secret_key(config: Config) -> str:
     return key
 
 
-def _usable_key(raw: bytes) -> str | None:
+def usable_key(raw: bytes) -> str | None:
     try:
         key = raw.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -32,6 +32,7 @@ from services.security.users import User, UserStore
 from services.storage.alerts import AlertStore
 from services.storage.calc_records import CalcRecords
 from services.storage.db import Database
+from services.storage.upload_import import import_folder
 from services.storage.uploads import UploadStore
 from services.tenants.admin import AdminService
 from services.tenants.audit import AuditLog
@@ -55,7 +56,9 @@ class Runtime:
         self.api_keys = ApiKeyStore(self.db)
         self.audit = AuditLog(self.db)
         self.settings = TenantSettings.from_config(self.db, config)
-        self.uploads = UploadStore(config.data_dir / "uploads", Limits.from_config(config))
+        self.uploads = UploadStore(self.db, Limits.from_config(config), config.data_dir / "upload-work")
+        import_folder(self.uploads, config.data_dir / "uploads")     # files of earlier releases, once
+        self.uploads.sweep()                    # what a process killed mid-upload left (a day old)
         self.connections = ConnectionRegistry()
         self.rejects = RejectCounter()          # events the ingest API refused (system channel)
         self.started = False

@@ -22,8 +22,9 @@ from services.cluster.reports import process_name
 from services.storage.alerts import AlertStore
 from services.pipeline.apply import Cadence, publish_kpis
 from services.pipeline.batch import BatchProcessor
-from services.config import Config, load_or_create_secret_key
+from services.config import Config
 from services.storage.db import Database, DatabaseUnreadable
+from services.storage.secret_key import secret_key
 from services.realtime.hub import Hub
 from services.ingest.bridge import IngestBridge
 from services.cluster.lease import Lease
@@ -60,7 +61,7 @@ class WorkerNode:
         self.hub = hub or RedisHub(config.redis_url, self.keys.hub)
         self.alerts = alerts or AlertStore(Database.from_config(config))
         self.settings = TenantSettings.from_config(self.alerts.db, config)   # admins' data source and thresholds
-        secret = load_or_create_secret_key(config)
+        secret = secret_key(config, self.alerts.db)
         self.models = ModelBank(seed=config.sim_seed or 0, name=self.name,
                                 sync=ModelSync(self.redis, self.keys, secret))
 

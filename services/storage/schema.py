@@ -7,8 +7,8 @@ A change here needs a new revision in services/storage/migrations/versions.
 """
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, CheckConstraint, Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        Table, Text, UniqueConstraint, text)
+from sqlalchemy import (BigInteger, CheckConstraint, Column, Float, Index, Integer, LargeBinary, MetaData,
+                        PrimaryKeyConstraint, Table, Text, UniqueConstraint, text)
 
 metadata = MetaData()
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
@@ -120,4 +120,33 @@ tenant_settings = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
     PrimaryKeyConstraint("tenant", "name"),
+)
+
+# Revision 0003: uploaded files (record + zlib-compressed 1 MB chunks) and the shared secret key.
+uploads = Table(
+    "uploads", metadata,
+    Column("id", Text, primary_key=True),                 # random hex, what the API names
+    Column("user_id", Integer, nullable=False),
+    Column("tenant", Text, nullable=False),
+    Column("uploaded_at", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),            # -1 while the chunks are being written
+    Column("stored_at", Float, nullable=False),           # when the row was written (sweeping unfinished ones)
+    Column("record", Text, nullable=False),               # the JSON record the API answers
+    Index("uploads_user", "user_id", "uploaded_at"),
+)
+
+upload_chunks = Table(
+    "upload_chunks", metadata,
+    Column("upload_id", Text, nullable=False),
+    Column("n", Integer, nullable=False),                 # 0, 1, ...: the file's 1 MB chunks in order
+    Column("data", LargeBinary, nullable=False),          # zlib-compressed
+    PrimaryKeyConstraint("upload_id", "n"),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("name", Text, primary_key=True),               # secret_key: SECRET_KEY generated once (DATABASE_URL)
+    Column("value", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
 )

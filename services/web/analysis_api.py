@@ -1,16 +1,14 @@
 """`POST /api/v1/analyze`: analyse a CSV sent by a script, answer JSON.
 
-The upload is streamed to a private file under DATA_DIR/uploads/<user id>/ (werkzeug spools the
+The upload is streamed to a private work file under DATA_DIR/upload-work/ (werkzeug spools the
 multipart body to disk, never into memory), analysed, and removed whatever happens: this endpoint
 keeps nothing. Errors are the same AnalysisError messages the page shows, with their status codes.
 """
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Blueprint, jsonify, request
-from flask_login import current_user
 
 from services.analysis import AnalysisError, Limits, Mapping, compute_kpis, find_anomalies, load_csv
 from services.web.runtime_access import get_runtime
@@ -33,9 +31,7 @@ def analyze():
     if upload is None or not upload.filename:
         return jsonify(error="Send the CSV file as the multipart form field 'file'.", code="no_file"), 400
     runtime = get_runtime()
-    folder = runtime.config.data_dir / "uploads" / str(current_user.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"incoming-{uuid.uuid4().hex}.csv"
+    path = runtime.uploads.work_file()
     try:
         upload.save(path)
         parsed = load_csv(path, Limits.from_config(runtime.config), mapping_from_form(request.form))

@@ -2,7 +2,8 @@
 
 `POST /api/v1/uploads?name=<file name>` takes the raw file as the request body (what the page's
 upload sends, so the browser streams the file and reports progress) or a multipart field `file`
-(what curl -F sends). The body is read in 1 MB chunks straight to disk.
+(what curl -F sends). The body is read in 1 MB chunks to a work file, then kept in the database
+(services/storage/uploads.py).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def create():
         name, stream = request.args.get("name", "upload.csv"), request.stream
     runtime = get_runtime()
     try:
-        record = store().receive(current_user.id, name, stream)
+        record = store().receive(current_user.id, name, stream, tenant=current_user.tenant)
     except AnalysisError as exc:
         notify_user(runtime.hub, current_user.tenant, current_user.id, "error", "Upload refused",
                     f"{name[:80]}: {exc.message}")
@@ -52,13 +53,13 @@ def create():
 
 @bp.get("")
 def index():
-    return jsonify(uploads=store().list(current_user.id))
+    return jsonify(uploads=store().list(current_user.id, tenant=current_user.tenant))
 
 
 @bp.delete("/<upload_id>")
 def delete(upload_id):
     try:
-        store().delete(current_user.id, upload_id)
+        store().delete(current_user.id, upload_id, tenant=current_user.tenant)
     except UploadNotFound:
         return jsonify(error="No such upload.", code="not_found"), 404
     return "", 204

@@ -39,7 +39,7 @@ def test_analyzes_a_retail_file(api_server):
     holiday = [1000 * s + 10 * d + 2 for s in (1, 2) for d in (1, 2, 3)]          # February rows
     assert body["kpis"]["holiday_average"] == pytest.approx(sum(holiday) / len(holiday), abs=0.01)
     assert {"count", "share", "top"} <= set(body["anomalies"])
-    assert not any((api_server.data_dir / "uploads").rglob("*.csv"))      # nothing kept
+    assert not any((api_server.data_dir / "upload-work").rglob("*"))      # nothing kept (the work file is gone)
 
 
 def test_explicit_mapping_from_form_fields(api_server):

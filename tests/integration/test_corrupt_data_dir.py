@@ -66,18 +66,20 @@ def test_a_corrupt_upload_record_is_skipped_and_the_rest_listed(tmp_path, caplog
     app = in_process_app(tmp_path)
     client = signed_in(app)
     posted = [client.post("/api/v1/uploads?name=s.csv", data=RETAIL.encode(), content_type="text/csv")
-              for _ in range(2)]
-    assert [r.status_code for r in posted] == [201, 201]
-    bad, good = (tmp_path / "uploads" / "1" / f"{r.get_json()['id']}.json" for r in posted)
-    bad.write_bytes(b'{"id": "trunc')
-    (bad.parent / ("f" * 32 + ".json")).write_text('["not", "a", "record"]')
+              for _ in range(3)]
+    assert [r.status_code for r in posted] == [201, 201, 201]
+    bad, good, odd = (r.get_json()["id"] for r in posted)
+    with get_runtime(app).db.connect() as conn:       # upload records are rows of the database now
+        conn.execute(text("UPDATE uploads SET record = :record WHERE id = :id"),
+                     [{"id": bad, "record": '{"id": "trunc'}, {"id": odd, "record": '["not", "a", "record"]'}])
     with caplog.at_level(logging.WARNING, "services.storage.uploads"):
         answer = client.get("/api/v1/uploads")
     assert answer.status_code == 200
-    assert [u["id"] for u in answer.get_json()["uploads"]] == [good.stem]
-    assert str(bad) in caplog.text
+    assert [u["id"] for u in answer.get_json()["uploads"]] == [good]
+    assert bad in caplog.text and odd in caplog.text and "corrupt upload record" in caplog.text
     with pytest.raises(UploadNotFound):              # not found (the API's 404), never a 500
-        get_runtime(app).uploads.get(1, bad.stem)
+        get_runtime(app).uploads.get(1, bad)
+    assert client.delete(f"/api/v1/uploads/{bad}").status_code == 204     # and it can be removed
 
 
 def run_app(data_dir) -> subprocess.CompletedProcess:

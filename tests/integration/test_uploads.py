@@ -1,4 +1,5 @@
-"""Uploads over real HTTP: streamed in, private per user, listed, deleted, nothing half-kept."""
+"""Uploads over real HTTP: streamed in, private per user and tenant, listed, deleted, nothing half-kept
+(uploads are rows of the database: services/storage/uploads.py)."""
 import gzip
 
 import pytest
@@ -15,7 +16,9 @@ RETAIL = "Store,Dept,Date,Weekly_Sales\n" + "".join(f"{s},1,2010-0{m}-05,{100 * 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("uploads"), SIMULATOR="off", MAX_UPLOAD_MB=0.05).start()
-    UserStore(Database(server.data_dir / "pulseboard.db")).create("ann", "ann-password", role="analyst")
+    users = UserStore(Database(server.data_dir / "pulseboard.db"))
+    users.create("ann", "ann-password", role="analyst")
+    users.create("tom", "tom-password", role="admin", tenant="acme")
     yield server
     server.stop()
 
@@ -26,7 +29,16 @@ def upload(server, session, data: bytes, name="sales.csv"):
 
 
 def files_on_disk(server):
-    return sorted(p.name for p in (server.data_dir / "uploads").rglob("*") if p.is_file())
+    """What is kept: upload rows, chunk rows, and any file left in DATA_DIR (work files, uploads)."""
+    db = Database(server.data_dir / "pulseboard.db", migrate=False)
+    try:
+        rows = db.query("SELECT (SELECT count(*) FROM uploads) AS uploads, "
+                        "(SELECT count(*) FROM upload_chunks) AS chunks")
+    finally:
+        db.dispose()
+    files = [p.name for folder in ("uploads", "upload-work")
+             for p in (server.data_dir / folder).rglob("*") if p.is_file()]
+    return dict(rows[0]), sorted(files)
 
 
 def test_raw_body_upload_is_stored_listed_and_deleted(srv):
@@ -53,6 +65,9 @@ def test_uploads_are_private_to_their_owner(srv):
     record = upload(srv, admin, RETAIL.encode()).json()
     assert record["id"] not in [u["id"] for u in ann.get(srv.url + "/api/v1/uploads").json()["uploads"]]
     assert ann.delete(srv.url + f"/api/v1/uploads/{record['id']}").status_code == 404
+    tom = srv.session("tom", "tom-password")                  # an admin, of another tenant
+    assert record["id"] not in [u["id"] for u in tom.get(srv.url + "/api/v1/uploads").json()["uploads"]]
+    assert tom.delete(srv.url + f"/api/v1/uploads/{record['id']}").status_code == 404
     assert record["id"] in [u["id"] for u in admin.get(srv.url + "/api/v1/uploads").json()["uploads"]]
 
 
