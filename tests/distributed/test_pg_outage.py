@@ -138,7 +138,9 @@ def test_postgresql_stopped_for_20_seconds_under_load(tmp_path):
     try:
         web.start()
         worker.start()
-        key = ApiKeyStore(Database(env["DATABASE_URL"])).create("outage-producer")[1]
+        keys_db = Database(env["DATABASE_URL"])
+        key = ApiKeyStore(keys_db).create("outage-producer")[1]
+        keys_db.dispose()
         sim = RetailSimulator(seed=5, anomaly_rate=0.0, unique_ids=True)
         client = redis.Redis.from_url(redis_srv.url)
         kpis = lambda: json.loads(client.get(KEYS.tenant("default", "kpis")) or "{}").get("event_count", 0)  # noqa: E731

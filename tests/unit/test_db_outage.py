@@ -132,3 +132,12 @@ def test_a_stopping_worker_stops_retrying():
     w._stop.set()
     with pytest.raises(OperationalError):
         w.until_database(lambda: (_ for _ in ()).throw(outage()))
+
+
+def test_the_periodic_work_goes_on_while_a_commit_waits():
+    from concurrent.futures import ThreadPoolExecutor
+    ticks = []
+    w = StreamWorker(None, None, None, None, None, periodic=lambda: ticks.append(1))
+    with ThreadPoolExecutor(1) as pool:
+        w._wait(pool.submit(lambda: w._stop.wait(0.8)))
+    assert len(ticks) >= 2                             # the leader lease and KPIs do not wait for the database
