@@ -127,7 +127,7 @@ class StreamWorker(BackgroundThread):
         """`step(*args)`, retried with backoff (0.2 s doubling to 5 s) while the database is
         unreachable. Nothing is acknowledged or counted as an attempt meanwhile; `idle` (the periodic
         work, in the loop's own thread) is called every 0.25 s while waiting."""
-        backoff = BACKOFF_FIRST
+        backoff, failed = BACKOFF_FIRST, False
         while True:
             try:
                 result = step(*args)
@@ -135,6 +135,7 @@ class StreamWorker(BackgroundThread):
                 if not unavailable(exc) or self._stop.is_set():
                     raise
                 self.db_errors += 1
+                failed = True
                 if self.db_connected:
                     log.warning("worker lost the database (%s); the batch stays pending and is retried with backoff",
                                 one_line(exc))
@@ -147,7 +148,7 @@ class StreamWorker(BackgroundThread):
                         idle()
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
-            if not self.db_connected:
+            if failed:              # (a step that needed no database says nothing about it)
                 log.info("worker reached the database again; carrying on")
                 self.db_connected = True
             return result
