@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free port in a temporary folder, for the store
-and migration tests that run on both backends (the `postgres` and `database` fixtures in conftest.py).
+and migration tests that run on both backends (the `postgres` and `database` fixtures in conftest.py)
+and the outage test (`halt` and `resume`: tests/distributed/test_pg_outage.py).
 
 initdb refuses to run as root: as root the cluster is made and run by the `postgres` OS user, in a
 folder under /tmp that user owns (the per-run TMPDIR is private to root). Nothing is fsynced.
@@ -42,10 +43,19 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "pulse", "-A", "trust", "-E", "UTF8",
                   "--locale=C", "--no-sync")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server of the existing cluster (again, after `halt`): same port, same data."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
                   "-w", "-t", "60", "start")
-        return self
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server and keep the cluster (`pg_ctl stop -m fast`: open sessions are ended at
+        once, as in a real restart); `resume` starts it again."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 
     def url(self, database: str = "postgres", password: str = "") -> str:
         return f"postgresql+psycopg://pulse{':' + password if password else ''}@127.0.0.1:{self.port}/{database}"

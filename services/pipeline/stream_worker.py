@@ -8,19 +8,23 @@ after it. An event the model fails on is isolated by splitting the batch, retrie
 MAX_ATTEMPTS deliveries and then dead-lettered, while the rest of the batch goes on.
 
 If Redis goes away the loop backs off (0.2 s doubling to 5 s) and resumes where the group left
-off; nothing it had not committed was acknowledged, so nothing is lost. The leader lease decides
+off; nothing it had not committed was acknowledged, so nothing is lost. If the database goes away
+(PostgreSQL stopped or restarting), the batch in hand is retried with the same backoff until its
+alerts are stored, and only then committed: its events stay pending meanwhile, no attempt is
+counted against them (an outage is not a poison event), and the leader's periodic work goes on. The leader lease decides
 which worker also runs the cluster's singleton jobs (services.runtime.worker).
 """
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 import redis
 
 from services.storage.alerts import AlertStore
+from services.storage.db import one_line, unavailable
 from services.background import BackgroundThread
 from services.pipeline.apply import batch_done, publish_applied
 from services.pipeline.batch import BatchProcessor, PipelineStats, TenantBatch
@@ -33,6 +37,7 @@ from services.config import Config
 log = logging.getLogger(__name__)
 
 COMMIT_RETRIES = 3
+BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
 
 
 @dataclass
@@ -61,15 +66,15 @@ class StreamWorker(BackgroundThread):
         self.batch_max_wait = batch_max_wait
         self.periodic = periodic            # called between batches (leader duties, stats)
         self.stats = PipelineStats(log)
-        self.dead_lettered = self.stale_commits = self.redis_errors = 0
-        self.connected = False
+        self.dead_lettered = self.stale_commits = self.redis_errors = self.db_errors = 0
+        self.connected, self.db_connected = False, True
         self._init_thread()
 
     def _run(self) -> None:
         """Three stages overlap: the next batch is read (reader thread) while this one is scored (this
         thread) while the previous one is stored and committed (committer thread). Reading and
         committing are mostly waiting for Redis; without the overlap this thread idled for it."""
-        backoff, group_ready = 0.2, False
+        backoff, group_ready = BACKOFF_FIRST, False
         with ThreadPoolExecutor(1, "stream-reader") as reader, ThreadPoolExecutor(1, "stream-committer") as committer:
             ahead = committing = None
             while not self._stop.is_set():
@@ -79,14 +84,14 @@ class StreamWorker(BackgroundThread):
                         group_ready = True
                     entries = ahead.result() if ahead is not None else self._fetch()
                     ahead = None
-                    self.connected, backoff = True, 0.2
+                    self.connected, backoff = True, BACKOFF_FIRST
                     if entries and not self._stop.is_set():
                         ahead = reader.submit(self._fetch)
-                        staged = self.stage(entries)
+                        staged = self.until_database(self.stage, entries, idle=self.periodic)
                         if committing is not None:
                             committing, previous = None, committing
-                            previous.result()           # one batch in flight: errors surface here
-                        committing = committer.submit(self.finish, staged)
+                            self._wait(previous)        # one batch in flight: errors surface here
+                        committing = committer.submit(self.until_database, self.finish, staged)
                     if self.periodic is not None:
                         self.periodic()
                 except redis.RedisError as exc:
@@ -96,7 +101,7 @@ class StreamWorker(BackgroundThread):
                         log.warning("worker lost Redis (%s); retrying with backoff", exc)
                     self.connected, group_ready = False, False
                     self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 5.0)
+                    backoff = min(backoff * 2, BACKOFF_MAX)
                 except Exception:
                     committing = None
                     self.stats.batch_errors += 1
@@ -107,6 +112,46 @@ class StreamWorker(BackgroundThread):
 
     def _fetch(self) -> list[Entry]:
         return self.consumer.read(self.batch_max_events, self.batch_max_wait, self._stop)
+
+    def _wait(self, future: Future) -> None:
+        """The committer's result; the periodic work (leader lease, KPIs, stats) goes on meanwhile,
+        however long the commit waits for the database."""
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except FutureTimeout:
+                if self.periodic is not None:
+                    self.periodic()
+
+    def until_database(self, step, *args, idle=None):
+        """`step(*args)`, retried with backoff (0.2 s doubling to 5 s) while the database is
+        unreachable. Nothing is acknowledged or counted as an attempt meanwhile; `idle` (the periodic
+        work, in the loop's own thread) is called every 0.25 s while waiting."""
+        backoff, failed = BACKOFF_FIRST, False
+        while True:
+            try:
+                result = step(*args)
+            except Exception as exc:
+                if not unavailable(exc) or self._stop.is_set():
+                    raise
+                self.db_errors += 1
+                failed = True
+                if self.db_connected:
+                    log.warning("worker lost the database (%s); the batch stays pending and is retried with backoff",
+                                one_line(exc))
+                self.db_connected = False
+                deadline = time.monotonic() + backoff
+                while not self._stop.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
+                    if time.monotonic() >= deadline:
+                        break
+                    if idle is not None:
+                        idle()
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            if failed:              # (a step that needed no database says nothing about it)
+                log.info("worker reached the database again; carrying on")
+                self.db_connected = True
+            return result
 
     # -- one batch -------------------------------------------------------------------------------
     def handle(self, entries: list[Entry]) -> None:
@@ -149,6 +194,8 @@ class StreamWorker(BackgroundThread):
         try:
             return self.processor.process(events), []
         except Exception as exc:
+            if unavailable(exc):         # not these events' fault: the whole batch waits (until_database)
+                raise
             if len(events) == 1:
                 log.warning("event %s failed scoring: %s", events[0]["event_id"], exc)
                 return [], [(events[0], exc)]
@@ -182,5 +229,6 @@ class StreamWorker(BackgroundThread):
         stats = self.stats.as_dict()
         stats.update(dead_lettered=self.dead_lettered, reclaimed=self.consumer.reclaimed,
                      stale_commits=self.stale_commits, redis_errors=self.redis_errors, connected=self.connected,
+                     db_errors=self.db_errors, db_connected=self.db_connected,
                      at=time.time())
         return stats

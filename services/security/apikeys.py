@@ -14,14 +14,19 @@ import argparse
 import hmac
 import secrets
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import insert, select, update
 
 from services.security.passwords import secret_digest
-from services.storage.db import Database
+from services.storage.db import Database, unavailable
 from services.storage.schema import api_keys as table
+
+
+GRACE_SECONDS = 300.0        # how long a verified key still works while the database is unreachable
+GRACE_MAX_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,10 @@ def _record(r) -> ApiKey:
 
 
 class ApiKeyStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, grace_seconds: float = GRACE_SECONDS):
         self.db = db
+        self.grace_seconds = grace_seconds
+        self._verified: dict[str, tuple[float, ApiKey]] = {}    # SHA-256 of a key -> (when verified, record)
 
     def create(self, name: str, tenant: str = "default") -> tuple[ApiKey, str]:
         name = (name or "").strip()
@@ -55,14 +62,30 @@ class ApiKeyStore:
         return ApiKey(key_id, name, prefix, tenant, created, False), key
 
     def verify(self, key: str | None) -> ApiKey | None:
-        """The active key record for this key, or None."""
+        """The active key record for this key, or None.
+
+        With the database unreachable, a key this store verified less than `grace_seconds` ago is
+        still taken (producers keep going while PostgreSQL restarts); any other key raises, and the
+        request gets 503. While the database answers, every request reads it: a revocation counts at once."""
         parts = (key or "").split("_", 2)
         if len(parts) != 3 or parts[0] != "pb":
             return None
-        rows = self.db.query(select(table).where(table.c.prefix == parts[1]))
-        if not rows or rows[0]["revoked"] or not hmac.compare_digest(rows[0]["key_hash"], secret_digest(key)):
+        digest = secret_digest(key)
+        try:
+            rows = self.db.query(select(table).where(table.c.prefix == parts[1]))
+        except Exception as exc:
+            verified = self._verified.get(digest)
+            if unavailable(exc) and verified is not None and time.monotonic() - verified[0] < self.grace_seconds:
+                return verified[1]
+            raise
+        if not rows or rows[0]["revoked"] or not hmac.compare_digest(rows[0]["key_hash"], digest):
+            self._verified.pop(digest, None)
             return None
-        return _record(rows[0])
+        record = _record(rows[0])
+        if len(self._verified) >= GRACE_MAX_KEYS and digest not in self._verified:
+            self._verified.clear()
+        self._verified[digest] = (time.monotonic(), record)
+        return record
 
     def active(self, prefix: str) -> ApiKey | None:
         """The key with this prefix if it exists and is not revoked (a ticket's key, re-checked while its
@@ -78,7 +101,10 @@ class ApiKeyStore:
         """Revoke by prefix (only within `tenant` when given); False if there is no such key."""
         with self.db.connect() as conn:
             mine = [table.c.prefix == prefix] + ([] if tenant is None else [table.c.tenant == tenant])
-            return conn.execute(update(table).where(*mine).values(revoked=1)).rowcount > 0
+            revoked = conn.execute(update(table).where(*mine).values(revoked=1)).rowcount > 0
+        if revoked:
+            self._verified = {d: v for d, v in self._verified.items() if v[1].prefix != prefix}
+        return revoked
 
 
 def main(argv=None) -> int:

@@ -37,6 +37,7 @@ class SimulatorFleet(BackgroundThread):
         self.sink = sink
         self.interval = interval
         self.sources: dict[str, SimulatorSource] = {}
+        self._read_failing = False
         self._init_thread()
 
     def _run(self) -> None:
@@ -52,9 +53,15 @@ class SimulatorFleet(BackgroundThread):
         """Make the running simulators match the stored settings (a failed read changes nothing)."""
         try:
             wanted = self.settings.simulated_tenants()
-        except Exception:
-            log.exception("could not read the data-source settings; simulators unchanged")
+        except Exception as exc:     # e.g. the database away: the traceback once, then one line per try
+            if self._read_failing:
+                log.warning("still cannot read the data-source settings (%s); simulators unchanged",
+                            type(exc).__name__)
+            else:
+                log.exception("could not read the data-source settings; simulators unchanged")
+            self._read_failing = True
             return
+        self._read_failing = False
         for tenant in [t for t in self.sources if t not in wanted]:
             self.sources.pop(tenant).stop()
             log.info("simulator for tenant %s stopped", tenant)

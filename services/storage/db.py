@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import RowMapping, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 
 from services.storage import schema
 
@@ -36,14 +37,31 @@ class DatabaseUnreachable(DatabaseUnreadable):
     """PostgreSQL refused or could not be reached."""
 
     def __init__(self, url: str, error: Exception):
-        RuntimeError.__init__(self, f"cannot use the database {url}: {_one_line(error)}. Check DATABASE_URL and "
+        RuntimeError.__init__(self, f"cannot use the database {url}: {one_line(error)}. Check DATABASE_URL and "
                               f"that the PostgreSQL server is running and reachable.")
 
 
-def _one_line(error: Exception) -> str:
+def one_line(error: BaseException) -> str:
+    """The first line of what the driver said (SQLAlchemy's wrapper adds the SQL and a link)."""
     original = getattr(error, "orig", None) or error
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     return lines[0] if lines else type(original).__name__
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database server cannot be used right now (PostgreSQL stopped,
+    restarting or shutting down, a connection it dropped, no pooled connection free in time): worth
+    retrying, never the request's or the event's fault. Callers answer 503 or back off and retry.
+
+    SQLite's errors (a locked or damaged file) are not classed so: embedded mode behaves as before."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    psycopg = sys.modules.get("psycopg")          # never imported here: no PostgreSQL, no psycopg error
+    return psycopg is not None and isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 def _sqlite_setup(engine: Engine) -> None:

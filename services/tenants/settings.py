@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from services.storage.db import Database
+from services.storage.db import Database, unavailable
 from services.storage.schema import tenant_settings as table
 from services.scoring.models import RISK_THRESHOLDS
 
@@ -115,12 +115,18 @@ class TenantSettings:
         return {t: s for t in sorted(tenants) if (s := self.source(t)).simulator and s.rate > 0}
 
     def thresholds(self, tenant: str) -> Thresholds:
-        """A tenant's thresholds; read at most every `cache_seconds` (scoring asks once per batch)."""
+        """A tenant's thresholds; read at most every `cache_seconds` (scoring asks once per batch).
+        With the database unreachable the last values read stand (scoring goes on); with none, it raises."""
         cached = self._thresholds.get(tenant)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.cache_seconds:
             return cached[1]
-        stored = self._read(tenant, "thresholds")
+        try:
+            stored = self._read(tenant, "thresholds")
+        except Exception as exc:
+            if cached is None or not unavailable(exc):
+                raise
+            return cached[1]
         value = Thresholds(**stored) if stored else DEFAULT_THRESHOLDS
         self._thresholds[tenant] = (now, value)
         return value

@@ -100,7 +100,9 @@ def _ws_gate():
 
 def init_login(app, config) -> None:
     manager = LoginManager()
-    manager.init_app(app)
+    # No template reads current_user, so rendering the login page never looks the session up (it
+    # works while the database is away).
+    manager.init_app(app, add_context_processor=False)
     manager.user_loader(_active_user)
     app.before_request(gate)
     app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None)   # checked where forms post

@@ -23,6 +23,7 @@ from services.realtime.protocol import (CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SERV
 from services.realtime.hub import Subscription, topics_for
 from services.realtime.outbox import Outbox
 from services.security.ratelimit import TokenBuckets
+from services.storage.db import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +158,14 @@ class LiveConnection:
                 "rate_limited", f"at most {self.runtime.config.ws_message_rate:g} messages a second; this one was dropped")))
 
     def _policy_check(self) -> tuple[int, str] | None:
-        """Why this socket must close now, if it must: the user is gone or disabled, or it idles."""
-        ended = self.runtime.principal_ended(self.user)
+        """Why this socket must close now, if it must: the user is gone or disabled, or it idles.
+        The database unreachable decides nothing: the socket stays open and is checked again later."""
+        try:
+            ended = self.runtime.principal_ended(self.user)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            ended = None
         if ended is not None:
             return protocol.close_code_for(ended), ended
         if not self.channels and time.monotonic() - self.opened > self.runtime.config.ws_subscribe_timeout:
