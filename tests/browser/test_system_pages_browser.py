@@ -1,14 +1,6 @@
 """The System and Stream log pages in a real headless Chromium."""
-import pytest
 
-from helpers import LiveServer, logged_in_page, status, wait_for
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("system"), SIM_RATE=40).start()
-    yield server
-    server.stop()
+from helpers import logged_in_page, status, wait_for
 
 
 def rows(page):
@@ -19,8 +11,8 @@ def counter(page):
     return page.inner_text("[data-testid=stream-counter]")
 
 
-def test_system_and_stream_log_pages_in_chromium(browser, srv):
-    page, errors = logged_in_page(browser, srv, "/login?next=/system")
+def test_system_and_stream_log_pages_in_chromium(browser, server):
+    page, errors = logged_in_page(browser, server, "/login?next=/system")
     wait_for(lambda: status(page) == "Live", 20, "Live status")
     wait_for(lambda: page.locator("[data-testid=system-card]").count() >= 10, 20, "system cards")
     value = lambda key: page.inner_text(f"[data-testid=system-value-{key}]").strip()   # noqa: E731
@@ -33,7 +25,7 @@ def test_system_and_stream_log_pages_in_chromium(browser, srv):
     assert "diskcache" in page.inner_text("[data-testid=system-cache]")
     wait_for(lambda: page.locator("#system-rate-chart .scatterlayer .trace").count() == 2, 10, "the rate chart's two lines")
 
-    page.goto(srv.url + "/stream")
+    page.goto(server.url + "/stream")
     wait_for(lambda: status(page) == "Live", 20, "Live status on /stream")
     wait_for(lambda: rows(page).count() >= 20, 20, "messages in the stream log")
     assert rows(page).count() <= 200

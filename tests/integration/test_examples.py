@@ -3,20 +3,11 @@ example of docs/PROTOCOL.md runs in Chromium: browser/test_examples_browser.py).
 import subprocess
 import sys
 
-import pytest
-
-from helpers import ADMIN_PASSWORD, ROOT, LiveServer
+from helpers import ADMIN_PASSWORD, ROOT
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("examples"), SIM_RATE=40).start()
-    yield server
-    server.stop()
-
-
-def test_the_python_client_example(srv):
-    out = subprocess.run([sys.executable, "examples/ws_client.py", "--url", srv.url, "--password", ADMIN_PASSWORD,
+def test_the_python_client_example(server):
+    out = subprocess.run([sys.executable, "examples/ws_client.py", "--url", server.url, "--password", ADMIN_PASSWORD,
                           "--seconds", "3"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "connected as admin" in out.stdout and "kpi_update" in out.stdout
@@ -24,9 +15,9 @@ def test_the_python_client_example(srv):
     assert '"p_negative"' in out.stdout
 
 
-def test_the_python_client_example_with_an_api_key(srv):
-    key = srv.session().post(srv.url + "/api/v1/keys", json={"name": "example-script"}).json()["key"]
-    out = subprocess.run([sys.executable, "examples/ws_client.py", "--url", srv.url, "--api-key", key,
+def test_the_python_client_example_with_an_api_key(server):
+    key = server.session().post(server.url + "/api/v1/keys", json={"name": "example-script"}).json()["key"]
+    out = subprocess.run([sys.executable, "examples/ws_client.py", "--url", server.url, "--api-key", key,
                           "--seconds", "2", "--calculation", "npv"], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
