@@ -19,7 +19,8 @@ from flask_sock import Sock
 
 from components.navbar import navbar
 from components.toasts import toast_area
-from services.web import admin_api, alerts_api, analysis_api, api, auth, ingest_api, monitoring, outage, uploads_api
+from services.web import (admin_api, alerts_api, analysis_api, api, auth, history_api, ingest_api, monitoring, outage,
+                          uploads_api)
 from services.config import Config
 from services.web.socket import LiveConnection
 from services.web.runtime_access import get_runtime, init_runtime
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     outage.init_outage(server)          # PostgreSQL away: 503 with Retry-After, never a 500
     server.register_blueprint(analysis_api.bp)
     server.register_blueprint(alerts_api.bp)
+    server.register_blueprint(history_api.bp)
     server.register_blueprint(uploads_api.bp)
     server.register_blueprint(ingest_api.bp)
     server.register_blueprint(admin_api.bp)

@@ -129,6 +129,9 @@ class Config:
     batch_max_events: int = 1000
     batch_max_wait: float = 0.05
     kpi_window_seconds: float = 300.0
+    history: bool = True                 # keep every scored event (services/history)
+    history_raw_hours: float = 48.0      # raw events kept this long
+    history_days: float = 400.0          # per-minute and per-hour rollups kept this long
     # WebSocket fan-out: at most one frame per `ws_frame_interval` seconds per connection.
     ws_frame_interval: float = 0.1
     ws_max_points_per_frame: int = 50
@@ -200,6 +203,9 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
     ("SESSION_IDLE_HOURS", "session_idle_hours", _float(0.0001)),
     ("SESSION_MAX_DAYS", "session_max_days", _float(0.0001)),
     ("KPI_WINDOW_SECONDS", "kpi_window_seconds", _float(1.0)),
+    ("HISTORY", "history", _flag),
+    ("HISTORY_RAW_HOURS", "history_raw_hours", _float(0.01)),
+    ("HISTORY_DAYS", "history_days", _float(0.01)),
     ("WS_PING_INTERVAL", "ws_ping_interval", _float(1.0)),
     ("WS_MAX_PER_USER", "ws_max_per_user", _int(1)),
     ("WS_MAX_CONNECTIONS", "ws_max_connections", _int(1)),

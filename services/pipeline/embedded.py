@@ -14,6 +14,7 @@ from services.background import BackgroundThread
 from services.pipeline.apply import Cadence, batch_done, publish_applied, publish_kpis
 from services.pipeline.batch import BatchProcessor, PipelineStats, validate_all
 from services.realtime.hub import Hub
+from services.history.writer import HistoryWriter
 from services.ingest.queue import IngestQueue
 from services.pipeline.live_state import MemoryLiveState
 from services.scoring.models import ModelBank
@@ -29,7 +30,8 @@ class Pipeline(BackgroundThread):
     def __init__(self, queue: IngestQueue, models: ModelBank, hub: Hub, alerts: AlertStore,
                  state: MemoryLiveState | None = None, batch_max_events: int = Config.batch_max_events,
                  batch_max_wait: float = Config.batch_max_wait,
-                 kpi_window_seconds: float = Config.kpi_window_seconds, max_points_per_batch: int = Config.ws_max_points_per_frame):
+                 kpi_window_seconds: float = Config.kpi_window_seconds, max_points_per_batch: int = Config.ws_max_points_per_frame,
+                 history: HistoryWriter | None = None):
         self.queue = queue
         self.models = models
         self.alerts = alerts
@@ -41,6 +43,7 @@ class Pipeline(BackgroundThread):
         self.stats = PipelineStats(log)
         self.publish_periodic = Cadence(lambda: publish_kpis(self.publisher, self.state), self._publish_slow)
         self.extra_stats = None     # callable returning more stats for the system channel
+        self.history = history      # scored batches are handed to it (written off this thread)
         self._init_thread()
 
     def _run(self) -> None:
@@ -59,6 +62,8 @@ class Pipeline(BackgroundThread):
         for tenant_batch in batches:
             stored = self.alerts.save(tenant_batch.tenant, tenant_batch.alerts)   # persisted before anyone is told
             publish_applied(self.publisher, self.stats, tenant_batch, stored, self.state.apply(tenant_batch))
+            if self.history is not None:
+                self.history.record(tenant_batch.tenant, tenant_batch.events, tenant_batch.scores)
         batch_done(self.stats, len(raw_events), batches, self.processor.last_score_ms)
 
     def _publish_slow(self) -> None:
@@ -70,6 +75,8 @@ class Pipeline(BackgroundThread):
         stats.update(queue_depth=len(self.queue), accepted=self.queue.accepted,
                      model_version=self.models.models.version if self.models.models else 0,
                      model_fit_errors=self.models.fit_errors)
+        if self.history is not None:
+            stats["history"] = self.history.stats()
         if self.extra_stats is not None:
             stats.update(self.extra_stats())
         return stats

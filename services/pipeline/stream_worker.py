@@ -65,6 +65,7 @@ class StreamWorker(BackgroundThread):
         self.batch_max_events = min(batch_max_events, 5000)   # ids go through Lua's unpack
         self.batch_max_wait = batch_max_wait
         self.periodic = periodic            # called between batches (leader duties, stats)
+        self.history = None                 # a HistoryWriter: committed batches are handed to it
         self.stats = PipelineStats(log)
         self.dead_lettered = self.stale_commits = self.redis_errors = self.db_errors = 0
         self.connected, self.db_connected = False, True
@@ -185,6 +186,8 @@ class StreamWorker(BackgroundThread):
             kept = {e["event_id"] for e in b.events}
             alerts = [a for a in stored.get(id(b), ()) if a["event_id"] in kept]
             publish_applied(self.publisher, self.stats, b, alerts, result.health.get(b.tenant, []))
+            if self.history is not None:
+                self.history.record(b.tenant, b.events, b.scores)
         batch_done(self.stats, len(staged.entries), staged.batches, staged.score_ms)
 
     def score_isolating(self, events: list[dict]) -> tuple[list[TenantBatch], list[tuple[dict, Exception]]]:
@@ -231,4 +234,6 @@ class StreamWorker(BackgroundThread):
                      stale_commits=self.stale_commits, redis_errors=self.redis_errors, connected=self.connected,
                      db_errors=self.db_errors, db_connected=self.db_connected,
                      at=time.time())
+        if self.history is not None:
+            stats["history"] = self.history.stats()
         return stats

@@ -21,6 +21,7 @@ import redis
 from services.cluster.reports import Reporter
 from services.cluster.system_stats import EmbeddedStats, WebReport, redis_status
 from services.config import Config
+from services.history.writer import HistoryRetention, HistoryWriter
 from services.ingest.queue import IngestQueue, QueueIngest
 from services.ingest.stream_producer import StreamProducer
 from services.pipeline.embedded import Pipeline
@@ -85,9 +86,13 @@ class EmbeddedBackend(Backend):
         self.rate_limits = TokenBuckets(config.iot_rate_limit)
         self.tickets = MemoryTickets(config.ws_ticket_seconds)
         self.models = ModelBank(seed=config.sim_seed or 0)
+        history = runtime.history
+        self.history = HistoryWriter(history) if history is not None else None
+        self.retention = (HistoryRetention(history, config.history_raw_hours, config.history_days)
+                          if history is not None else None)
         self.pipeline = Pipeline(self.queue, self.models, self.hub, runtime.alerts, self.state,
                                  batch_max_events=config.batch_max_events, batch_max_wait=config.batch_max_wait,
-                                 max_points_per_batch=config.ws_max_points_per_frame)
+                                 max_points_per_batch=config.ws_max_points_per_frame, history=self.history)
         self.pipeline.extra_stats = EmbeddedStats(runtime.name, self.pipeline, self.queue, runtime.connections,
                                                   self.hub, runtime.rejects, config.data_dir / "callback-cache")
         self.pipeline.processor.thresholds = lambda tenant: runtime.settings.thresholds(tenant).as_tuple()
@@ -102,6 +107,9 @@ class EmbeddedBackend(Backend):
         if self.simulator is not None:
             self.pipeline.processor.warm_up_from(self.simulator)
         self.pipeline.processor.start()
+        for thread in (self.history, self.retention):
+            if thread is not None:
+                thread.start()
         self.pipeline.start()
         self.fleet.start()
         if self.market_feed is not None:
@@ -113,6 +121,9 @@ class EmbeddedBackend(Backend):
         if self.market_feed is not None:
             self.market_feed.stop()
         self.pipeline.stop()
+        for thread in (self.history, self.retention):
+            if thread is not None:
+                thread.stop()
         self.pipeline.processor.stop()
 
     def live(self, tenant: str, runtime) -> dict:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import replace
 
 from services.analysis import Limits
 from services.cluster.reports import process_name
 from services.cluster.system_stats import RejectCounter
 from services.config import Config
+from services.history.store import SqlHistoryStore
 from services.realtime import protocol
 from services.realtime.calculations import CalculationJobs
 from services.realtime.connections import ConnectionRegistry
@@ -56,6 +58,7 @@ class Runtime:
         self.api_keys = ApiKeyStore(self.db)
         self.audit = AuditLog(self.db)
         self.settings = TenantSettings.from_config(self.db, config)
+        self.history = SqlHistoryStore(self.db) if config.history else None    # the stream's history
         self.uploads = UploadStore(self.db, Limits.from_config(config), config.data_dir / "upload-work")
         import_folder(self.uploads, config.data_dir / "uploads")     # files of earlier releases, once
         self.uploads.sweep()                    # what a process killed mid-upload left (a day old)
@@ -73,6 +76,10 @@ class Runtime:
                                   self.backend.redis_status)
         self.jobs = CalculationJobs(self.hub)     # WebSocket `calculate` requests
         self.calc_records = CalcRecords(self.db)  # how the pages' background calculations went
+
+    def history_raw_since(self) -> float:
+        """The oldest time raw events are still kept for (older ranges come from the rollups)."""
+        return time.time() - self.config.history_raw_hours * 3600
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start_web(self) -> None:

@@ -38,6 +38,8 @@ from services.pipeline.redis_state import RedisLiveState
 from services.scoring.sensor_banks import SensorBanks
 from services.simulation.sensor import make_simulator
 from services.simulation.fleet import fleet_for
+from services.history.store import SqlHistoryStore
+from services.history.writer import HistoryRetention, HistoryWriter
 from services.ingest.stream_consumer import StreamConsumer
 from services.ingest.stream_producer import StreamProducer
 from services.pipeline.stream_worker import StreamWorker
@@ -45,8 +47,6 @@ from services.tenants.settings import TenantSettings
 from services.cluster.system_stats import LeaderStats, ProcessSampler
 
 log = logging.getLogger(__name__)
-
-
 
 
 class WorkerNode:
@@ -86,6 +86,8 @@ class WorkerNode:
         self.worker = StreamWorker(self.consumer, self.state, self.processor,
                                    self.alerts, self.publisher, config.batch_max_events, config.batch_max_wait,
                                    periodic=self.periodic)
+        self.history = SqlHistoryStore(self.alerts.db) if config.history else None
+        self.worker.history = HistoryWriter(self.history) if self.history is not None else None
         self.lease = Lease(self.redis, self.keys.leader, self.name)
         self.simulator = (make_simulator(config.sim_profile, config.sim_seed, config.sim_anomaly_rate, unique_ids=True)
                           if config.simulator else None)
@@ -101,6 +103,8 @@ class WorkerNode:
         self.started = True
         self._warm_up()
         self.processor.start()
+        if self.worker.history is not None:
+            self.worker.history.start()
         self.worker.start()
         log.info("worker %s consuming %s as group %s", self.name, self.keys.stream, self.keys.group)
 
@@ -114,6 +118,8 @@ class WorkerNode:
 
     def stop(self) -> None:
         self.worker.stop()
+        if self.worker.history is not None:
+            self.worker.history.stop()          # writes what waits first
         self._lead(False)
         self.processor.stop()
         self.lease.release()
@@ -156,6 +162,9 @@ class WorkerNode:
             if self.config.market_feed:       # exactly one market producer in the cluster
                 self._leader_threads.append(MarketFeed(RedisMarketState(self.redis, self.keys.prefix), self.hub,
                                                        self.config.market_period))
+            if self.history is not None:        # one retention in the cluster
+                self._leader_threads.append(HistoryRetention(self.history, self.config.history_raw_hours,
+                                                             self.config.history_days))
             for thread in self._leader_threads:
                 thread.start()
         elif not leading and self._leader_threads:

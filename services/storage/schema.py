@@ -150,3 +150,55 @@ settings = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
 )
+
+# Revision 0004: the stream's history (services/history). Times are epoch seconds (floats: received,
+# ts; integers: rollup starts) so ranges are plain numeric comparisons on both databases.
+history_events = Table(
+    "history_events", metadata,
+    _id(),
+    Column("tenant", Text, nullable=False),
+    Column("received", Float, nullable=False),            # when the pipeline took it (what Live runs on)
+    Column("ts", Float, nullable=False),                  # the event's own timestamp
+    Column("timestamp", Text, nullable=False),            # that timestamp as received (canonical ISO 8601)
+    Column("event_id", Text, nullable=False),
+    Column("profile", Text, nullable=False),              # retail or sensor
+    Column("store", Integer),
+    Column("dept", Integer),
+    Column("asset_id", Text),
+    Column("sensor_id", Text),
+    Column("sensor_type", Text),
+    Column("value", Float, nullable=False),               # weekly_sales, or the sensor's reading
+    Column("temperature", Float),
+    Column("is_holiday", Integer),
+    Column("fuel_price", Float),
+    Column("cpi", Float),
+    Column("unemployment", Float),
+    Column("unit", Text),
+    Column("anomaly", Integer, nullable=False),
+    Column("anomaly_score", Float, nullable=False),
+    Column("risk_score", Integer, nullable=False),
+    Column("risk_level", Text, nullable=False),
+    Column("cluster", Integer),
+    Column("model_version", Integer, nullable=False),
+    Index("history_events_tenant_received", "tenant", "received"),
+    Index("history_events_tenant_ts", "tenant", "ts"),
+    Index("history_events_tenant_store", "tenant", "store", "dept", "received"),
+    Index("history_events_tenant_asset", "tenant", "asset_id", "sensor_id", "received"),
+    sqlite_autoincrement=True,
+)
+
+history_rollups = Table(
+    "history_rollups", metadata,
+    Column("tenant", Text, nullable=False),
+    Column("scope", Text, nullable=False),                # services.history.scopes: what the row sums up
+    Column("bucket", Integer, nullable=False),            # 60 or 3600 seconds
+    Column("start", BigInteger, nullable=False),          # epoch seconds, a multiple of bucket
+    Column("count", BigInteger, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("anomalies", BigInteger, nullable=False),
+    Column("max_risk", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant", "scope", "bucket", "start"),
+    Index("history_rollups_start", "bucket", "start"),    # retention
+)

@@ -32,7 +32,7 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 PUBLIC_PATHS = ("/login", "/favicon.ico", "/_favicon.ico", "/healthz", "/api/csrf")
 TOKEN_PATHS = ("/metrics",)          # an admin session or the METRICS_TOKEN, checked in the route
-API_KEY_PATHS = ("/api/v1/iot", "/api/token")   # authenticated (X-API-Key, or a session) in the route itself
+API_KEY_PATHS = ("/api/v1/iot", "/api/token", "/api/v1/history", "/api/v1/history/export.csv")   # authenticated (X-API-Key, or a session) in the route itself
 PUBLIC_PREFIXES = ("/assets/",)
 JSON_PREFIXES = ("/api/", "/_dash", "/_reload-hash", "/_alive", "/ws")
 WS_PATH = "/ws"
@@ -202,16 +202,24 @@ def csrf_token():
     return jsonify(csrf_token=generate_csrf())
 
 
+def request_principal():
+    """Who a session-or-key route serves: the logged-in user, else the API key in X-API-Key (its
+    tenant, analyst rights), else None."""
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    if request.headers.get("X-API-Key"):
+        record = get_runtime().api_keys.verify(request.headers["X-API-Key"])
+        if record is not None:
+            return KeyPrincipal(record.prefix, record.name, record.tenant)
+    return None
+
+
 @bp.post("/api/token")
 def ws_ticket():
     """A single-use ticket for `/ws?ticket=...`, valid for at most 60 s: for the logged-in user, or
     for the API key in X-API-Key (its tenant, analyst rights)."""
     runtime = get_runtime()
-    principal = current_user._get_current_object() if current_user.is_authenticated else None
-    if principal is None and request.headers.get("X-API-Key"):
-        record = runtime.api_keys.verify(request.headers["X-API-Key"])
-        if record is not None:
-            principal = KeyPrincipal(record.prefix, record.name, record.tenant)
+    principal = request_principal()
     if principal is None:
         return jsonify(error="log in, or send a valid X-API-Key", login="/login"), 401
     ticket = runtime.issue_ticket(principal)

@@ -18,13 +18,14 @@ ALLOWED = {
     "ingest": {"security"},
     "realtime": {"finance"},
     "tenants": {"storage", "security", "scoring"},
-    "pipeline": {"scoring", "storage", "ingest", "realtime"},
+    "history": {"storage", "analysis"},
+    "pipeline": {"scoring", "storage", "ingest", "realtime", "history"},
     "simulation": {"analysis", "ingest", "realtime", "tenants"},
     "cluster": set(),
     "runtime": {"scoring", "analysis", "finance", "storage", "security", "ingest", "realtime", "tenants",
-                "pipeline", "simulation", "cluster"},
+                "history", "pipeline", "simulation", "cluster"},
     "web": {"scoring", "analysis", "finance", "storage", "security", "ingest", "realtime", "tenants",
-            "pipeline", "simulation", "cluster", "runtime"},
+            "history", "pipeline", "simulation", "cluster", "runtime"},
 }
 WEB_FRAMEWORKS = ("flask", "flask_login", "flask_sock", "flask_wtf", "flask_limiter", "flask_talisman", "werkzeug")
 

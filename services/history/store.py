@@ -1,0 +1,202 @@
+"""Where the history is kept: one interface, and its implementation on the deployment's database.
+
+`HistoryStore` is what the writer, the API and the export use; `SqlHistoryStore` keeps raw events and
+rollups in the relational database (SQLite embedded, PostgreSQL distributed) through SQLAlchemy Core.
+A column store could replace it behind the same four methods.
+
+Reading a range: rollup buckets (1m, 1h; 1d sums the hours of each UTC day) come from
+`history_rollups`, a few hundred rows for any chart; raw points from `history_events` through the
+(tenant, store, dept, received) or (tenant, asset, sensor, received) index. Event time (`time=event`)
+is only in the raw table: its buckets are summed there, so it reaches back as far as raw is kept.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
+
+from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket
+from services.storage.db import Database
+from services.storage.schema import history_events as events, history_rollups as rollups
+
+RAW_FIELDS = ("received", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type",
+              "value", "unit", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "anomaly",
+              "anomaly_score", "risk_score", "risk_level", "cluster", "model_version")
+BUCKET_FIELDS = ("start", "count", "sum", "min", "max", "mean", "anomalies", "max_risk")
+
+
+def iso(epoch: float) -> str:
+    return _SecondStamps()(epoch)
+
+
+class HistoryStore(ABC):
+    @abstractmethod
+    def write(self, rows: list[dict], rollup_rows: list[dict]) -> None:
+        """Raw rows (services.history.rows.event_rows) and rollup deltas, in one transaction."""
+
+    @abstractmethod
+    def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
+        """{"bucket", "series", "truncated"}: the query's points; raw only for times after `raw_since`."""
+
+    @abstractmethod
+    def export(self, tenant: str, query: HistoryQuery) -> Iterator[tuple]:
+        """The header, then one tuple per row, streamed (flat memory whatever the range)."""
+
+    @abstractmethod
+    def trim(self, raw_before: float, rollups_before: float, batch: int, stop=None) -> dict:
+        """Delete raw events received before `raw_before` and rollups older than `rollups_before`,
+        `batch` rows per transaction; {"events": n, "rollups": n}."""
+
+
+class SqlHistoryStore(HistoryStore):
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- writing -----------------------------------------------------------------------------------
+    def write(self, rows: list[dict], rollup_rows: list[dict]) -> None:
+        with self.db.connect() as conn:
+            if rows:
+                conn.execute(events.insert(), rows)
+            if rollup_rows:
+                conn.execute(self._upsert(), rollup_rows)
+
+    def _upsert(self):
+        statement = self.db.insert(rollups)
+        new = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=["tenant", "scope", "bucket", "start"],
+            set_={"count": rollups.c.count + new.count, "total": rollups.c.total + new.total,
+                  "low": case((new.low < rollups.c.low, new.low), else_=rollups.c.low),
+                  "high": case((new.high > rollups.c.high, new.high), else_=rollups.c.high),
+                  "anomalies": rollups.c.anomalies + new.anomalies,
+                  "max_risk": case((new.max_risk > rollups.c.max_risk, new.max_risk), else_=rollups.c.max_risk)})
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _raw_filter(self, tenant: str, q: HistoryQuery, since: float | None = None):
+        clock = events.c.received if q.clock == "received" else events.c.ts
+        where = [events.c.tenant == tenant, clock >= max(q.start, since or q.start), clock < q.end,
+                 events.c.profile == q.profile]
+        for column, values in ((events.c.store, q.stores), (events.c.dept, q.depts), (events.c.asset_id, q.assets),
+                               (events.c.sensor_id, q.sensors), (events.c.sensor_type, q.sensor_types)):
+            if values:
+                where.append(column.in_(values))
+        return clock, and_(*where)
+
+    def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> str:
+        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points."""
+        if q.bucket is not None:
+            return q.bucket
+        if q.start >= raw_since or q.clock == "event":
+            _, where = self._raw_filter(tenant, q)
+            few = select(literal_column("1")).select_from(events).where(where).limit(MAX_POINTS + 1).subquery()
+            if self.db.query(select(func.count()).select_from(few))[0][0] <= MAX_POINTS:
+                return "raw"
+        return finest_bucket(q.end - q.start)
+
+    def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
+        bucket = self.resolve(tenant, query, raw_since)
+        q = query.with_bucket(bucket)
+        if bucket == "raw":
+            clock, where = self._raw_filter(tenant, q, raw_since if q.clock == "received" else None)
+            rows = self.db.query(select(*(events.c[f] for f in RAW_FIELDS), events.c.ts).where(where)
+                                 .order_by(clock, events.c.id).limit(q.limit + 1))
+            points = [self._raw_point(r, q.clock) for r in rows[:q.limit]]
+            return {"bucket": bucket, "series": points, "truncated": len(rows) > q.limit}
+        rows = self.db.query(self._bucket_select(tenant, q))
+        return {"bucket": bucket, "series": [self._bucket_point(r) for r in rows], "truncated": False}
+
+    @staticmethod
+    def _raw_point(r, clock: str) -> dict:
+        point = {f: r[f] for f in RAW_FIELDS if r[f] is not None}
+        point["received"] = iso(r["received"])
+        point["t"] = point["received"] if clock == "received" else r["timestamp"]
+        point["anomaly"] = bool(r["anomaly"])
+        return point
+
+    @staticmethod
+    def _bucket_point(r) -> dict:
+        return {"t": iso(r["start"]), "count": r["count"], "sum": r["total"], "min": r["low"], "max": r["high"],
+                "mean": r["total"] / r["count"] if r["count"] else None, "anomalies": r["anomalies"],
+                "max_risk": r["max_risk"]}
+
+    def _bucket_select(self, tenant: str, q: HistoryQuery):
+        size = BUCKETS[q.bucket]
+        if q.clock == "event":      # summed from the raw events' own timestamps
+            clock, where = self._raw_filter(tenant, q)
+            start = (func.floor(clock / size) if self.db.dialect == "postgresql"
+                     else cast(clock / size, Integer)) * size
+            return (select(start.label("start"), func.count().label("count"), func.sum(events.c.value).label("total"),
+                           func.min(events.c.value).label("low"), func.max(events.c.value).label("high"),
+                           func.sum(events.c.anomaly).label("anomalies"), func.max(events.c.risk_score).label("max_risk"))
+                    .where(where).group_by(start).order_by(start))
+        stored = min(size, BUCKETS["1h"])
+        start = rollups.c.start if size == stored else rollups.c.start - rollups.c.start % size
+        where = and_(rollups.c.tenant == tenant, rollups.c.bucket == stored, rollups.c.scope.in_(q.scopes),
+                     rollups.c.start >= int(q.start // size * size), rollups.c.start < q.end)
+        return (select(start.label("start"), func.sum(rollups.c.count).label("count"),
+                       func.sum(rollups.c.total).label("total"), func.min(rollups.c.low).label("low"),
+                       func.max(rollups.c.high).label("high"), func.sum(rollups.c.anomalies).label("anomalies"),
+                       func.max(rollups.c.max_risk).label("max_risk"))
+                .where(where).group_by(start).order_by(start))
+
+    # -- export ------------------------------------------------------------------------------------
+    def export(self, tenant: str, query: HistoryQuery) -> Iterator[tuple]:
+        if query.bucket == "raw":
+            clock, where = self._raw_filter(tenant, query)
+            statement = select(*(events.c[f] for f in RAW_FIELDS)).where(where).order_by(clock, events.c.id)
+            yield RAW_FIELDS
+            stamp = _SecondStamps()
+            for row in self._stream(statement):
+                yield (stamp(row[0]), *row[1:])
+            return
+        yield BUCKET_FIELDS
+        for r in self._stream(self._bucket_select(tenant, query)):
+            p = self._bucket_point(r._mapping)
+            yield tuple(p["t"] if f == "start" else p[f] for f in BUCKET_FIELDS)
+
+    def _stream(self, statement, chunk: int = 5000):
+        with self.db.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=chunk).execute(statement)
+            for partition in result.partitions():
+                yield from partition
+
+    # -- retention ---------------------------------------------------------------------------------
+    def tenants(self) -> list[str]:
+        return [r[0] for r in self.db.query(select(rollups.c.tenant).distinct())]
+
+    def trim(self, raw_before: float, rollups_before: float, batch: int = 10_000, stop=None) -> dict:
+        deleted = {"events": 0, "rollups": 0}
+        for tenant in self.tenants():
+            while not (stop is not None and stop.is_set()):
+                doomed = (select(events.c.id).where(events.c.tenant == tenant, events.c.received < raw_before)
+                          .limit(batch).scalar_subquery())
+                with self.db.connect() as conn:
+                    n = conn.execute(events.delete().where(events.c.id.in_(doomed))).rowcount
+                deleted["events"] += n
+                if n < batch:
+                    break
+        oldest = self.db.query(select(func.min(rollups.c.start)))[0][0]
+        day = 86400
+        while oldest is not None and oldest < rollups_before and not (stop is not None and stop.is_set()):
+            upto = min(oldest + day, rollups_before)          # a day of rows per transaction
+            with self.db.connect() as conn:
+                deleted["rollups"] += conn.execute(rollups.delete().where(
+                    rollups.c.bucket.in_((60, 3600)), rollups.c.start >= oldest, rollups.c.start < upto)).rowcount
+            oldest = upto
+        return deleted
+
+
+class _SecondStamps:
+    """ISO text of epoch floats, the second's prefix reused (an export formats millions of them)."""
+
+    def __init__(self):
+        self.second, self.prefix = None, ""
+
+    def __call__(self, epoch: float) -> str:
+        second, ms = divmod(round(epoch * 1000), 1000)
+        if second != self.second:
+            self.second, self.prefix = second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self.prefix}.{ms:03d}Z"
+

@@ -1,0 +1,173 @@
+"""The history's background writer and its retention, so keeping history never stalls ingest.
+
+The pipeline thread calls `HistoryWriter.record` with a scored batch: an append under a short lock,
+nothing else. The writer thread wakes every FLUSH_SECONDS (or sooner when much is waiting), turns
+everything waiting into rows and rollup deltas and writes them in one transaction: one multi-row
+insert of the raw events, one upsert of the rollups. If the database is away it keeps what waits
+(bounded by `max_pending` events: beyond that the oldest batches are dropped and counted, a history
+gap rather than a stalled pipeline) and retries with backoff; any other failure is logged and counted
+and the thread carries on.
+
+`HistoryRetention` deletes raw events older than HISTORY_RAW_HOURS and rollups older than
+HISTORY_DAYS, a batch of rows per transaction, on its own thread (embedded: the runtime's; distributed:
+the leader worker's), with the clock injectable so tests can travel in time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+from services.background import BackgroundThread
+from services.history.rows import RollupDeltas, event_rows
+from services.history.store import HistoryStore
+from services.storage.db import one_line, unavailable
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.5
+FLUSH_EVENTS = 20_000            # write sooner than FLUSH_SECONDS when this much waits
+BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
+
+
+class HistoryWriter(BackgroundThread):
+    thread_name = "history-writer"
+
+    def __init__(self, store: HistoryStore, max_pending: int = 500_000, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.max_pending = max_pending
+        self.clock = clock
+        self._pending: deque = deque()          # (tenant, events, scores, received)
+        self._pending_events = 0
+        self._cond = threading.Condition()
+        self.recorded = self.written = self.dropped = self.failed = self.errors = 0
+        self.last_flush_ms = 0.0
+        self.connected = True
+        self._urgent = False            # flush(): write what waits now
+        self._init_thread()
+
+    def record(self, tenant: str, events: list[dict], scores) -> None:
+        """Hand over a scored batch (`scores` position for position with `events`). Never blocks."""
+        if not events:
+            return
+        with self._cond:
+            self._pending.append((tenant, events, scores, self.clock()))
+            self._pending_events += len(events)
+            self.recorded += len(events)
+            while self._pending_events > self.max_pending and len(self._pending) > 1:
+                dropped = self._pending.popleft()
+                self._pending_events -= len(dropped[1])
+                self.dropped += len(dropped[1])
+            if self._pending_events >= FLUSH_EVENTS:
+                self._cond.notify()
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
+    def _take(self) -> list:
+        """Everything waiting, once FLUSH_SECONDS have passed since the last write (sooner when
+        FLUSH_EVENTS wait, or when stopping)."""
+        deadline = time.monotonic() + FLUSH_SECONDS
+        with self._cond:
+            while self._pending_events < FLUSH_EVENTS and not self._stop.is_set() and not self._urgent:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            taken, self._pending, self._pending_events = list(self._pending), deque(), 0
+            self._urgent = False
+            return taken
+
+    def _give_back(self, taken: list) -> None:
+        with self._cond:
+            self._pending.extendleft(reversed(taken))
+            self._pending_events += sum(len(t[1]) for t in taken)
+
+    def _run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            stopping = self._stop.is_set()
+            taken = self._take()
+            if not taken:
+                if stopping:
+                    return
+                continue
+            try:
+                self.write(taken)
+                backoff = BACKOFF_FIRST
+            except Exception as exc:                   # noqa: BLE001 - the thread must live on
+                if unavailable(exc) and not stopping:
+                    if self.connected:
+                        log.warning("history writer lost the database (%s); keeping what waits", one_line(exc))
+                    self.connected = False
+                    self._give_back(taken)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX)
+                else:
+                    self.errors += 1
+                    with self._cond:
+                        self.failed += sum(len(t[1]) for t in taken)
+                        self._cond.notify_all()
+                    log.exception("history write of %d batches failed; they are not kept", len(taken))
+
+    def write(self, taken: list) -> None:
+        started = time.perf_counter()
+        rows = []
+        for tenant, events, scores, received in taken:
+            rows.extend(event_rows(tenant, events, scores, received))
+        deltas = RollupDeltas()
+        deltas.add(rows)
+        self.store.write(rows, deltas.scope_rows())
+        with self._cond:
+            self.written += len(rows)
+            self._cond.notify_all()
+        if not self.connected:
+            log.info("history writer reached the database again")
+            self.connected = True
+        self.last_flush_ms = (time.perf_counter() - started) * 1000
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything recorded so far is written (or dropped, or failed); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self.recorded
+            self._urgent = True
+            self._cond.notify()
+            while self.written + self.dropped + self.failed < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.1))
+        return True
+
+    def stats(self) -> dict:
+        with self._cond:
+            pending = self._pending_events
+        return {"recorded": self.recorded, "written": self.written, "pending": pending, "dropped": self.dropped,
+                "errors": self.errors, "last_flush_ms": round(self.last_flush_ms, 1), "connected": self.connected}
+
+
+class HistoryRetention(BackgroundThread):
+    thread_name = "history-retention"
+
+    def __init__(self, store: HistoryStore, raw_hours: float, days: float, every: float = 600.0,
+                 clock: Callable[[], float] = time.time):
+        self.store, self.raw_hours, self.days, self.every, self.clock = store, raw_hours, days, every, clock
+        self.last: dict = {}
+        self._init_thread()
+
+    def run_once(self) -> dict:
+        now = self.clock()
+        self.last = self.store.trim(now - self.raw_hours * 3600, now - self.days * 86400, stop=self._stop)
+        return self.last
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every if self.last else min(60.0, self.every)):
+            try:
+                self.run_once()
+            except Exception as exc:                       # noqa: BLE001 - retried at the next round
+                log.warning("history retention failed (%s); retrying in %.0f s", one_line(exc), self.every)
+                self.last = {"error": one_line(exc)}
