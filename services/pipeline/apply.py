@@ -23,8 +23,8 @@ def publish_applied(publisher: Publisher, stats: PipelineStats, batch: TenantBat
                     health: list[dict]) -> None:
     """Publish one tenant batch whose alerts are stored (they carry ids) and whose state is applied
     (`health`: the entities it changed), and count it."""
-    publisher.points(batch.tenant, batch.points)
-    publisher.readings(batch.tenant, batch.readings)
+    publisher.points(batch.tenant, batch.points, batch.point_scopes)
+    publisher.readings(batch.tenant, batch.readings, batch.reading_scopes)
     publisher.alerts(batch.tenant, alerts)
     publisher.note_health(batch.tenant, health)
     stats.alerts += len(alerts)

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.config import Config
+from services.history.rows import received_time
+from services.history.store import iso
 from services.realtime import protocol
+from services.realtime.selection import retail_scope, sensor_scope
 from services.scoring.explain import explain, explain_sensor
 from services.storage.alerts import ALERT_LEVELS
 from services.ingest.events import EventError, validate_event
@@ -43,6 +46,8 @@ class TenantBatch:
     max_points: int
     kind: str = "retail"
     readings: list[tuple[str, str]] = field(default_factory=list)   # sensor id -> encoded sensor_update
+    point_scopes: list[str] = field(default_factory=list)            # each point's entity (selection scope)
+    reading_scopes: dict[str, str] = field(default_factory=dict)     # sensor id -> its scope
 
     def subset(self, keep: list[int]) -> "TenantBatch":
         """The same batch restricted to the events at positions `keep` (scores are reused)."""
@@ -56,9 +61,10 @@ def build_sensor_batch(tenant: str, events: list[dict], scores: Scores, max_poin
                     scores.risk_score, scores.anomaly, [e["timestamp"] for e in events])
     latest: dict[str, str] = {}
     alerts = []
+    now = time.time()
     for i, e in enumerate(events):
         analysis = _analysis(scores, i)
-        latest[e["sensor_id"]] = protocol.encode(protocol.sensor_update(e, analysis))
+        latest[e["sensor_id"]] = protocol.encode(protocol.sensor_update(e, analysis, received_iso(e, now)))
         if scores.risk_level[i] in ALERT_LEVELS:
             message, why = explain_sensor(e, float(scores.sales_z[i]), float(scores.expected_sales[i]),
                                           float(scores.anomaly_score[i]))
@@ -66,7 +72,9 @@ def build_sensor_batch(tenant: str, events: list[dict], scores: Scores, max_poin
                            "timestamp": e["timestamp"], "asset_id": e["asset_id"], "sensor_id": e["sensor_id"],
                            "sensor_type": e["sensor_type"], "risk_score": int(scores.risk_score[i]),
                            "message": message, "why": why})
-    return TenantBatch(tenant, events, scores, None, health, alerts, [], max_points, "sensor", list(latest.items()))
+    scopes = {e["sensor_id"]: sensor_scope(e["asset_id"], e["sensor_id"]) for e in events}
+    return TenantBatch(tenant, events, scores, None, health, alerts, [], max_points, "sensor", list(latest.items()),
+                       reading_scopes=scopes)
 
 
 def _analysis(scores: Scores, i: int) -> dict:
@@ -81,9 +89,10 @@ def build_tenant_batch(tenant: str, events: list[dict], scores: Scores, max_poin
     holiday = np.fromiter((e["is_holiday"] for e in events), float, n)
     health = deltas([(e["store"], e["dept"]) for e in events], _Identities(events), scores.risk_score,
                     scores.anomaly, [e["timestamp"] for e in events], name=lambda key: f"{key[0]}/{key[1]}")
+    first = max(0, n - max_points)
     return TenantBatch(tenant, events, scores, summarize(sales, holiday, scores.anomaly) if n else None,
                        health, pending_alerts(events, scores), encoded_points(events, scores, max_points),
-                       max_points)
+                       max_points, point_scopes=[retail_scope(e["store"], e["dept"]) for e in events[first:]])
 
 
 class _Identities:
@@ -115,9 +124,15 @@ def pending_alerts(events: list[dict], scores: Scores) -> list[dict]:
 def encoded_points(events: list[dict], scores: Scores, max_points: int) -> list[str]:
     """Only the newest points can reach a client (a frame carries at most max_points), so only they are encoded."""
     out = []
+    now = time.time()
     for i in range(max(0, len(events) - max_points), len(events)):
-        out.append(protocol.encode(protocol.iot_update(events[i], _analysis(scores, i))))
+        out.append(protocol.encode(protocol.iot_update(events[i], _analysis(scores, i), received_iso(events[i], now))))
     return out
+
+
+def received_iso(event: dict, now: float) -> str:
+    """When the event was admitted (services.history.rows.received_time), in the messages' form."""
+    return iso(received_time(event, now))
 
 
 class BatchProcessor:

@@ -31,6 +31,7 @@ class Message(NamedTuple):
     type: str
     key: str | None     # coalescing key; None = keep every message
     json: str           # the encoded message, sent to clients verbatim
+    scope: str | None = None    # the entity it is about (services.realtime.selection); filtered sockets match it
 
 
 Deliver = Callable[[str, list[Message]], None]

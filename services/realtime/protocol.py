@@ -11,6 +11,7 @@ import json
 import re
 import time
 
+from services.realtime.selection import Selection, SelectionError
 from services.timestamps import now_iso
 from services.realtime.hub import CHANNELS
 
@@ -32,7 +33,7 @@ def close_code_for(reason: str) -> int:
 
 
 ALERT_WORKFLOW_FIELDS = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at")
-CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot", "calculate")
+CLIENT_TYPES = ("subscribe", "unsubscribe", "ping", "snapshot", "calculate", "filter")
 
 
 class ProtocolError(ValueError):
@@ -108,6 +109,11 @@ def parse_client_message(text) -> dict:
         parsed["id"] = message["id"]
     if kind in ("subscribe", "unsubscribe"):
         parsed["channels"] = _channels(message)
+    if kind == "filter" or (kind == "subscribe" and "filter" in message):
+        try:
+            parsed["filter"] = Selection.parse(message.get("filter"))
+        except SelectionError as exc:
+            raise ProtocolError("invalid_filter", str(exc)) from None
     if kind == "snapshot" and message.get("since_alert_id") is not None:
         since = message["since_alert_id"]
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
@@ -137,6 +143,11 @@ def welcome(user, tenant: str, frame_interval: float, worker: str) -> dict:
     """The first message on every socket: who the server thinks you are and what you may subscribe to."""
     return {"type": "welcome", "user": user.username, "role": user.role, "tenant": tenant, "channels": list(CHANNELS),
             "frame_interval_ms": int(frame_interval * 1000), "server_time": time.time(), "worker": worker}
+
+
+def filtered(selection, request_id=None) -> dict:
+    """The socket's selection now (None: everything); a `snapshot` of the selection follows."""
+    return reply({"type": "filtered", "filter": selection.as_dict() if selection is not None else None}, request_id)
 
 
 def subscribed(channels, request_id=None) -> dict:
@@ -190,22 +201,25 @@ def pong(request_id=None) -> dict:
     return reply({"type": "pong", "timestamp": now_iso(), "server_time": time.time()}, request_id)
 
 
-def iot_update(event: dict, analysis: dict) -> dict:
+def iot_update(event: dict, analysis: dict, received: str | None = None) -> dict:
+    """A scored retail event; `received`: when the pipeline admitted it (what the live chart runs on)."""
     return {
         "type": "iot_update",
         "event_id": event["event_id"],
         "timestamp": event["timestamp"],
+        "received": received or event["timestamp"],
         "data": {"store": event["store"], "dept": event["dept"], "weekly_sales": event["weekly_sales"],
                  "temperature": event["temperature"], "is_holiday": event["is_holiday"]},
         "analysis": analysis,
     }
 
 
-def sensor_update(event: dict, analysis: dict) -> dict:
+def sensor_update(event: dict, analysis: dict, received: str | None = None) -> dict:
     return {
         "type": "sensor_update",
         "event_id": event["event_id"],
         "timestamp": event["timestamp"],
+        "received": received or event["timestamp"],
         "asset_id": event["asset_id"],
         "sensor_id": event["sensor_id"],
         "sensor_type": event["sensor_type"],

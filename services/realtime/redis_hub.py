@@ -44,7 +44,7 @@ class RedisHub(Hub):
     def publish(self, topic_name: str, messages: list[Message]) -> None:
         if not messages:
             return
-        payload = json.dumps([[m.type, m.key, m.json] for m in messages], separators=(",", ":"))
+        payload = json.dumps([[m.type, m.key, m.json, m.scope] for m in messages], separators=(",", ":"))
         try:
             self.redis.publish(self.prefix + topic_name, payload)
         except redis.RedisError as exc:

@@ -26,7 +26,9 @@ from services.realtime import protocol
 from services.realtime.calculations import CalculationJobs
 from services.realtime.connections import ConnectionRegistry
 from services.realtime.hub import Hub, Message, Subscription
+from services.realtime.selection import Selection, select_live
 from services.runtime.backends import Backend, backend_for
+from services.runtime.selections import SelectionKpis
 from services.security.apikeys import ApiKeyStore
 from services.security.tickets import KeyPrincipal
 from services.security.sessions import SessionStore, session_key
@@ -59,6 +61,8 @@ class Runtime:
         self.audit = AuditLog(self.db)
         self.settings = TenantSettings.from_config(self.db, config)
         self.history = SqlHistoryStore(self.db) if config.history else None    # the stream's history
+        self.selections = (SelectionKpis(self.db, config.kpi_window_seconds)   # filtered dashboards' KPIs
+                           if self.history is not None else None)
         self.uploads = UploadStore(self.db, Limits.from_config(config), config.data_dir / "upload-work")
         import_folder(self.uploads, config.data_dir / "uploads")     # files of earlier releases, once
         self.uploads.sweep()                    # what a process killed mid-upload left (a day old)
@@ -99,6 +103,8 @@ class Runtime:
 
     def stop(self) -> None:
         self.backend.stop()
+        if self.selections is not None:
+            self.selections.stop()
         self.jobs.close()
         self.hub.close()
 
@@ -183,11 +189,20 @@ class Runtime:
         return None
 
     # -- reads for the web layer -----------------------------------------------------------------
-    def snapshot(self, tenant: str, since_alert_id: int | None = None) -> dict:
+    def snapshot(self, tenant: str, since_alert_id: int | None = None, selection: Selection | None = None) -> dict:
         """Everything a client needs to draw the dashboard from scratch (WS `snapshot`, REST fallback).
-        With Redis away the backend serves the last live state it read, marked `stale`."""
-        missed = None if since_alert_id is None else self.alerts.after(tenant, since_alert_id, MISSED_ALERTS_MAX)
-        return protocol.snapshot(self.backend.live(tenant, self), self.alerts.recent(tenant, SNAPSHOT_ALERTS), missed)
+        With Redis away the backend serves the last live state it read, marked `stale`. With a
+        `selection`, only its entities, and its own KPIs over the window (from the history)."""
+        entities = selection.as_dict() if selection is not None else None
+        missed = (None if since_alert_id is None
+                  else self.alerts.after(tenant, since_alert_id, MISSED_ALERTS_MAX, entities=entities))
+        live = self.backend.live(tenant, self)
+        if selection is not None:
+            live = select_live(live, selection)
+            if self.selections is not None:
+                live["kpis"] = self.selections.compute(tenant, selection)
+            live["selection"] = entities
+        return protocol.snapshot(live, self.alerts.recent(tenant, SNAPSHOT_ALERTS, entities=entities), missed)
 
     def system_stats(self) -> dict:
         return self.backend.system_stats(self)

@@ -66,15 +66,17 @@ class AlertStore:
         return [stored[i] for i in sorted(stored)]
 
     def recent(self, tenant: str, limit: int = 20, status: str | None = None,
-               priority: str | None = None) -> list[dict]:
-        """The newest alerts, newest first (optionally only those with this status and/or priority)."""
-        query = select(table).where(table.c.tenant == tenant, *_filters(status, priority))
+               priority: str | None = None, entities: dict | None = None) -> list[dict]:
+        """The newest alerts, newest first (optionally only those with this status and/or priority,
+        and of these entities: {"store": [..], "dept": [..], "asset_id": [..], "sensor_id": [..]})."""
+        query = select(table).where(table.c.tenant == tenant, *_filters(status, priority), *_entities(entities))
         return [dict(r) for r in self.db.query(query.order_by(table.c.id.desc()).limit(limit))]
 
     def after(self, tenant: str, after_id: int, limit: int = 500, status: str | None = None,
-              priority: str | None = None) -> list[dict]:
+              priority: str | None = None, entities: dict | None = None) -> list[dict]:
         """Alerts with id > after_id, oldest first (what a reconnecting client missed)."""
-        query = select(table).where(table.c.tenant == tenant, table.c.id > after_id, *_filters(status, priority))
+        query = select(table).where(table.c.tenant == tenant, table.c.id > after_id, *_filters(status, priority),
+                                    *_entities(entities))
         return [dict(r) for r in self.db.query(query.order_by(table.c.id).limit(limit))]
 
     def acknowledge(self, tenant: str, alert_id: int, username: str) -> dict | None:
@@ -118,3 +120,9 @@ def _filters(status: str | None, priority: str | None) -> list:
             raise ValueError(f"priority must be one of {', '.join(ALERT_LEVELS)}")
         conditions.append(table.c.priority == priority)
     return conditions
+
+
+def _entities(entities: dict | None) -> list:
+    """Conditions selecting the alerts of some stores/depts or assets/sensors (empty lists: all)."""
+    columns = {"store": table.c.store, "dept": table.c.dept, "asset_id": table.c.asset_id, "sensor_id": table.c.sensor_id}
+    return [columns[name].in_(sorted(values)) for name, values in (entities or {}).items() if values]

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from services.realtime import protocol
+from services.realtime.selection import FIELDS, Selection, SelectionError
 from services.web.runtime_access import get_runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -30,13 +31,17 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
 
 @bp.get("/live-data")
 def live_data():
-    """The same snapshot a WebSocket client gets for {"type": "snapshot"}."""
+    """The same snapshot a WebSocket client gets for {"type": "snapshot"}; `store`, `dept`, `asset_id`
+    and `sensor_id` (repeated or comma-separated) select entities like a socket's filter."""
     try:
         since = request.args.get("since_alert_id")
         since_id = _int_arg("since_alert_id", 0, 0, 2**62) if since is not None else None
-    except ValueError as exc:
+        selection = Selection.parse({name: [int(v) if name in ("store", "dept") and v.isdigit() else v
+                                            for item in request.args.getlist(name) for v in item.split(",") if v]
+                                     for name in FIELDS if name in request.args})
+    except (ValueError, SelectionError) as exc:
         return jsonify(error=str(exc)), 400
-    return jsonify(get_runtime().snapshot(current_user.tenant, since_id))
+    return jsonify(get_runtime().snapshot(current_user.tenant, since_id, selection))
 
 
 @bp.get("/alerts")

@@ -17,6 +17,7 @@ import time
 
 from simple_websocket import ConnectionClosed
 
+from services.realtime.selection import Selection
 from services.realtime import protocol
 from services.realtime.protocol import (CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SERVER_ERROR, CLOSE_SIGNED_OUT,
                                        CLOSE_TRY_AGAIN)
@@ -79,8 +80,10 @@ class LiveConnection:
         config = runtime.config
         self.outbox = Outbox(interval=config.ws_frame_interval, max_points=config.ws_max_points_per_frame,
                              snapshot=self._snapshot_json)
-        self.subscription = Subscription(self.outbox.add)
+        self.subscription = Subscription(self._deliver)
         self.channels: set[str] = set()
+        self.selection: Selection | None = None       # a filtered dashboard (services.realtime.selection)
+        self._selection_kpis: int | None = None
         self._close_request: tuple[int, str] | None = None
         self.opened = time.monotonic()
         self._inbound = TokenBuckets(config.ws_message_rate, 2 * config.ws_message_rate)
@@ -131,6 +134,7 @@ class LiveConnection:
         entry (last, and always: it counts toward the per-user and per-server caps)."""
         self.outbox.close()
         try:
+            self._select(None)
             self.runtime.hub.unsubscribe(self.subscription)
             if sender.ident is not None:
                 sender.join(timeout=2)
@@ -245,7 +249,12 @@ class LiveConnection:
             self.outbox.direct(protocol.encode(protocol.error(exc.code, str(exc))))
             return
         kind, request_id = message["type"], message.get("id")
-        if kind == "subscribe":
+        if "filter" in message:
+            self._select(message["filter"])
+        if kind == "filter":
+            self._reply(protocol.filtered(self.selection, request_id))
+            self.outbox.direct(self._snapshot_json())
+        elif kind == "subscribe":
             self.runtime.hub.subscribe(self.subscription, self._topics(message["channels"]))
             self.channels.update(message["channels"])
             self._reply(protocol.subscribed(self.channels, request_id))
@@ -256,7 +265,8 @@ class LiveConnection:
         elif kind == "ping":
             self.outbox.direct(protocol.encode(protocol.pong(request_id)))
         elif kind == "snapshot":
-            self._reply(protocol.reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id")), request_id))
+            self._reply(protocol.reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id"), self.selection),
+                                       request_id))
         elif kind == "calculate":
             if "calculations" not in self.channels:     # results go to the channel: make sure this socket hears them
                 self.runtime.hub.subscribe(self.subscription, self._topics(["calculations"]))
@@ -270,4 +280,31 @@ class LiveConnection:
         self.outbox.direct(protocol.encode(message))
 
     def _snapshot_json(self) -> str:
-        return protocol.encode(self.runtime.snapshot(self.tenant))
+        return protocol.encode(self.runtime.snapshot(self.tenant, selection=self.selection))
+
+    # -- a filtered dashboard ------------------------------------------------------------------
+    def _deliver(self, topic: str, messages: list) -> None:
+        """Hub messages into the outbox; a filtered socket keeps only its selection's, and takes its
+        KPIs from the selection feed instead of the tenant's."""
+        selection = self.selection
+        if selection is None:
+            self.outbox.add(topic, messages)
+            return
+        if topic.endswith(":kpis") and self._selection_kpis is not None:
+            return
+        kept = [m for m in messages if selection.matches(m.scope)]
+        if kept:
+            self.outbox.add(topic, kept)
+
+    def _selection_kpi(self, topic: str, messages: list) -> None:
+        if "kpis" in self.channels:
+            self.outbox.add(topic, messages)
+
+    def _select(self, selection: Selection | None) -> None:
+        feed = self.runtime.selections
+        if feed is not None:
+            feed.detach(self._selection_kpis)
+            self._selection_kpis = None
+        self.selection = selection
+        if feed is not None and selection is not None:
+            self._selection_kpis = feed.attach(self.tenant, selection, self._selection_kpi)

@@ -18,7 +18,7 @@ ALLOWED = {
     "ingest": {"security"},
     "realtime": {"finance"},
     "tenants": {"storage", "security", "scoring"},
-    "history": {"storage", "analysis"},
+    "history": {"storage", "analysis", "scoring"},
     "pipeline": {"scoring", "storage", "ingest", "realtime", "history"},
     "simulation": {"analysis", "ingest", "realtime", "tenants"},
     "cluster": set(),

@@ -52,7 +52,8 @@ class FailingHub(InMemoryHub):
 
 def runtime(hub=None):
     return SimpleNamespace(config=Config(), connections=ConnectionRegistry(), hub=hub or InMemoryHub(), name="test",
-                           snapshot=lambda tenant, since=None: {"type": "snapshot"}, principal_ended=lambda user: None)
+                           snapshot=lambda tenant, since=None, selection=None: {"type": "snapshot"},
+                           principal_ended=lambda user: None, selections=None)
 
 
 USER = SimpleNamespace(id=1, username="ann", role="viewer", tenant="t1")
