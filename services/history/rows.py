@@ -17,8 +17,12 @@ RETAIL_EXTRAS = ("temperature", "is_holiday", "fuel_price", "cpi", "unemployment
 
 
 def received_time(event: dict, default: float) -> float:
-    """When the event was admitted: a Redis stream entry id starts with the milliseconds Redis stamped
-    it with; in-process events were admitted moments ago (the micro-batch wait)."""
+    """When the event was admitted: stamped once per batch by the pipeline (`_received`, so the live
+    message and the history row say the same); else a Redis stream entry id starts with the
+    milliseconds Redis stamped it with; in-process events were admitted moments ago (`default`)."""
+    stamped = event.get("_received")
+    if stamped is not None:
+        return stamped
     entry = event.get("_entry")
     if entry:
         return int(entry.split("-", 1)[0]) / 1000

@@ -156,7 +156,9 @@ class BatchProcessor:
     def process(self, events: list[dict]) -> list[TenantBatch]:
         """Score checked events (services.ingest.events.validate_event output); one TenantBatch per tenant and model."""
         groups: dict[tuple, list[dict]] = {}
+        now = round(time.time(), 3)              # milliseconds: what messages and history rows both keep
         for event in events:
+            event["_received"] = received_time(event, now)
             model = event["sensor_type"] if event["profile"] == "sensor" else None
             groups.setdefault((event["tenant"], model), []).append(event)
         out = []
