@@ -35,15 +35,17 @@ def window_kpis(db: Database, tenant: str, now: float, window_seconds: float, st
         func.sum(case((events.c.received >= now - RATE_WINDOW_SECONDS, 1), else_=0)).label("recent"),
     ).where(and_(*where)))[0]
     kpis = empty_kpis(window_seconds)
-    n = row["n"] or 0
+    n = int(row["n"] or 0)
     if not n:
         return kpis
-    mean = row["total"] / n
-    variance = max(0.0, (row["squares"] - n * mean * mean) / (n - 1)) if n > 1 else 0.0
-    holidays = row["holidays"] or 0
-    kpis.update(event_count=n, avg_weekly_sales=round(mean, 2), max_weekly_sales=round(row["high"], 2),
-                min_weekly_sales=round(row["low"], 2), volatility=round(volatility_pct(math.sqrt(variance), mean), 2),
-                holiday_avg_sales=round(row["holiday_total"] / holidays, 2) if holidays else None,
-                events_per_sec=round((row["recent"] or 0) / RATE_WINDOW_SECONDS, 2),
+    # PostgreSQL sums integers as NUMERIC (Decimal in Python): every figure is made a float or an int here
+    total, squares, holidays = float(row["total"]), float(row["squares"]), int(row["holidays"] or 0)
+    mean = total / n
+    variance = max(0.0, (squares - n * mean * mean) / (n - 1)) if n > 1 else 0.0
+    kpis.update(event_count=n, avg_weekly_sales=round(mean, 2), max_weekly_sales=round(float(row["high"]), 2),
+                min_weekly_sales=round(float(row["low"]), 2),
+                volatility=round(volatility_pct(math.sqrt(variance), mean), 2),
+                holiday_avg_sales=round(float(row["holiday_total"]) / holidays, 2) if holidays else None,
+                events_per_sec=round(int(row["recent"] or 0) / RATE_WINDOW_SECONDS, 2),
                 anomaly_count=int(row["anomalies"] or 0))
     return kpis
