@@ -121,13 +121,13 @@ class HistoryWriter(BackgroundThread):
         deltas = RollupDeltas()
         deltas.add(rows)
         self.store.write(rows, deltas.scope_rows())
-        with self._cond:
-            self.written += len(rows)
-            self._cond.notify_all()
         if not self.connected:
             log.info("history writer reached the database again")
             self.connected = True
         self.last_flush_ms = (time.perf_counter() - started) * 1000
+        with self._cond:                # last: flush() returns on this, with the figures above up to date
+            self.written += len(rows)
+            self._cond.notify_all()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything recorded so far is written (or dropped, or failed); False on timeout."""
