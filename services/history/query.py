@@ -126,6 +126,12 @@ def parse(args, now: float) -> HistoryQuery:
     return replace(query, profile=profile or (SENSOR if sensor_filters else RETAIL))
 
 
+def raw_may_answer(query: HistoryQuery, raw_since: float) -> bool:
+    """Raw events can answer the whole range: on received time, when it starts where raw is still kept
+    (`raw_since`); on event time always (event-time buckets are summed from the raw events)."""
+    return query.clock == "event" or query.start >= raw_since
+
+
 def finest_bucket(seconds: float) -> str:
     """The finest rollup bucket giving at most MAX_POINTS points over `seconds`."""
     for name in ("1m", "1h"):

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
 
-from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket
+from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
 from services.history.rows import HOUR, MINUTE
 from services.storage.db import Database
 from services.storage.schema import history_events as events, history_rollups as rollups
@@ -96,7 +96,7 @@ class SqlHistoryStore(HistoryStore):
         """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points."""
         if q.bucket is not None:
             return q.bucket
-        if q.start >= raw_since or q.clock == "event":
+        if raw_may_answer(q, raw_since):
             _, where = self._raw_filter(tenant, q)
             few = select(literal_column("1")).select_from(events).where(where).limit(MAX_POINTS + 1).subquery()
             if self._scalar(select(func.count()).select_from(few)) <= MAX_POINTS:
