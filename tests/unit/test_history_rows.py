@@ -7,7 +7,7 @@ import random
 
 from history_data import T0, brute_rollups, random_batch, retail, scores, sensor
 from services.history.export import CHUNK_ROWS, csv_chunks
-from services.history.rows import RollupDeltas, event_rows, event_time, received_time
+from services.history.rows import ROLLUP_COLUMNS, RollupDeltas, as_dict, event_rows, event_time, received_time
 from services.history.scopes import RETAIL, SENSOR
 
 
@@ -15,18 +15,18 @@ def test_a_retail_event_keeps_its_fields_its_scores_and_both_clocks():
     e = retail("r1", 3, 7, 1234.5, timestamp="2011-02-04T00:00:00+02:00", fuel_price=3.25, cpi=211.5,
                unemployment=8.1)
     [row] = event_rows("acme", [e], scores(1, anomaly=[True], risk=[83], version=9), T0 + 1.5)
-    assert row == {"tenant": "acme", "received": T0 + 1.5, "ts": event_time("2011-02-03T22:00:00.000Z"),
+    assert as_dict(row) == {"tenant": "acme", "received": T0 + 1.5, "ts": event_time("2011-02-03T22:00:00.000Z"),
                    "timestamp": "2011-02-03T22:00:00.000Z", "event_id": "r1", "profile": RETAIL, "store": 3, "dept": 7,
                    "asset_id": None, "sensor_id": None, "sensor_type": None, "value": 1234.5, "unit": None,
                    "anomaly": 1, "anomaly_score": 0.83, "risk_score": 83, "risk_level": "CRITICAL", "cluster": None,
                    "model_version": 9, "temperature": 40.5, "is_holiday": 0, "fuel_price": 3.25, "cpi": 211.5,
                    "unemployment": 8.1}
-    assert row["ts"] == 1296770400.0          # the event's own time, not when it arrived
+    assert as_dict(row)["ts"] == 1296770400.0          # the event's own time, not when it arrived
 
 
 def test_a_sensor_reading_keeps_its_asset_sensor_and_unit():
     events = [sensor("s0", "pump-1", "Vibration", "v-1", 0.1), sensor("s1", "pump-1", "vibration", "v-1", 2.0)]
-    rows = event_rows("acme", events, scores(2, anomaly=[False, True], risk=[10, 70]), T0)
+    rows = [as_dict(r) for r in event_rows("acme", events, scores(2, anomaly=[False, True], risk=[10, 70]), T0)]
     assert [(r["profile"], r["asset_id"], r["sensor_type"], r["sensor_id"], r["value"], r["unit"], r["store"])
             for r in rows] == [(SENSOR, "pump-1", "vibration", "v-1", 0.1, "mm/s", None),
                                (SENSOR, "pump-1", "vibration", "v-1", 2.0, "mm/s", None)]
@@ -38,7 +38,7 @@ def test_received_is_the_stream_entry_time_when_there_is_one():
     assert received_time({"_entry": "1796205600123-4"}, 5.0) == 1796205600.123
     assert received_time({}, 5.0) == 5.0
     e = dict(retail("r1", 1, 1, 1.0), _entry="1796205601500-0")
-    assert event_rows("t", [e], scores(1), T0)[0]["received"] == 1796205601.5
+    assert as_dict(event_rows("t", [e], scores(1), T0)[0])["received"] == 1796205601.5
 
 
 def test_rollup_deltas_equal_a_brute_force_sum_over_every_scope_and_bucket():
@@ -53,10 +53,10 @@ def test_rollup_deltas_equal_a_brute_force_sum_over_every_scope_and_bucket():
     deltas.add(rows[: len(rows) // 2])
     deltas.add(rows[len(rows) // 2:])
     produced = deltas.scope_rows()
-    keys = [(r["tenant"], r["scope"], r["bucket"], r["start"]) for r in produced]
+    keys = [r[:4] for r in produced]                                 # (tenant, scope, bucket, start)
     assert keys == sorted(keys) and len(set(keys)) == len(keys)     # sorted: concurrent upserts lock in one order
-    assert {k: (r["count"], r["total"], r["low"], r["high"], r["anomalies"], r["max_risk"])
-            for k, r in zip(keys, produced)} == brute_rollups(rows)
+    assert ROLLUP_COLUMNS[4:] == ("count", "total", "low", "high", "anomalies", "max_risk")
+    assert {r[:4]: r[4:] for r in produced} == brute_rollups([as_dict(r) for r in rows])
     assert len(deltas) < len(rows)                                   # summed per finest cell first
 
 
@@ -65,7 +65,7 @@ def test_rollups_run_on_received_time_whatever_the_events_say():
     assert RollupDeltas().scope_rows() == []
     deltas = RollupDeltas()
     deltas.add(event_rows("t", [old], scores(1), T0 + 61))
-    assert {r["start"] for r in deltas.scope_rows()} == {T0 + 60, T0}   # its minute and hour of arrival
+    assert {as_dict(r, ROLLUP_COLUMNS)["start"] for r in deltas.scope_rows()} == {T0 + 60, T0}   # minute, hour of arrival
 
 
 # -- CSV -----------------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from sqlalchemy import inspect
 
 from history_data import T0, matching, random_batch, retail, scores, sensor
 from services.history.query import BUCKETS, MAX_POINTS, parse
-from services.history.rows import RollupDeltas, event_rows
+from services.history.rows import RollupDeltas, as_dict, event_rows
 from services.history.store import BUCKET_FIELDS, RAW_FIELDS, SqlHistoryStore, iso
-from services.history.writer import HistoryRetention
+from services.history.writer import HistoryRetention, HistoryWriter
 from services.storage.migrate import current, head
 
 HOUR, DAY = 3600, 86400
@@ -28,12 +28,10 @@ def store(database):
 
 
 def write(store, tenant: str, events: list[dict], received: float, seed: int = 0, **score_args) -> list[dict]:
-    """What the writer does with one recorded batch: its rows and their rollup deltas, in one write."""
-    rows = event_rows(tenant, events, scores(len(events), seed=seed, **score_args), received)
-    deltas = RollupDeltas()
-    deltas.add(rows)
-    store.write(rows, deltas.scope_rows())
-    return rows
+    """One recorded batch written as the writer thread writes it; its rows, by column name."""
+    scored = scores(len(events), seed=seed, **score_args)
+    HistoryWriter(store).write([(tenant, events, scored, received)])
+    return [as_dict(r) for r in event_rows(tenant, events, scored, received)]
 
 
 @pytest.fixture
@@ -253,7 +251,7 @@ def test_retention_deletes_in_small_batches_and_stops_when_asked(store, filled):
     stop.set()
     assert store.trim(T0 + DAY, T0 + DAY, batch=7, stop=stop) == {"events": 0, "rollups": 0}
     deltas = RollupDeltas()
-    deltas.add(filled)
+    deltas.add(tuple(r.values()) for r in filled)          # the rows again as tuples, in column order
     expected_rollups = len(deltas.scope_rows())
     assert store.trim(T0 + DAY, T0 + DAY, batch=7, pause=0) == {"events": len(filled), "rollups": expected_rollups}
 

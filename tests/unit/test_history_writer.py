@@ -10,7 +10,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from history_data import T0, retail, scores
 from services.history.query import parse
 from services.history.store import HistoryStore, SqlHistoryStore, iso
-from services.history.writer import HistoryWriter
+from services.history.rows import ROLLUP_COLUMNS, as_dict
+from services.history.writer import TRANSACTION_EVENTS, HistoryWriter, transactions
 from services.storage.db import Database
 
 
@@ -29,11 +30,13 @@ class FakeStore(HistoryStore):
         if self.gate is not None:
             self.gate.wait(10)
         if self.fail:
-            raise self.fail.pop(0)
+            error = self.fail.pop(0)
+            if error is not None:
+                raise error
         self.writes.append((rows, rollup_rows))
 
     def ids(self) -> list[str]:
-        return [r["event_id"] for rows, _ in self.writes for r in rows]
+        return [as_dict(r)["event_id"] for rows, _ in self.writes for r in rows]
 
     def series(self, tenant, query, raw_since):
         raise NotImplementedError
@@ -47,6 +50,17 @@ class FakeStore(HistoryStore):
 
 def batch(prefix: str, n: int) -> tuple[list[dict], object]:
     return [retail(f"{prefix}{i}", 1 + i % 3, 1, float(i)) for i in range(n)], scores(n)
+
+
+def hold_writing(writer: HistoryWriter, store: FakeStore, prefix: str, n: int) -> None:
+    """Record a batch and return once the writer is inside store.write with it, held there until
+    `store.gate` is set."""
+    store.gate = threading.Event()
+    writer.record("acme", *batch(prefix, n))
+    deadline = time.monotonic() + 10
+    while store.attempts == 0:
+        assert time.monotonic() < deadline, "the writer never wrote"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -73,7 +87,9 @@ def test_flush_waits_until_everything_recorded_is_written_in_one_store_call(runn
     assert store.ids() == [f"b{k}-{i}" for k in range(3) for i in range(4)]
     assert len(store.writes) == 1                    # one write per flush: the batches waiting together
     rows, rollups = store.writes[0]
-    assert {r["tenant"] for r in rows} == {"acme"} and sum(r["count"] for r in rollups if r["scope"] == "retail") == 24
+    rollups = [as_dict(r, ROLLUP_COLUMNS) for r in rollups]
+    assert {as_dict(r)["tenant"] for r in rows} == {"acme"}
+    assert sum(r["count"] for r in rollups if r["scope"] == "retail") == 12 * 2          # its minute and its hour
     stats = writer.stats()
     assert stats["recorded"] == stats["written"] == 12 and stats["pending"] == 0 and stats["dropped"] == 0
     assert stats["errors"] == 0 and stats["connected"] is True
@@ -81,12 +97,7 @@ def test_flush_waits_until_everything_recorded_is_written_in_one_store_call(runn
 
 def test_recording_never_waits_for_the_database(running):
     writer, store = running()
-    store.gate = threading.Event()                   # every write blocks until released
-    writer.record("acme", *batch("first-", 2))
-    deadline = time.monotonic() + 10
-    while store.attempts == 0 and time.monotonic() < deadline:     # the writer is now inside write()
-        time.sleep(0.01)
-    assert store.attempts == 1
+    hold_writing(writer, store, "first-", 2)
     batches = [batch(f"b{k}-", 20) for k in range(50)]
     started = time.perf_counter()
     for events, scored in batches:
@@ -94,6 +105,33 @@ def test_recording_never_waits_for_the_database(running):
     assert time.perf_counter() - started < 0.5 and writer.stats()["pending"] == 1000
     store.gate.set()
     assert writer.flush(timeout=10) and len(store.ids()) == 1002
+
+
+def test_much_waiting_is_written_in_several_short_transactions_of_whole_batches(running):
+    sizes = [900, 900, 900, 2500, 10, 10]
+    groups = transactions([("acme", [None] * n, None, 0.0) for n in sizes])
+    assert [[len(b[1]) for b in g] for g in groups] == [[900, 900], [900], [2500], [10, 10]]
+    assert TRANSACTION_EVENTS == 2000
+    writer, store = running()
+    hold_writing(writer, store, "first-", 1)         # held inside write() until everything waits
+    for k, n in enumerate(sizes):
+        writer.record("acme", *batch(f"b{k}-", n))
+    store.gate.set()
+    assert writer.flush(timeout=30)
+    assert [len(rows) for rows, _ in store.writes] == [1, 1800, 900, 2500, 20]
+    assert store.ids() == ["first-0"] + [f"b{k}-{i}" for k, n in enumerate(sizes) for i in range(n)]
+
+
+def test_a_database_lost_between_two_transactions_gets_only_the_rest_again(running):
+    writer, store = running()
+    hold_writing(writer, store, "first-", 1)
+    for k in range(3):
+        writer.record("acme", *batch(f"b{k}-", 1500))
+    store.fail = [None, PoolTimeout("gone")]         # the second transaction finds the database away
+    store.gate.set()
+    assert writer.flush(timeout=30)
+    assert store.ids() == ["first-0"] + [f"b{k}-{i}" for k in range(3) for i in range(1500)]   # once each
+    assert writer.errors == writer.failed == 0
 
 
 def test_an_error_is_counted_and_the_writer_carries_on(running):
