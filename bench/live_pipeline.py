@@ -4,6 +4,9 @@ WebSocket clients, event -> client-frame latency, and the naive one-event-at-a-t
     .venv/bin/python bench/live_pipeline.py                 # 20,000 ev/s, 100 clients, 20 s
     .venv/bin/python bench/live_pipeline.py --quick         # small smoke run
     .venv/bin/python bench/live_pipeline.py --rate 30000 --clients 1
+    .venv/bin/python bench/live_pipeline.py --history off --no-baseline   # without the event history
+
+bench/history.py runs this script with `--history on` and `off` in one run to compare them.
 
 The server (Flask + Dash + /ws, the real Runtime with the simulator off) runs in this process on a
 loopback port; a feeder thread puts events into the ingest queue at `--rate`. The clients run in a
@@ -130,14 +133,16 @@ class Feeder(threading.Thread):
             time.sleep(0.005)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=20000, help="offered events per second")
     parser.add_argument("--clients", type=int, default=None, help="WebSocket clients (default 100; --quick: 10)")
     parser.add_argument("--duration", type=float, default=20, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=5, help="seconds before measuring")
     parser.add_argument("--quick", action="store_true", help="2,000 ev/s, 10 clients (unless --clients), 5 s")
-    args = parser.parse_args()
+    parser.add_argument("--history", choices=("on", "off"), default="on", help="keep the event history (HISTORY)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the one-event-at-a-time baseline")
+    args = parser.parse_args(argv)
     if args.quick:
         args.rate, args.duration, args.warmup = 2000, 5, 2
     if args.clients is None:
@@ -159,7 +164,8 @@ def main() -> int:
     sim = RetailSimulator(seed=1)
     history = [validate_event(e) for e in sim.history(2000)]
     pool = [sim.next_event() for _ in range(5000)]
-    single, batched = baseline(history, [validate_event(e) for e in pool] * 4, 300 if args.quick else 2000)
+    single, batched = ((None, None) if args.no_baseline
+                       else baseline(history, [validate_event(e) for e in pool] * 4, 300 if args.quick else 2000))
 
     tmp = tempfile.TemporaryDirectory(prefix="pulseboard-bench-")
     port = free_port()
@@ -167,6 +173,7 @@ def main() -> int:
     # caps (WS_MAX_PER_USER, default 10; WS_MAX_CONNECTIONS) to what was asked, or only 10 would connect.
     defaults = Config()
     config = Config(data_dir=Path(tmp.name), port=port, admin_password=PASSWORD, simulator=False, sim_seed=1,
+                    history=args.history == "on",
                     ws_max_per_user=max(defaults.ws_max_per_user, args.clients),
                     ws_max_connections=max(defaults.ws_max_connections, args.clients + 10))
     server = create_app(config)
@@ -184,7 +191,7 @@ def main() -> int:
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
     now = time.time()
-    connect_time = max(3.0, args.clients * 0.02)
+    connect_time = max(1.0, args.clients * 0.03)
     measure_from = now + connect_time + args.warmup
     stop_at = measure_from + args.duration
     results = mp.get_context("spawn").Queue()
@@ -209,6 +216,8 @@ def main() -> int:
     processed = runtime.backend.pipeline.stats.processed - processed0
     offered = feeder.offered - offered0
     depth_end = len(runtime.backend.queue)
+    writer = runtime.backend.history
+    history_stats = writer.stats() if writer is not None else {}
 
     report = results.get(timeout=60)
     clients.join(10)
@@ -229,8 +238,11 @@ def main() -> int:
         "latency_ms_max": round(float(lat.max()), 1) if len(lat) else None,
         "queue_depth_max": max_depth, "queue_depth_end": depth_end, "refused": feeder.refused,
         "points_coalesced_total": conn_stats["points_coalesced"],
-        "baseline_single_event_per_s": round(single), "batched_scoring_per_s": round(batched),
-        "speedup_vs_single": round(processed / elapsed / single, 1),
+        "baseline_single_event_per_s": single and round(single), "batched_scoring_per_s": batched and round(batched),
+        "speedup_vs_single": single and round(processed / elapsed / single, 1),
+        "history": args.history,
+        **{f"history_{k}": history_stats[k] for k in ("written", "pending", "dropped", "errors", "last_flush_ms")
+           if k in history_stats},
     }
     print(json.dumps(summary, indent=2))
     print(" ".join(f"{k}={v}" for k, v in summary.items()))

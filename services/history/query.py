@@ -50,10 +50,13 @@ class HistoryQuery:
         return replace(self, bucket=bucket)
 
 
+_SPACED_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
+
+
 def parse_time(parameter: str, value: str) -> float:
-    value = value.strip()
-    if re.search(r"\d \d\d:\d\d$", value):     # an unencoded "+02:00" arrives as " 02:00"
-        value = value[:-6] + "+" + value[-5:]
+    """Epoch seconds of an ISO 8601 time. An offset's `+` sent unencoded in a URL arrives as a space
+    (`10:00:00 02:00`): read as `+02:00`. A date and time may be separated by a space too."""
+    value = _SPACED_OFFSET.sub(r"\1+\2", value.strip())
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -75,7 +78,7 @@ def _values(args, name: str) -> list[str]:
 def _ints(args, name: str) -> tuple[int, ...]:
     out = []
     for value in _values(args, name):
-        if not value.isdigit() or not 0 < int(value) < 2**31:
+        if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**31:
             raise QueryError(name, f"must be positive integers, got {value[:20]!r}")
         out.append(int(value))
     return tuple(sorted(set(out)))
@@ -88,8 +91,15 @@ def _names(args, name: str) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
+PARAMETERS = ("from", "to", "store", "dept", "asset_id", "sensor_id", "sensor_type", "bucket", "time", "profile")
+
+
 def parse(args, now: float) -> HistoryQuery:
-    """`args`: a mapping (Flask's request.args, or a dict) of the documented parameters."""
+    """`args`: a mapping (Flask's request.args, or a dict) of the documented parameters; any other
+    parameter is refused (a misspelt `sotre=3` must not silently answer every store)."""
+    unknown = sorted(set(args) - set(PARAMETERS))
+    if unknown:
+        raise QueryError(unknown[0][:40], f"is not a parameter (known: {', '.join(PARAMETERS)})")
     end = parse_time("to", args["to"]) if args.get("to") else now
     start = parse_time("from", args["from"]) if args.get("from") else end - 3600
     if start >= end:
@@ -108,9 +118,18 @@ def parse(args, now: float) -> HistoryQuery:
     query = HistoryQuery(start, end, bucket, clock, RETAIL, _ints(args, "store"), _ints(args, "dept"),
                          _names(args, "asset_id"), _names(args, "sensor_id"), _names(args, "sensor_type"))
     sensor_filters = query.assets or query.sensors or query.sensor_types
-    if sensor_filters and (query.stores or query.depts):
-        raise QueryError("store", "cannot be combined with asset_id, sensor_id or sensor_type")
+    retail_filters = query.stores or query.depts
+    if sensor_filters and retail_filters:
+        raise QueryError("store" if query.stores else "dept", "cannot be combined with asset_id, sensor_id or sensor_type")
+    if (profile == RETAIL and sensor_filters) or (profile == SENSOR and retail_filters):
+        raise QueryError("profile", f"'{profile}' does not match the filters given")
     return replace(query, profile=profile or (SENSOR if sensor_filters else RETAIL))
+
+
+def raw_may_answer(query: HistoryQuery, raw_since: float) -> bool:
+    """Raw events can answer the whole range: on received time, when it starts where raw is still kept
+    (`raw_since`); on event time always (event-time buckets are summed from the raw events)."""
+    return query.clock == "event" or query.start >= raw_since
 
 
 def finest_bucket(seconds: float) -> str:

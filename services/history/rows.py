@@ -8,12 +8,27 @@ update per event, and only then spread over the scopes and the minute and hour b
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Iterable
 
 from services.history.scopes import RETAIL, SENSOR, event_scopes
 
 MINUTE, HOUR = 60, 3600
-RETAIL_EXTRAS = ("temperature", "is_holiday", "fuel_price", "cpi", "unemployment")
+# A raw row is a tuple in this order (the columns of history_events after its id): the writer turns tens
+# of thousands of events a second into rows, and tuples go to the database as they are.
+COLUMNS = ("tenant", "received", "ts", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id",
+           "sensor_type", "value", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "unit",
+           "anomaly", "anomaly_score", "risk_score", "risk_level", "cluster", "model_version")
+TENANT, RECEIVED, PROFILE, STORE, DEPT, ASSET, SENSOR_ID, SENSOR_TYPE, VALUE, ANOMALY, RISK = map(COLUMNS.index, (
+    "tenant", "received", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type", "value", "anomaly",
+    "risk_score"))
+# A rollup delta: a tuple in this order (history_rollups' columns).
+ROLLUP_COLUMNS = ("tenant", "scope", "bucket", "start", "count", "total", "low", "high", "anomalies", "max_risk")
+
+
+def as_dict(row: tuple, columns: tuple[str, ...] = COLUMNS) -> dict:
+    """A raw row (or, with ROLLUP_COLUMNS, a rollup delta) by column name."""
+    return dict(zip(columns, row))
 
 
 def received_time(event: dict, default: float) -> float:
@@ -33,37 +48,38 @@ def event_time(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp).timestamp()
 
 
-def event_rows(tenant: str, events: list[dict], scores, received: float) -> list[dict]:
-    """`scores`: services.scoring.models.Scores of these events, position for position."""
+def event_rows(tenant: str, events: list[dict], scores, received: float) -> list[tuple]:
+    """One row per event (COLUMNS); `scores`: services.scoring.models.Scores of these events, position
+    for position. The score arrays become lists once, and a timestamp shared by consecutive events
+    is parsed once."""
+    anomaly, anomaly_score = scores.anomaly.tolist(), scores.anomaly_score.tolist()
+    risk_score, risk_level, clusters = scores.risk_score.tolist(), scores.risk_level, scores.cluster
+    version = int(scores.model_version)
     rows = []
+    stamp, ts = None, 0.0
     for i, e in enumerate(events):
-        sensor = e["profile"] == SENSOR
-        cluster = scores.cluster[i]
-        row = {"tenant": tenant, "received": received_time(e, received), "ts": event_time(e["timestamp"]),
-               "timestamp": e["timestamp"], "event_id": e["event_id"], "profile": e["profile"],
-               "store": None if sensor else e["store"], "dept": None if sensor else e["dept"],
-               "asset_id": e.get("asset_id"), "sensor_id": e.get("sensor_id"), "sensor_type": e.get("sensor_type"),
-               "value": e["value"] if sensor else e["weekly_sales"], "unit": e.get("unit") or None,
-               "anomaly": int(bool(scores.anomaly[i])), "anomaly_score": float(scores.anomaly_score[i]),
-               "risk_score": int(scores.risk_score[i]), "risk_level": scores.risk_level[i],
-               "cluster": None if cluster is None else int(cluster), "model_version": int(scores.model_version)}
-        for name in RETAIL_EXTRAS:
-            row[name] = e.get(name)
-        rows.append(row)
+        if e["timestamp"] != stamp:
+            stamp = e["timestamp"]
+            ts = event_time(stamp)
+        cluster = clusters[i]
+        get = e.get
+        if e["profile"] == SENSOR:
+            store = dept = None
+            value = e["value"]
+        else:
+            store, dept, value = e["store"], e["dept"], e["weekly_sales"]
+        rows.append((tenant, received_time(e, received) if "_entry" in e else received, ts, stamp, e["event_id"],
+                     e["profile"], store, dept, get("asset_id"), get("sensor_id"), get("sensor_type"), value,
+                     get("temperature"), get("is_holiday"), get("fuel_price"), get("cpi"), get("unemployment"),
+                     get("unit") or None, 1 if anomaly[i] else 0, float(anomaly_score[i]), int(risk_score[i]),
+                     risk_level[i], None if cluster is None else int(cluster), version))
     return rows
 
 
-def _merge(cell: list, count: int, total: float, low: float, high: float, anomalies: int, risk: int) -> None:
-    cell[0] += count
-    cell[1] += total
-    cell[2] = min(cell[2], low)
-    cell[3] = max(cell[3], high)
-    cell[4] += anomalies
-    cell[5] = max(cell[5], risk)
-
-
 class RollupDeltas:
-    """What rows add to the rollups, summed per finest cell until `scope_rows` spreads them."""
+    """What rows add to the rollups, summed per finest cell until `scope_rows` spreads them. (Cells are
+    lists [count, total, low, high, anomalies, max_risk] merged inline: this runs per event and per
+    cell-scope-bucket, a few hundred thousand times a second at full load.)"""
 
     def __init__(self):
         self.cells: dict[tuple, list] = {}
@@ -71,33 +87,53 @@ class RollupDeltas:
     def __len__(self) -> int:
         return len(self.cells)
 
-    def add(self, rows: Iterable[dict]) -> None:
+    def add(self, rows: Iterable[tuple]) -> None:
         cells = self.cells
         for r in rows:
-            minute = int(r["received"] // MINUTE) * MINUTE
-            key = (r["tenant"], minute, r["profile"], r["store"], r["dept"], r["asset_id"], r["sensor_type"],
-                   r["sensor_id"])
-            value = r["value"]
+            key = (r[TENANT], int(r[RECEIVED] // MINUTE) * MINUTE, r[PROFILE], r[STORE], r[DEPT], r[ASSET],
+                   r[SENSOR_TYPE], r[SENSOR_ID])
+            value, anomaly, risk = r[VALUE], r[ANOMALY], r[RISK]
             cell = cells.get(key)
             if cell is None:
-                cells[key] = [1, value, value, value, r["anomaly"], r["risk_score"]]
-            else:
-                _merge(cell, 1, value, value, value, r["anomaly"], r["risk_score"])
+                cells[key] = [1, value, value, value, anomaly, risk]
+                continue
+            cell[0] += 1
+            cell[1] += value
+            if value < cell[2]:
+                cell[2] = value
+            if value > cell[3]:
+                cell[3] = value
+            cell[4] += anomaly
+            if risk > cell[5]:
+                cell[5] = risk
 
-    def scope_rows(self) -> list[dict]:
-        """One row per (tenant, scope, bucket, start): the deltas to add, sorted by key (writers that
+    def scope_rows(self) -> list[tuple]:
+        """One delta (ROLLUP_COLUMNS) per (tenant, scope, bucket, start), sorted by key (writers that
         upsert the same rows at once then lock them in the same order: no deadlock)."""
         out: dict[tuple, list] = {}
         for (tenant, minute, profile, store, dept, asset, kind, sensor), cell in self.cells.items():
-            event = ({"profile": SENSOR, "asset_id": asset, "sensor_type": kind, "sensor_id": sensor}
-                     if profile == SENSOR else {"profile": RETAIL, "store": store, "dept": dept})
-            for scope in event_scopes(event):
-                for bucket, start in ((MINUTE, minute), (HOUR, minute - minute % HOUR)):
-                    key = (tenant, scope, bucket, start)
+            count, total, low, high, anomalies, risk = cell
+            hour = minute - minute % HOUR
+            for scope in _scopes(profile, store, dept, asset, kind, sensor):
+                for key in ((tenant, scope, MINUTE, minute), (tenant, scope, HOUR, hour)):
                     merged = out.get(key)
                     if merged is None:
-                        out[key] = list(cell)
-                    else:
-                        _merge(merged, *cell)
-        return [{"tenant": k[0], "scope": k[1], "bucket": k[2], "start": k[3], "count": v[0], "total": v[1],
-                 "low": v[2], "high": v[3], "anomalies": v[4], "max_risk": v[5]} for k, v in sorted(out.items())]
+                        out[key] = [count, total, low, high, anomalies, risk]
+                        continue
+                    merged[0] += count
+                    merged[1] += total
+                    if low < merged[2]:
+                        merged[2] = low
+                    if high > merged[3]:
+                        merged[3] = high
+                    merged[4] += anomalies
+                    if risk > merged[5]:
+                        merged[5] = risk
+        return [(*key, *cell) for key, cell in sorted(out.items())]
+
+
+@lru_cache(maxsize=100_000)
+def _scopes(profile: str, store, dept, asset, kind, sensor) -> tuple[str, ...]:
+    """A finest cell's scopes (the strings are built once per store/dept or sensor, not per batch)."""
+    return event_scopes({"profile": SENSOR, "asset_id": asset, "sensor_type": kind, "sensor_id": sensor}
+                        if profile == SENSOR else {"profile": RETAIL, "store": store, "dept": dept})

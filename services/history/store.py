@@ -11,30 +11,41 @@ is only in the raw table: its buckets are summed there, so it reaches back as fa
 """
 from __future__ import annotations
 
+import re
+import threading
 from abc import ABC, abstractmethod
+from itertools import chain
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
 
-from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket
+from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
+from services.history.rows import COLUMNS, HOUR, MINUTE, ROLLUP_COLUMNS
 from services.storage.db import Database
 from services.storage.schema import history_events as events, history_rollups as rollups
 
 RAW_FIELDS = ("received", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type",
               "value", "unit", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "anomaly",
               "anomaly_score", "risk_score", "risk_level", "cluster", "model_version")
+TRIM_BATCH, TRIM_PAUSE = 5000, 0.02     # rows per retention transaction, seconds between them
 BUCKET_FIELDS = ("start", "count", "sum", "min", "max", "mean", "anomalies", "max_risk")
 
 
+def _whole(total):
+    """A SUM of integers as an integer (PostgreSQL sums BIGINT as NUMERIC: a Decimal in Python)."""
+    return cast(total, BigInteger)
+
+
 def iso(epoch: float) -> str:
-    return _SecondStamps()(epoch)
+    return SecondStamps()(epoch)
 
 
 class HistoryStore(ABC):
     @abstractmethod
-    def write(self, rows: list[dict], rollup_rows: list[dict]) -> None:
-        """Raw rows (services.history.rows.event_rows) and rollup deltas, in one transaction."""
+    def write(self, rows: list[tuple], rollup_rows: list[tuple]) -> None:
+        """Raw rows (services.history.rows.event_rows: tuples in rows.COLUMNS order) and rollup deltas
+        (RollupDeltas.scope_rows: rows.ROLLUP_COLUMNS), in one transaction."""
 
     @abstractmethod
     def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
@@ -45,7 +56,7 @@ class HistoryStore(ABC):
         """The header, then one tuple per row, streamed (flat memory whatever the range)."""
 
     @abstractmethod
-    def trim(self, raw_before: float, rollups_before: float, batch: int, stop=None) -> dict:
+    def trim(self, raw_before: float, rollups_before: float, batch: int = 5000, stop=None) -> dict:
         """Delete raw events received before `raw_before` and rollups older than `rollups_before`,
         `batch` rows per transaction; {"events": n, "rollups": n}."""
 
@@ -53,14 +64,16 @@ class HistoryStore(ABC):
 class SqlHistoryStore(HistoryStore):
     def __init__(self, db: Database):
         self.db = db
+        self._insert_events = _Bulk(db, events.insert(), COLUMNS)
+        self._upsert_rollups = _Bulk(db, self._upsert(), ROLLUP_COLUMNS)
 
     # -- writing -----------------------------------------------------------------------------------
-    def write(self, rows: list[dict], rollup_rows: list[dict]) -> None:
+    def write(self, rows: list[tuple], rollup_rows: list[tuple]) -> None:
         with self.db.connect() as conn:
             if rows:
-                conn.execute(events.insert(), rows)
+                self._insert_events(conn, rows)
             if rollup_rows:
-                conn.execute(self._upsert(), rollup_rows)
+                self._upsert_rollups(conn, rollup_rows)
 
     def _upsert(self):
         statement = self.db.insert(rollups)
@@ -88,12 +101,16 @@ class SqlHistoryStore(HistoryStore):
         """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points."""
         if q.bucket is not None:
             return q.bucket
-        if q.start >= raw_since or q.clock == "event":
+        if raw_may_answer(q, raw_since):
             _, where = self._raw_filter(tenant, q)
             few = select(literal_column("1")).select_from(events).where(where).limit(MAX_POINTS + 1).subquery()
-            if self.db.query(select(func.count()).select_from(few))[0][0] <= MAX_POINTS:
+            if self._scalar(select(func.count()).select_from(few)) <= MAX_POINTS:
                 return "raw"
         return finest_bucket(q.end - q.start)
+
+    def _scalar(self, statement):
+        with self.db.connect() as conn:
+            return conn.execute(statement).scalar()
 
     def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
         bucket = self.resolve(tenant, query, raw_since)
@@ -129,15 +146,15 @@ class SqlHistoryStore(HistoryStore):
                      else cast(clock / size, Integer)) * size
             return (select(start.label("start"), func.count().label("count"), func.sum(events.c.value).label("total"),
                            func.min(events.c.value).label("low"), func.max(events.c.value).label("high"),
-                           func.sum(events.c.anomaly).label("anomalies"), func.max(events.c.risk_score).label("max_risk"))
+                           _whole(func.sum(events.c.anomaly)).label("anomalies"), func.max(events.c.risk_score).label("max_risk"))
                     .where(where).group_by(start).order_by(start))
         stored = min(size, BUCKETS["1h"])
         start = rollups.c.start if size == stored else rollups.c.start - rollups.c.start % size
         where = and_(rollups.c.tenant == tenant, rollups.c.bucket == stored, rollups.c.scope.in_(q.scopes),
                      rollups.c.start >= int(q.start // size * size), rollups.c.start < q.end)
-        return (select(start.label("start"), func.sum(rollups.c.count).label("count"),
+        return (select(start.label("start"), _whole(func.sum(rollups.c.count)).label("count"),
                        func.sum(rollups.c.total).label("total"), func.min(rollups.c.low).label("low"),
-                       func.max(rollups.c.high).label("high"), func.sum(rollups.c.anomalies).label("anomalies"),
+                       func.max(rollups.c.high).label("high"), _whole(func.sum(rollups.c.anomalies)).label("anomalies"),
                        func.max(rollups.c.max_risk).label("max_risk"))
                 .where(where).group_by(start).order_by(start))
 
@@ -147,7 +164,7 @@ class SqlHistoryStore(HistoryStore):
             clock, where = self._raw_filter(tenant, query)
             statement = select(*(events.c[f] for f in RAW_FIELDS)).where(where).order_by(clock, events.c.id)
             yield RAW_FIELDS
-            stamp = _SecondStamps()
+            stamp = SecondStamps()
             for row in self._stream(statement):
                 yield (stamp(row[0]), *row[1:])
             return
@@ -164,31 +181,82 @@ class SqlHistoryStore(HistoryStore):
 
     # -- retention ---------------------------------------------------------------------------------
     def tenants(self) -> list[str]:
-        return [r[0] for r in self.db.query(select(rollups.c.tenant).distinct())]
+        """Every tenant with raw events or rollups: one index seek per tenant (never a scan of millions
+        of rows for a handful of names)."""
+        found = set()
+        for table in (events, rollups):
+            last = None
+            while True:
+                after = select(table.c.tenant).order_by(table.c.tenant).limit(1)
+                last = self._scalar(after if last is None else after.where(table.c.tenant > last))
+                if last is None:
+                    break
+                found.add(last)
+        return sorted(found)
 
-    def trim(self, raw_before: float, rollups_before: float, batch: int = 10_000, stop=None) -> dict:
+    def trim(self, raw_before: float, rollups_before: float, batch: int = TRIM_BATCH, stop=None,
+             pause: float = TRIM_PAUSE) -> dict:
+        """Short transactions of at most about `batch` rows each, `pause` seconds apart (on SQLite the
+        writer and the pipeline's alert writes get the lock in between; `stop` ends it early)."""
         deleted = {"events": 0, "rollups": 0}
+        stop = stop or threading.Event()
         for tenant in self.tenants():
-            while not (stop is not None and stop.is_set()):
+            while not stop.is_set():
                 doomed = (select(events.c.id).where(events.c.tenant == tenant, events.c.received < raw_before)
                           .limit(batch).scalar_subquery())
                 with self.db.connect() as conn:
                     n = conn.execute(events.delete().where(events.c.id.in_(doomed))).rowcount
                 deleted["events"] += n
-                if n < batch:
+                if n < batch or stop.wait(pause):
                     break
-        oldest = self.db.query(select(func.min(rollups.c.start)))[0][0]
-        day = 86400
-        while oldest is not None and oldest < rollups_before and not (stop is not None and stop.is_set()):
-            upto = min(oldest + day, rollups_before)          # a day of rows per transaction
-            with self.db.connect() as conn:
-                deleted["rollups"] += conn.execute(rollups.delete().where(
-                    rollups.c.bucket.in_((60, 3600)), rollups.c.start >= oldest, rollups.c.start < upto)).rowcount
-            oldest = upto
+        for bucket in (MINUTE, HOUR):
+            while not stop.is_set():
+                first = select(rollups.c.start).where(rollups.c.bucket == bucket).order_by(rollups.c.start).limit(1)
+                oldest = self._scalar(first)
+                if oldest is None or oldest >= rollups_before:
+                    break
+                boundary = self._scalar(first.where(rollups.c.start >= oldest).offset(batch))   # the (batch+1)th row
+                upto = min(rollups_before, max(boundary or rollups_before, oldest + bucket))
+                with self.db.connect() as conn:
+                    deleted["rollups"] += conn.execute(rollups.delete().where(
+                        rollups.c.bucket == bucket, rollups.c.start < upto)).rowcount
+                if stop.wait(pause):
+                    break
         return deleted
 
 
-class _SecondStamps:
+class _Bulk:
+    """An INSERT compiled once and run as multi-row statements (`VALUES (...), (...), ...`, up to
+    MAX_PARAMETERS values each) of tuples in `columns` order. Not an executemany: SQLite drops and
+    retakes Python's GIL around every row's step, and each retake can wait for the busy pipeline
+    thread's switch interval (5 ms), so a 5,000-row executemany crawled and stole the pipeline's time;
+    one statement per thousand rows runs in C between two handovers. (SQLAlchemy's per-row parameter
+    processing also cost more than the database's own work.)"""
+
+    MAX_PARAMETERS = 30_000          # SQLite allows 32,766 at the least (3.32+), PostgreSQL 65,535
+
+    def __init__(self, db: Database, statement, columns: tuple[str, ...]):
+        dialect = db.engine.dialect
+        if dialect.paramstyle not in ("qmark", "format"):          # named placeholders cannot repeat
+            dialect = type(dialect)(paramstyle="format")
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        if tuple(compiled.positiontup) != columns:
+            raise ValueError(f"the statement takes {compiled.positiontup}, not the rows' {columns}")
+        self.head, self.group, self.tail = re.fullmatch(r"(.* VALUES )(\([^()]*\))(.*)", str(compiled), re.S).groups()
+        self.rows_per_statement = self.MAX_PARAMETERS // len(columns)
+        self.full = self.sql(self.rows_per_statement)
+
+    def sql(self, rows: int) -> str:
+        return self.head + ", ".join([self.group] * rows) + self.tail
+
+    def __call__(self, conn, rows: list[tuple]) -> None:
+        step = self.rows_per_statement
+        for first in range(0, len(rows), step):
+            part = rows[first:first + step]
+            conn.exec_driver_sql(self.full if len(part) == step else self.sql(len(part)), tuple(chain.from_iterable(part)))
+
+
+class SecondStamps:
     """ISO text of epoch floats, the second's prefix reused (an export formats millions of them)."""
 
     def __init__(self):

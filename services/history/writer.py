@@ -2,8 +2,10 @@
 
 The pipeline thread calls `HistoryWriter.record` with a scored batch: an append under a short lock,
 nothing else. The writer thread wakes every FLUSH_SECONDS (or sooner when much is waiting), turns
-everything waiting into rows and rollup deltas and writes them in one transaction: one multi-row
-insert of the raw events, one upsert of the rollups. If the database is away it keeps what waits
+everything waiting into rows and rollup deltas and writes them in transactions of whole batches, about
+TRANSACTION_EVENTS events each (multi-row statements: a few per transaction), pausing a moment between
+two: on SQLite the pipeline's own writes (alerts) share the one write lock, and a long history
+transaction would make a micro-batch wait for it. If the database is away it keeps what waits
 (bounded by `max_pending` events: beyond that the oldest batches are dropped and counted, a history
 gap rather than a stalled pipeline) and retries with backoff; any other failure is logged and counted
 and the thread carries on.
@@ -30,6 +32,21 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 FLUSH_EVENTS = 20_000            # write sooner than FLUSH_SECONDS when this much waits
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
+TRANSACTION_EVENTS = 2000        # whole batches per transaction up to about this many events: SQLite's one
+GROUP_PAUSE = 0.005              # write lock is held briefly, and let go between transactions
+
+
+def transactions(batches: list) -> list[list]:
+    """Consecutive batches grouped into transactions of at most TRANSACTION_EVENTS events (a bigger
+    batch alone), in order."""
+    groups, size = [], 0
+    for batch in batches:
+        if not groups or size + len(batch[1]) > TRANSACTION_EVENTS:
+            groups.append([])
+            size = 0
+        groups[-1].append(batch)
+        size += len(batch[1])
+    return groups
 
 
 class HistoryWriter(BackgroundThread):
@@ -90,30 +107,33 @@ class HistoryWriter(BackgroundThread):
         backoff = BACKOFF_FIRST
         while True:
             stopping = self._stop.is_set()
-            taken = self._take()
-            if not taken:
-                if stopping:
-                    return
-                continue
-            try:
-                self.write(taken)
-                backoff = BACKOFF_FIRST
-            except Exception as exc:                   # noqa: BLE001 - the thread must live on
-                if unavailable(exc) and not stopping:
-                    if self.connected:
-                        log.warning("history writer lost the database (%s); keeping what waits", one_line(exc))
-                    self.connected = False
-                    self._give_back(taken)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, BACKOFF_MAX)
-                else:
+            groups = deque(transactions(self._take()))
+            if not groups and stopping:
+                return
+            while groups:
+                try:
+                    self.write(groups[0])
+                    backoff = BACKOFF_FIRST
+                except Exception as exc:                   # noqa: BLE001 - the thread must live on
+                    if unavailable(exc) and not stopping:
+                        if self.connected:
+                            log.warning("history writer lost the database (%s); keeping what waits", one_line(exc))
+                        self.connected = False
+                        self._give_back([batch for group in groups for batch in group])
+                        self._stop.wait(backoff)
+                        backoff = min(backoff * 2, BACKOFF_MAX)
+                        break
                     self.errors += 1
                     with self._cond:
-                        self.failed += sum(len(t[1]) for t in taken)
+                        self.failed += sum(len(t[1]) for t in groups[0])
                         self._cond.notify_all()
-                    log.exception("history write of %d batches failed; they are not kept", len(taken))
+                    log.exception("history write of %d batches failed; they are not kept", len(groups[0]))
+                groups.popleft()
+                if groups and not stopping:
+                    self._stop.wait(GROUP_PAUSE)           # the pipeline's alert writes get SQLite's lock
 
     def write(self, taken: list) -> None:
+        """Batches (tenant, events, scores, received) as rows and rollup deltas, in one transaction."""
         started = time.perf_counter()
         rows = []
         for tenant, events, scores, received in taken:
@@ -121,13 +141,13 @@ class HistoryWriter(BackgroundThread):
         deltas = RollupDeltas()
         deltas.add(rows)
         self.store.write(rows, deltas.scope_rows())
-        with self._cond:
-            self.written += len(rows)
-            self._cond.notify_all()
         if not self.connected:
             log.info("history writer reached the database again")
             self.connected = True
         self.last_flush_ms = (time.perf_counter() - started) * 1000
+        with self._cond:                # last: flush() returns on this, with the figures above up to date
+            self.written += len(rows)
+            self._cond.notify_all()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything recorded so far is written (or dropped, or failed); False on timeout."""

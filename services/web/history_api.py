@@ -15,7 +15,7 @@ import time
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from services.history.export import csv_chunks
-from services.history.query import QueryError, finest_bucket, parse
+from services.history.query import QueryError, finest_bucket, parse, raw_may_answer
 from services.history.store import iso
 from services.web.auth import request_principal
 from services.web.runtime_access import get_runtime
@@ -53,8 +53,8 @@ def export():
         return error
     tenant, query = found
     runtime = get_runtime()
-    if query.bucket is None:        # everything raw that is kept; beyond that, the finest rollup
-        query = query.with_bucket("raw" if query.start >= runtime.history_raw_since() or query.clock == "event"
+    if query.bucket is None:        # every raw event while they are all kept; beyond that, the finest rollup
+        query = query.with_bucket("raw" if raw_may_answer(query, runtime.history_raw_since())
                                   else finest_bucket(query.end - query.start))
     name = f"history-{tenant}-{iso(query.start)[:16]}-{iso(query.end)[:16]}-{query.bucket}.csv".replace(":", "")
     body = stream_with_context(csv_chunks(runtime.history.export(tenant, query)))

@@ -1,0 +1,72 @@
+"""Scored events for the history tests (plain functions, no fixtures): checked events as the pipeline
+holds them, `Scores` for them, and the brute-force rollups a set of rows must add up to.
+
+Values are multiples of 1/4 and few enough that every sum is exact in binary floating point, so
+the product's sums can be compared with `==` whatever the order it adds them in.
+"""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import numpy as np
+
+from services.history.scopes import event_scopes
+from services.ingest.events import validate_event
+from services.scoring.models import Scores
+
+T0 = 1_796_205_600.0        # 2026-12-02T10:00:00Z, a whole hour
+
+
+def retail(event_id: str, store: int, dept: int, sales: float, timestamp: str = "2026-12-02T10:00:00Z",
+           **extra) -> dict:
+    return validate_event({"event_id": event_id, "timestamp": timestamp, "store": store, "dept": dept,
+                           "weekly_sales": sales, "temperature": 40.5, "is_holiday": 0, **extra})
+
+
+def sensor(event_id: str, asset: str, kind: str, sensor_id: str, value: float,
+           timestamp: str = "2026-12-02T10:00:00Z", **extra) -> dict:
+    return validate_event({"event_id": event_id, "timestamp": timestamp, "asset_id": asset, "sensor_type": kind,
+                           "sensor_id": sensor_id, "value": value, "unit": "mm/s", **extra})
+
+
+def scores(n: int, seed: int = 0, anomaly=None, risk=None, version: int = 3) -> Scores:
+    """Scores for `n` events: given anomaly flags and risk scores, or random ones from `seed`."""
+    rng = random.Random(seed)
+    anomaly = [rng.random() < 0.2 for _ in range(n)] if anomaly is None else anomaly
+    risk = [rng.randint(0, 100) for _ in range(n)] if risk is None else risk
+    levels = ["CRITICAL" if r >= 80 else "HIGH" if r >= 60 else "MEDIUM" if r >= 40 else "LOW" for r in risk]
+    return Scores(np.array(anomaly, dtype=bool), np.array([r / 100 for r in risk]), np.array(risk), levels,
+                  [i % 4 if i % 5 else None for i in range(n)], np.zeros(n), np.zeros(n), np.zeros(n), version)
+
+
+def random_batch(rng: random.Random, n: int, prefix: str = "e") -> list[dict]:
+    """A mixed batch: retail events over 3 stores x 4 depts, sensor readings over 2 assets."""
+    out = []
+    for i in range(n):
+        if rng.random() < 0.7:
+            out.append(retail(f"{prefix}{i}", rng.randint(1, 3), rng.randint(1, 4), rng.randint(-400, 4000) / 4))
+        else:
+            asset = f"pump-{rng.randint(1, 2)}"
+            kind = rng.choice(["vibration", "temperature"])
+            out.append(sensor(f"{prefix}{i}", asset, kind, f"{asset}-{kind}-{rng.randint(1, 2)}",
+                              rng.randint(0, 800) / 4))
+    return out
+
+
+def brute_rollups(rows: list[dict]) -> dict:
+    """(tenant, scope, bucket, start) -> (count, sum, min, max, anomalies, max_risk), straight from rows."""
+    cells = defaultdict(list)
+    for r in rows:
+        for scope in event_scopes(r):
+            for size in (60, 3600):
+                cells[(r["tenant"], scope, size, int(r["received"] // size * size))].append(r)
+    return {key: (len(rs), sum(r["value"] for r in rs), min(r["value"] for r in rs), max(r["value"] for r in rs),
+                  sum(r["anomaly"] for r in rs), max(r["risk_score"] for r in rs)) for key, rs in cells.items()}
+
+
+def matching(rows: list[dict], tenant: str, start: float, end: float, clock: str = "received", **filters) -> list[dict]:
+    """The rows a query selects, by brute force: `filters` maps a row field to the allowed values."""
+    field = "received" if clock == "received" else "ts"
+    return [r for r in rows if r["tenant"] == tenant and start <= r[field] < end
+            and all(r[name] in values for name, values in filters.items() if values)]
