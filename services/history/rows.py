@@ -68,7 +68,7 @@ def event_rows(tenant: str, events: list[dict], scores, received: float) -> list
             value = e["value"]
         else:
             store, dept, value = e["store"], e["dept"], e["weekly_sales"]
-        rows.append((tenant, received_time(e, received) if "_entry" in e else received, ts, stamp, e["event_id"],
+        rows.append((tenant, received_time(e, received), ts, stamp, e["event_id"],
                      e["profile"], store, dept, get("asset_id"), get("sensor_id"), get("sensor_type"), value,
                      get("temperature"), get("is_holiday"), get("fuel_price"), get("cpi"), get("unemployment"),
                      get("unit") or None, 1 if anomaly[i] else 0, float(anomaly_score[i]), int(risk_score[i]),
