@@ -1,7 +1,7 @@
 """Tables and notices for the Admin page, built from plain lists of dicts (services.tenants.admin output).
 
 Every value goes in as a Dash child, so React renders it as text: a username or key name holding
-markup shows as that markup, never as HTML.
+markup shows as that markup, never as HTML. Times are components.times cells (the browser's zone).
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import json
 
 import dash_bootstrap_components as dbc
 from dash import html
+
+from components.times import time_cell
 
 
 def table(headers: list[str], rows: list[list], testid: str, empty: str) -> html.Div:
@@ -21,19 +23,19 @@ def table(headers: list[str], rows: list[list], testid: str, empty: str) -> html
 
 def users_table(users: list[dict]) -> html.Div:
     return table(["User", "Role", "Status", "Created"],
-                 [[u["username"], u["role"], "active" if u["active"] else "disabled", u["created_at"][:19]]
+                 [[u["username"], u["role"], "active" if u["active"] else "disabled", time_cell(u["created_at"])]
                   for u in users], "admin-users-table", "No users.")
 
 
 def keys_table(keys: list[dict]) -> html.Div:
     return table(["Name", "Prefix", "Created", "Status"],
-                 [[k["name"], k["prefix"], k["created_at"][:19], "revoked" if k["revoked"] else "active"]
+                 [[k["name"], k["prefix"], time_cell(k["created_at"]), "revoked" if k["revoked"] else "active"]
                   for k in keys], "admin-keys-table", "No API keys yet.")
 
 
 def audit_table(entries: list[dict]) -> html.Div:
-    return table(["When (UTC)", "Who", "Action", "Target", "Detail"],
-                 [[e["at"], e["actor"], e["action"], e["target"],
+    return table(["When", "Who", "Action", "Target", "Detail"],
+                 [[time_cell(e["at"]), e["actor"], e["action"], e["target"],
                    json.dumps(e["detail"], sort_keys=True) if e["detail"] else ""] for e in entries],
                  "admin-audit-table", "Nothing changed yet.")
 

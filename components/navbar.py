@@ -1,5 +1,6 @@
-"""Top navigation: brand, the pages that exist (from Dash's page registry; admin-only ones for admins), the user
-menu and log out (form posts carrying the session's CSRF token)."""
+"""Top navigation: brand, the pages that exist (from Dash's page registry; admin-only ones for admins, none
+registered with nav=False such as an entity's drill-down page), the user menu and log out (form posts
+carrying the session's CSRF token)."""
 from __future__ import annotations
 
 import dash
@@ -17,7 +18,8 @@ def _post_button(label: str, action: str, class_name: str, button_id: str | None
 
 def navbar(username: str | None, role: str | None) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
-             for page in dash.page_registry.values() if role == "admin" or not page.get("admin_only")]
+             for page in dash.page_registry.values()
+             if page.get("nav", True) and (role == "admin" or not page.get("admin_only"))]
     user = []
     if username:
         user = [

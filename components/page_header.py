@@ -11,11 +11,13 @@ from components.live_socket import LiveSocket
 WAITING = "waiting for the first snapshot…"
 
 
-def page_header(title: str, socket_id: str, channels: list[str], updated_id: str | None = None,
-                waiting: str = WAITING, spacing: str = "mb-3", **updated_attrs) -> dbc.Row:
-    """`updated_attrs` go on the "updated" span (e.g. a `data-testid`); no span without `updated_id`."""
+def page_header(title, socket_id: str, channels: list[str], updated_id: str | None = None,
+                waiting: str = WAITING, spacing: str = "mb-3", socket_filter: dict | None = None,
+                **updated_attrs) -> dbc.Row:
+    """`updated_attrs` go on the "updated" span (e.g. a `data-testid`); no span without `updated_id`;
+    `socket_filter` is the selection the socket subscribes with (a filtered dashboard)."""
     cols = [dbc.Col(html.H2(title, className="h4 mb-0"), width="auto"),
-            dbc.Col(LiveSocket(socket_id, channels=channels), width="auto")]
+            dbc.Col(LiveSocket(socket_id, channels=channels, filter=socket_filter), width="auto")]
     if updated_id is not None:
         cols.append(dbc.Col(html.Span(waiting, id=updated_id, className="text-muted small", **updated_attrs),
                             width="auto"))

@@ -1,31 +1,39 @@
 /*
- * Clientside rendering of the Assets page (pages/assets.py): asset health cards, the latest reading of
- * every sensor, sensor alerts. A frame is a snapshot (redraw) or a batch of messages (sensor_update,
- * health_update for assets, alert_triggered, alert_update). Everything is rendered as React text, never as HTML.
+ * Clientside rendering of the sensor screens (components/sensor_view.py: the Assets page and an asset's
+ * page): asset health cards, the latest reading of every sensor, sensor alerts with their workflow. A
+ * frame is a snapshot (redraw) or a batch of messages (sensor_update, health_update for assets,
+ * alert_triggered, alert_update). Like the Live page, the selection is the server's (the socket's
+ * filter) and is applied here too to what arrived before a new filter took effect. The history
+ * charts are pulse_sensor_chart.js. Everything is rendered as React text, never as HTML.
  */
 (function () {
   "use strict";
   var C = window.pulseCommon, el = C.el, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
-  var state = {readings: {}, assets: {}, alerts: {}};
   var QUALITY_COLORS = {good: "success", uncertain: "warning", bad: "danger"};
+  var pages = {};
+
+  function page(cfg) { return pages[cfg.page] || (pages[cfg.page] = {readings: {}, assets: {}}); }
 
   function number(v) {
     return Number(v).toLocaleString("en-US", {maximumFractionDigits: 2});
   }
 
-  function renderAssets() {
-    var list = Object.keys(state.assets).map(function (k) { return state.assets[k]; })
+  function link(entity, text, className) {
+    return el("A", {href: C.entityUrl(entity), "data-spa": "1", className: className || ""}, text);
+  }
+
+  function renderAssets(st) {
+    var list = Object.keys(st.assets).map(function (k) { return st.assets[k]; })
       .sort(function (a, b) { return a.health_score - b.health_score || String(a.asset_id).localeCompare(b.asset_id); });
     if (!list.length) {
       return el("Div", {className: "text-muted small"},
                 "No sensor data yet: run the simulator with SIM_PROFILE=sensor (or mixed), or send sensor events.");
     }
     return list.map(function (a) {
-      var score = a.health_score;
-      var tone = C.tone(score);
+      var score = a.health_score, tone = C.tone(score);
       return el("Div", {className: "asset-card", key: a.asset_id, "data-testid": "asset-card"}, [
         el("Div", {className: "d-flex justify-content-between"}, [
-          el("Span", {className: "fw-semibold"}, String(a.asset_id)),
+          link({asset_id: a.asset_id}, String(a.asset_id), "fw-semibold"),
           el("Span", {className: "health-score-big " + tone}, score.toFixed(0))
         ]),
         el("Div", {className: "health-track"},
@@ -36,66 +44,89 @@
     });
   }
 
-  function renderReadings() {
-    var list = Object.keys(state.readings).map(function (k) { return state.readings[k]; })
+  function renderReadings(st) {
+    var list = Object.keys(st.readings).map(function (k) { return st.readings[k]; })
       .sort(function (a, b) { return String(a.asset_id).localeCompare(b.asset_id) || String(a.sensor_id).localeCompare(b.sensor_id); });
+    if (!list.length) { return el("Tr", {}, el("Td", {colSpan: 8, className: "text-muted small"}, "No readings for this selection yet.")); }
     return list.map(function (r) {
-      var level = r.analysis.risk_level;
-      return el("Tr", {key: r.sensor_id, className: r.analysis.anomaly_detected ? "table-danger" : ""}, [
-        el("Td", {}, String(r.asset_id)),
-        el("Td", {}, String(r.sensor_id)),
+      var a = r.analysis, level = a.risk_level;
+      return el("Tr", {key: r.sensor_id, className: a.anomaly_detected ? "table-danger" : ""}, [
+        el("Td", {}, link({asset_id: r.asset_id}, String(r.asset_id))),
+        el("Td", {}, link({asset_id: r.asset_id, sensor_id: r.sensor_id}, String(r.sensor_id))),
         el("Td", {}, String(r.sensor_type)),
         el("Td", {className: "text-end"}, number(r.value) + (r.unit ? " " + r.unit : "")),
         el("Td", {}, el("Span", {className: "badge text-bg-" + (QUALITY_COLORS[r.quality] || "secondary")}, String(r.quality))),
-        el("Td", {}, el("Span", {className: "badge text-bg-" + (RISK_COLORS[level] || "secondary")},
-                        level + " " + r.analysis.risk_score)),
-        el("Td", {}, timeOf(r.timestamp))
+        el("Td", {className: "text-end"}, a.anomaly_score === null || a.anomaly_score === undefined ? "—" : Number(a.anomaly_score).toFixed(2)),
+        el("Td", {}, el("Span", {className: "badge text-bg-" + (RISK_COLORS[level] || "secondary")}, level + " " + a.risk_score)),
+        el("Td", {}, timeOf(r.received || r.timestamp))
       ]);
     });
   }
 
-  function renderAlerts(limit) {
-    return C.renderAlerts(state.alerts, limit, "sensor-alert", "No HIGH or CRITICAL sensor alerts yet.");
+  function noteHealth(st, selection, records) {
+    var touched = false;
+    (records || []).forEach(function (h) {
+      if (h.asset_id !== undefined && C.inSelection(selection, h)) { st.assets[h.asset_id] = h; touched = true; }
+    });
+    return touched;
   }
 
-  function noteHealth(records) {
-    (records || []).forEach(function (h) { if (h.asset_id !== undefined) { state.assets[h.asset_id] = h; } });
+  function sameSelection(a, b) {
+    return ["asset_id", "sensor_id"].every(function (k) {
+      return ((a || {})[k] || []).map(String).sort().join(",") === ((b || {})[k] || []).map(String).sort().join(",");
+    });
   }
+
+  window.pulseAssetsFrames = {
+    /* The page now shows another selection: forget what is outside it until its snapshot arrives. */
+    selectionChanged: function (cfg, selection) {
+      var st = page(cfg), set = function (id, props) { try { window.dash_clientside.set_props(id, props); } catch (e) { /* left */ } };
+      Object.keys(st.readings).forEach(function (k) { if (!C.inSelection(selection, st.readings[k])) { delete st.readings[k]; } });
+      Object.keys(st.assets).forEach(function (k) { if (!C.inSelection(selection, st.assets[k])) { delete st.assets[k]; } });
+      var board = window.pulseAlerts.use(cfg.page, cfg);
+      window.pulseAlerts.setSelection(board, selection);
+      set(cfg.ids.health, {children: renderAssets(st)});
+      set(cfg.ids.readings, {children: renderReadings(st)});
+      set(cfg.ids.alerts, {children: window.pulseAlerts.render(board)});
+    },
+    /* Every sensor the page knows (the chart's axes and units come from the readings). */
+    readings: function (cfg) { return page(cfg).readings; }
+  };
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_assets: {
-      render: function (frame, cfg) {
+      render: function (frame, cfg, status, priority) {
         var nu = window.dash_clientside.no_update;
-        if (!frame) { return [nu, nu, nu, nu]; }
-        var assets = false, readings = false, alerts = false;
+        var chart = window.pulseSensorChart.state(cfg), selection = chart.selection, st = page(cfg);
+        var board = window.pulseAlerts.use(cfg.page, cfg, selection);
+        window.pulseAlerts.setFilter(board, status, priority);
+        if (!frame || (frame.type === "snapshot" && !sameSelection(frame.selection, selection))) { return [nu, nu, nu, nu]; }
+        var assets = false, readings = false, alerts = false, fresh = [];
         if (frame.type === "snapshot") {
-          state.readings = {};
-          (frame.sensors || []).forEach(function (r) { state.readings[r.sensor_id] = r; });
-          state.assets = {};
-          noteHealth(frame.health);
-          state.alerts = {};
-          (frame.alerts || []).concat(frame.missed_alerts || []).forEach(function (a) {
-            if (a.type === "alert_triggered") { C.keepAlert(state.alerts, a); }
-          });
+          st.readings = {};
+          (frame.sensors || []).forEach(function (r) { if (C.inSelection(selection, r)) { st.readings[r.sensor_id] = r; fresh.push(r); } });
+          st.assets = {};
+          noteHealth(st, selection, frame.health);
+          window.pulseAlerts.reset(board, (frame.alerts || []).concat(frame.missed_alerts || []));
           assets = readings = alerts = true;
         } else {
           (frame.messages || []).forEach(function (m) {
-            if (m.type === "sensor_update") { state.readings[m.sensor_id] = m; readings = true; }
-            else if (m.type === "health_update") {
-              var before = Object.keys(state.assets).length;
-              noteHealth(m.entities);
-              assets = assets || m.entities.some(function (h) { return h.asset_id !== undefined; }) ||
-                       Object.keys(state.assets).length !== before;
-            }
-            else if (m.type === "alert_triggered") { C.keepAlert(state.alerts, m); alerts = true; }
-            else if (m.type === "alert_update" && m.alert && m.alert.type === "alert_triggered") {
-              C.keepAlert(state.alerts, m.alert); alerts = true;     // acknowledged or resolved on the Live page
-            }
+            if (m.type === "sensor_update") {
+              if (C.inSelection(selection, m)) { st.readings[m.sensor_id] = m; fresh.push(m); readings = true; }
+            } else if (m.type === "health_update") { assets = noteHealth(st, selection, m.entities) || assets; }
+            else { alerts = window.pulseAlerts.take(board, m) || alerts; }
           });
         }
+        window.pulseSensorChart.take(cfg, fresh, frame.type === "snapshot");
         var via = frame.via === "poll" ? " (polling)" : "";
-        return [assets ? renderAssets() : nu, readings ? renderReadings() : nu, alerts ? renderAlerts(cfg.alert_rows) : nu,
-                "updated " + new Date().toLocaleTimeString() + via];
+        return [assets ? renderAssets(st) : nu, readings ? renderReadings(st) : nu,
+                alerts ? window.pulseAlerts.render(board) : nu, "updated " + timeOf(new Date()) + via];
+      },
+
+      filter: function (status, priority, cfg) {
+        var board = window.pulseAlerts.use(cfg.page, cfg, window.pulseSensorChart.state(cfg).selection);
+        window.pulseAlerts.setFilter(board, status, priority);
+        return window.pulseAlerts.render(board);
       }
     }
   });

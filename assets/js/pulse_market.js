@@ -58,13 +58,13 @@
         });
         var sparks = cfg.indicators.map(function (k) { return spark(k.key); });
         var via = frame.via === "poll" ? " (polling)" : "";
-        return values.concat(changes, sparks, [history.slice(), "updated " + new Date().toLocaleTimeString() + via]);
+        return values.concat(changes, sparks, [history.slice(), "updated " + window.pulseCommon.timeOf(new Date()) + via]);
       },
       history: function (data, key, cfg) {
         var rows = data || [];
         var percent = cfg.indicators.some(function (k) { return k.key === key && k.format === "percent"; });
         return {
-          data: [{x: rows.map(function (h) { return h.timestamp; }),
+          data: [{x: rows.map(function (h) { return window.pulseCommon.plotTime(h.timestamp); }),
                   y: rows.map(function (h) { return percent ? h[key] * 100 : h[key]; }),
                   type: "scatter", mode: "lines", name: cfg.labels[key], line: {color: "#2c7be5", width: 2}}],
           layout: {height: 320, margin: {l: 60, r: 10, t: 10, b: 40}, plot_bgcolor: "#fff",

@@ -9,7 +9,8 @@
   function ctxFor(cfg) {
     var key = JSON.stringify(cfg.socket_id);
     if (!sockets[key]) {
-      sockets[key] = {attempts: 0, everOpened: false, req: 0, lastAlertId: null, timer: null, poll: null};
+      sockets[key] = {attempts: 0, everOpened: false, req: 0, lastAlertId: null, timer: null, poll: null,
+                      filter: cfg.filter || null};
     }
     return sockets[key];
   }
@@ -29,8 +30,20 @@
     });
   }
 
+  /* A filter as the server takes it: only non-empty lists, null for "everything". */
+  function cleanFilter(filter) {
+    var out = {};
+    Object.keys(filter || {}).forEach(function (k) { if ((filter[k] || []).length) { out[k] = filter[k].slice(); } });
+    return Object.keys(out).length ? out : null;
+  }
+
   function pollOnce(cfg, ctx) {
-    var url = cfg.fallback_url + (ctx.lastAlertId !== null ? "?since_alert_id=" + ctx.lastAlertId : "");
+    var query = [];
+    if (ctx.lastAlertId !== null) { query.push("since_alert_id=" + ctx.lastAlertId); }
+    Object.keys(ctx.filter || {}).forEach(function (k) {
+      query.push(k + "=" + ctx.filter[k].map(encodeURIComponent).join(","));
+    });
+    var url = cfg.fallback_url + (query.length ? "?" + query.join("&") : "");
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) {
         if (r.status === 401) {   // the session is gone: the socket cannot come back either
@@ -79,6 +92,32 @@
     return JSON.stringify(req);
   }
 
+  /* Frames reach the page at most every cfg.deliver_ms: every Dash update costs the tab far more than
+   * merging two batches (their messages, in order), and a few updates a second look just as live. A
+   * snapshot goes at once and replaces the batches held before it. */
+  function setFrame(cfg, data) {
+    try { window.dash_clientside.set_props(cfg.frame_id, {data: data}); } catch (e) { /* the page was left */ }
+  }
+  function deliverLater(cfg, ctx, data) {
+    var held = ctx.held;
+    if (held) {
+      held.messages = held.messages.concat(data.messages || []);
+      held.dropped = (held.dropped || 0) + (data.dropped || 0);
+      held.seq = data.seq;
+    } else {
+      ctx.held = Object.assign({}, data, {messages: (data.messages || []).slice()});
+    }
+    if (ctx.deliverTimer) { return; }
+    var wait = Math.max(0, (ctx.delivered || 0) + (cfg.deliver_ms || 0) - Date.now());
+    ctx.deliverTimer = setTimeout(function () {
+      ctx.deliverTimer = null;
+      var frame = ctx.held;
+      ctx.held = null;
+      ctx.delivered = Date.now();
+      if (frame) { setFrame(cfg, frame); }
+    }, wait);
+  }
+
   /* A snapshot is asked for when the server confirms the subscription. Should that reply or the
    * snapshot itself not reach the page (Dash runs the message callback with the socket's latest
    * message, so a frame can in principle be overtaken), ask again: a page must never sit on an
@@ -108,6 +147,25 @@
    * the messages go 150 ms apart. An empty choice keeps `notifications` (a socket subscribed to
    * nothing is closed by the server as idle). */
   window.pulseSocket = {
+    /* Show only a selection ({"store": [5], "dept": [3]}, or assets/sensors; empty: everything). The
+     * server filters from then on and answers `filtered` and a snapshot of the selection; the filter
+     * is kept for the subscribe of every reconnect. True when it changed. */
+    setFilter: function (cfg, filter) {
+      var ctx = ctxFor(cfg), wanted = cleanFilter(filter);
+      if (JSON.stringify(wanted) === JSON.stringify(ctx.filter)) { return false; }
+      ctx.filter = wanted;
+      if (ctx.open) {
+        ctx.req += 1;
+        setSocket(cfg, {send: JSON.stringify({type: "filter", filter: wanted, id: "filter-" + ctx.req})});
+      } else if (ctx.poll) { pollOnce(cfg, ctx); }
+      return true;
+    },
+    /* Ask for a fresh snapshot now (the Refresh button). */
+    refresh: function (cfg) {
+      var ctx = ctxFor(cfg);
+      if (ctx.open) { setSocket(cfg, {send: snapshotRequest(ctx)}); }
+      else if (ctx.poll) { pollOnce(cfg, ctx); }
+    },
     setChannels: function (cfg, channels) {
       var ctx = ctxFor(cfg);
       var current = ctx.channels || cfg.channels;
@@ -131,9 +189,12 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_socket: {
       url: function (cfg) {
-        if (cfg) {                    // a (re)opened page starts with its layout's channels, no retry pending
+        if (cfg) {                    // a (re)opened page starts with its layout's channels and filter, no retry pending
           var ctx = ctxFor(cfg);
           ctx.channels = null;
+          ctx.filter = cleanFilter(cfg.filter);
+          ctx.open = false;
+          ctx.held = null;
           clearTimeout(ctx.snapWatch);
         }
         return cfg ? baseUrl(cfg) : window.dash_clientside.no_update;
@@ -151,8 +212,9 @@
           watchSnapshot(cfg, ctx);
           stopPolling(ctx);
           ctx.req += 1;
-          return ["Live", "success",
-                  JSON.stringify({type: "subscribe", channels: ctx.channels || cfg.channels, id: "sub-" + ctx.req})];
+          var subscribe = {type: "subscribe", channels: ctx.channels || cfg.channels, id: "sub-" + ctx.req};
+          if (ctx.filter) { subscribe.filter = ctx.filter; }
+          return ["Live", "success", JSON.stringify(subscribe)];
         }
         if (state.readyState === 0) {            // CONNECTING
           if (ctx.poll) { return [nu, nu, nu]; }
@@ -185,10 +247,13 @@
         var ctx = ctxFor(cfg);
         if (data.type === "subscribed") { return [snapshotRequest(ctx), nu]; }
         if (data.type === "batch" || data.type === "snapshot") {
-          if (data.type === "snapshot") { ctx.gotSnapshot = true; }
           noteAlerts(ctx, data);
           var notes = (data.messages || []).filter(function (m) { return m.type === "notification"; });
           if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes, cfg.toast_area_id); }
+          if (data.type === "batch") { deliverLater(cfg, ctx, data); return [nu, nu]; }
+          ctx.gotSnapshot = true;
+          ctx.held = null;                      // the snapshot is newer than any batch held
+          ctx.delivered = Date.now();
           return [nu, data];
         }
         if (data.type === "session_ended") {    // signed out (here or in another tab): sign in again

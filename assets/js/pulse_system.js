@@ -130,7 +130,7 @@
   }
 
   function chart() {
-    var x = history.map(function (h) { return h.t; });
+    var x = history.map(function (h) { return window.pulseCommon.plotTime(h.t); });
     return {
       data: [{x: x, y: history.map(function (h) { return h.in; }), name: "in", type: "scatter", mode: "lines",
               line: {color: "#2c7be5", width: 2}},
@@ -160,7 +160,7 @@
         var via = frame.via === "poll" ? " (polling)" : "";
         return [cards(s), table(pairs(s.connections_by_channel), ["channel", "sockets"]),
                 table(processes(s), ["process", "role", "memory", "CPU", ""]), rejected(s), frames(s), redis(s),
-                cache(s), chart(), "updated " + new Date().toLocaleTimeString() + via + " · " + (s.mode || "")];
+                cache(s), chart(), "updated " + window.pulseCommon.timeOf(new Date()) + via + " · " + (s.mode || "")];
       }
     }
   });

@@ -22,7 +22,7 @@
         el("Div", {className: "toast-header"}, [
           el("Span", {className: "toast-dot bg-" + (COLORS[t.level] || "secondary")}),
           el("Strong", {className: "me-auto"}, t.title),
-          el("Small", {className: "text-muted"}, new Date(t.timestamp).toLocaleTimeString())
+          el("Small", {className: "text-muted"}, window.pulseCommon.timeOf(t.timestamp))
         ]),
         el("Div", {className: "toast-body"}, t.message)
       ]);

@@ -29,6 +29,13 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def _selection() -> Selection | None:
+    """`store`, `dept`, `asset_id`, `sensor_id` (repeated or comma-separated), like a socket's filter."""
+    return Selection.parse({name: [int(v) if name in ("store", "dept") and v.isdigit() else v
+                                   for item in request.args.getlist(name) for v in item.split(",") if v]
+                            for name in FIELDS if name in request.args})
+
+
 @bp.get("/live-data")
 def live_data():
     """The same snapshot a WebSocket client gets for {"type": "snapshot"}; `store`, `dept`, `asset_id`
@@ -36,9 +43,7 @@ def live_data():
     try:
         since = request.args.get("since_alert_id")
         since_id = _int_arg("since_alert_id", 0, 0, 2**62) if since is not None else None
-        selection = Selection.parse({name: [int(v) if name in ("store", "dept") and v.isdigit() else v
-                                            for item in request.args.getlist(name) for v in item.split(",") if v]
-                                     for name in FIELDS if name in request.args})
+        selection = _selection()
     except (ValueError, SelectionError) as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(get_runtime().snapshot(current_user.tenant, since_id, selection))
@@ -47,15 +52,18 @@ def live_data():
 @bp.get("/alerts")
 def alerts():
     """Alerts newest first, or with after_id those newer than an id, oldest first; optionally only
-    one status and/or priority (the store refuses unknown values: 400, never an empty list)."""
+    one status and/or priority (the store refuses unknown values: 400, never an empty list), and only
+    the entities selected like /api/live-data's (a filtered dashboard's status filter)."""
     try:
         limit = _int_arg("limit", 20, 1, 500)
         after_id = _int_arg("after_id", -1, 0, 2**62) if "after_id" in request.args else None
-        filters = {"status": request.args.get("status"), "priority": request.args.get("priority")}
+        selection = _selection()
+        filters = {"status": request.args.get("status"), "priority": request.args.get("priority"),
+                   "entities": selection.as_dict() if selection is not None else None}
         store = get_runtime().alerts
         items = store.after(current_user.tenant, after_id, limit, **filters) if after_id is not None \
             else store.recent(current_user.tenant, limit, **filters)
-    except ValueError as exc:
+    except (ValueError, SelectionError) as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(alerts=[protocol.alert_message(a) for a in items])
 

@@ -89,6 +89,16 @@ def test_alerts_api_rejects_bad_parameters_with_400_json(logged_in_client, query
     assert r.status_code == 400 and "error" in r.get_json()
 
 
+def test_alerts_api_selects_entities_like_a_filtered_dashboard(app, logged_in_client):
+    from services.web.runtime_access import EXTENSION_KEY
+    alerts = [{"event_id": f"e{store}", "priority": "HIGH", "timestamp": "2026-11-24T13:00:00.000Z", "store": store,
+               "dept": 3, "risk_score": 70, "message": f"store {store}", "why": "test"} for store in (1, 2, 5)]
+    app.extensions[EXTENSION_KEY].alerts.save("default", alerts)
+    shown = lambda query: [a["store"] for a in logged_in_client.get("/api/alerts?" + query).get_json()["alerts"]]  # noqa: E731
+    assert shown("store=1,5&status=open") == [5, 1] and shown("store=2&dept=3") == [2] and shown("dept=4") == []
+    assert logged_in_client.get("/api/alerts?store=x").status_code == 400
+
+
 def test_unknown_api_path_is_404_json(logged_in_client):
     r = logged_in_client.get("/api/nope")
     assert r.status_code == 404 and "error" in r.get_json()
