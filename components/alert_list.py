@@ -1,7 +1,8 @@
 """Alert list: newest first, coloured by priority, each with the human "why" and its workflow status.
 
-The list itself is rendered in the browser (assets/js/pulse_live.js) from alert messages; this
-module gives the container, the empty state and, for pages that act on alerts, a filter bar
+The list itself is drawn in the browser (assets/js/pulse_alerts.js) from alert messages, straight
+into the container (which therefore has no children here: "Waiting for data…" is the stylesheet's,
+while it is empty); this module gives the container and, for pages that act on alerts, a filter bar
 (status, priority) and the line where a failed action is reported. `PRIORITY_COLORS` is the one
 place the priority colours are defined (the stylesheet uses the same class names).
 """
@@ -35,7 +36,6 @@ def alert_list(list_id, title: str = "Alerts", filters: html.Div | None = None) 
                         html.Span(" latest 20, newest first", className="text-muted small")]),
         dbc.CardBody([
             filters if filters is not None else html.Div(),
-            html.Div([dbc.Spinner(size="sm", color="secondary"), " Waiting for data…"],
-                     id=list_id, className="alert-list", **{"data-testid": "alert-list"}),
+            html.Div(id=list_id, className="alert-list waiting", **{"data-testid": "alert-list"}),
         ], className="p-2"),
     ], className="h-100")

@@ -1,4 +1,6 @@
-"""KPI card: a title, a big value and a hint line. Values are filled in by clientside callbacks."""
+"""KPI card: a title, a big value and a hint line. Values are drawn by the page's clientside renderer
+(straight into the value's element, which Dash never re-renders: it has no children in the layout);
+until then the value shows a spinner (CSS, `.kpi-value:empty`)."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -6,10 +8,8 @@ from dash import html
 
 
 def kpi_card(value_id, title: str, hint: str = "") -> dbc.Card:
-    """A card whose value starts as a spinner until the first snapshot arrives."""
     return dbc.Card(dbc.CardBody([
         html.Div(title, className="kpi-title"),
-        html.Div(dbc.Spinner(size="sm", color="secondary"), id=value_id, className="kpi-value",
-                 **{"data-testid": "kpi-value"}),
+        html.Div(id=value_id, className="kpi-value", **{"data-testid": "kpi-value"}),
         html.Div(hint, className="kpi-hint"),
     ]), className="kpi-card h-100")

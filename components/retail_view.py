@@ -61,8 +61,8 @@ def initial_figure() -> go.Figure:
         go.Scatter(name="Mean per bucket", mode="lines", x=[], y=[], line={"color": "#3d6aa8", "width": 2},
                    hovertemplate="%{y:$,.0f} (%{text})<extra>mean</extra>"),
     ])
-    fig.update_layout(template="plotly_white", height=340, margin={"l": 60, "r": 10, "t": 10, "b": 40},
-                      legend={"orientation": "h", "y": 1.1}, uirevision="live",
+    fig.update_layout(template="plotly_white", height=340, margin={"l": 60, "r": 10, "t": 30, "b": 40},
+                      legend={"orientation": "h", "y": 1, "yanchor": "bottom"}, uirevision="live",
                       xaxis_title=None, yaxis_title="Weekly sales")
     return fig
 
@@ -107,7 +107,7 @@ def retail_view(ids: RetailIds, config: dict, health_chart: bool = False) -> lis
     if not health_chart:
         ids_for_browser.pop("health_chart")
     rows.append(dcc.Store(id=ids.render_config, data={
-        "kind": "retail", "kpis": [{"key": k, "format": f} for k, _, _, f in KPIS],
+        "kind": "retail", "kpis": [{"key": k, "format": f, "id": ids.kpi(k)} for k, _, _, f in KPIS],
         "chart_max_points": CHART_MAX_POINTS, "table_rows": 20, "alert_rows": 20, "health_rows": 8,
         "alerts_url": "/api/alerts", "links": not config.get("fixed_entity"), "ids": ids_for_browser, **config}))
     return rows
@@ -117,8 +117,6 @@ def register(ids: RetailIds, view_ids: ViewIds, socket: str, filters: bool) -> N
     """The screen's clientside callbacks, once per page module."""
     clientside_callback(
         ClientsideFunction("pulse_live", "render"),
-        *[Output(ids.kpi(key), "children") for key, *_ in KPIS],
-        Output(ids.alerts, "children"),
         Output(ids.chart, "extendData"),
         Output(ids.chart, "figure"),
         Output(ids.updated, "children"),
@@ -130,8 +128,7 @@ def register(ids: RetailIds, view_ids: ViewIds, socket: str, filters: bool) -> N
         prevent_initial_call=True,
     )
     clientside_callback(   # a new filter: redraw from what is held, then ask the API for matching older alerts
-        ClientsideFunction("pulse_live", "filter"),
-        Output(ids.alerts, "children", allow_duplicate=True),
+        ClientsideFunction("pulse_alerts", "filter"),
         Input(ids.alert_status, "value"),
         Input(ids.alert_priority, "value"),
         State(ids.render_config, "data"),

@@ -1,8 +1,8 @@
 """The sensor screen the Assets page and an asset's page share: health per asset, per-sensor history
 charts, the latest reading of every sensor, and sensor alerts with their workflow.
 
-Fed by a LiveSocket (channels sensors, health, alerts) and rendered in the browser
-(assets/js/pulse_assets.js): `sensor_update` messages are coalesced per sensor on the server, so
+Fed by a LiveSocket (channels sensors, health, alerts) and drawn in the browser straight into the
+containers below, which have no children here (assets/js/pulse_assets.js): `sensor_update` messages are coalesced per sensor on the server, so
 each frame carries at most one reading per sensor, the newest. The history charts
 (assets/js/pulse_sensor_chart.js) draw each chosen sensor over the view's range from GET
 /api/v1/history, one axis per sensor type with its unit, anomalies marked, carrying on live.
@@ -53,8 +53,7 @@ def sensor_view(ids: SensorIds, config: dict, entity: bool = False) -> list:
     rows = [
         dbc.Card([
             dbc.CardHeader("Health per asset, least healthy first", className="fw-semibold"),
-            dbc.CardBody(html.Div(dbc.Spinner(size="sm", color="secondary"), id=ids.health,
-                                  className="asset-grid", **{"data-testid": "asset-health"})),
+            dbc.CardBody(html.Div(id=ids.health, className="asset-grid waiting", **{"data-testid": "asset-health"})),
         ], className="mb-3"),
         dbc.Row(dbc.Col(history, className="mb-3"), className="g-3"),
     ]
@@ -76,9 +75,6 @@ def register(ids: SensorIds, view_ids: ViewIds, socket: str, filters: bool) -> N
     """The screen's clientside callbacks, once per page module."""
     clientside_callback(
         ClientsideFunction("pulse_assets", "render"),
-        Output(ids.health, "children"),
-        Output(ids.readings, "children"),
-        Output(ids.alerts, "children"),
         Output(ids.updated, "children"),
         Input(LiveSocket.ids.frame(socket), "data"),
         State(ids.render_config, "data"),
@@ -86,9 +82,8 @@ def register(ids: SensorIds, view_ids: ViewIds, socket: str, filters: bool) -> N
         State(ids.alert_priority, "value"),
         prevent_initial_call=True,
     )
-    clientside_callback(
-        ClientsideFunction("pulse_assets", "filter"),
-        Output(ids.alerts, "children", allow_duplicate=True),
+    clientside_callback(   # a new filter: redraw from what is held, then ask the API for matching older alerts
+        ClientsideFunction("pulse_alerts", "filter"),
         Input(ids.alert_status, "value"),
         Input(ids.alert_priority, "value"),
         State(ids.render_config, "data"),

@@ -1,7 +1,8 @@
 /*
- * Helpers shared by the clientside renderers (pulse_live.js, pulse_assets.js). Loaded first: Dash
- * serves assets in name order. Everything is built as React elements with text children, so data
- * from the server is always shown as text, never interpreted as HTML.
+ * Helpers shared by the clientside renderers (pulse_live.js, pulse_assets.js, pulse_alerts.js, ...).
+ * Loaded first: Dash serves assets in name order. Everything is built as React elements with text
+ * children or as DOM nodes with text nodes, so data from the server is always shown as text, never
+ * interpreted as HTML.
  */
 (function () {
   "use strict";
@@ -71,40 +72,6 @@
   }).observe(document.documentElement, {childList: true, subtree: true, characterData: true, attributes: true,
                                          attributeFilter: ["datetime"]});
 
-  var STATUS_LABELS = {open: "Open", acknowledged: "Acknowledged", resolved: "Resolved"};
-  var STATUS_RANK = {open: 0, acknowledged: 1, resolved: 2};
-
-  /* Keep `a` by id, unless the copy held is further along: a status only moves forward, and with
-   * Redis an alert_update from a web worker may overtake the worker's `alert` (always "open"). */
-  function keepAlert(byId, a) {
-    var held = byId[a.id];
-    if (held && (STATUS_RANK[held.status] || 0) > (STATUS_RANK[a.status] || 0)) { return; }
-    byId[a.id] = a;
-  }
-
-  /* "Open", or who acknowledged/resolved it and when (an alert from before the workflow is open). */
-  function statusText(a) {
-    var status = a.status || "open", text = STATUS_LABELS[status] || String(status);
-    if (status === "acknowledged") { text += " by " + a.acknowledged_by + " · " + timeOf(a.acknowledged_at); }
-    if (status === "resolved") {
-      text += " by " + a.resolved_by + " · " + timeOf(a.resolved_at);
-      if (a.acknowledged_by) { text += " (acknowledged by " + a.acknowledged_by + ")"; }
-    }
-    return text;
-  }
-
-  /* Buttons for the next steps: none once resolved. The list container handles their clicks. */
-  function actionButtons(a) {
-    var status = a.status || "open", buttons = [];
-    var button = function (action, text, tone) {
-      return el("Button", {type: "button", className: "btn btn-sm py-0 px-2 btn-outline-" + tone, key: action,
-                           "data-alert-action": action, "data-alert-id": String(a.id)}, text);
-    };
-    if (status === "open") { buttons.push(button("acknowledge", "Acknowledge", "secondary")); }
-    if (status !== "resolved") { buttons.push(button("resolve", "Resolve", "success")); }
-    return el("Span", {className: "alert-actions d-flex gap-1"}, buttons);
-  }
-
   /* The entity an alert, point or reading is about. */
   function entityOf(r) {
     if (r.asset_id !== undefined && r.asset_id !== null) { return {asset_id: r.asset_id, sensor_id: r.sensor_id}; }
@@ -122,47 +89,35 @@
     });
   }
 
-  /* Alerts held in `byId` (id -> alert), newest first, those `opts.keep` accepts (all without it);
-   * with `opts.actions`, each gets Acknowledge/Resolve buttons, with `opts.links` a link to its entity's
-   * page. Older alerts beyond what can be shown are forgotten, except those shown now (a filter may show old ones). */
-  function renderAlerts(byId, limit, testid, emptyText, opts) {
-    opts = opts || {};
-    var list = Object.keys(byId).map(function (k) { return byId[k]; })
-      .sort(function (a, b) { return b.id - a.id; });
-    var shown = (opts.keep ? list.filter(opts.keep) : list).slice(0, limit);
-    var showing = {};
-    shown.forEach(function (a) { showing[a.id] = true; });
-    list.slice(limit * 5).forEach(function (a) { if (!showing[a.id]) { delete byId[a.id]; } });
-    if (!shown.length) { return el("Div", {className: "text-muted small p-2"}, emptyText); }
-    return shown.map(function (a) {
-      var status = a.status || "open";
-      var parts = [
-        el("Div", {className: "d-flex justify-content-between"}, [
-          el("Span", {className: "alert-priority"}, a.priority + " · " + a.risk_score),
-          el("Span", {className: "text-muted small"}, timeOf(a.timestamp))
-        ]),
-        el("Div", {className: "alert-message"}, a.message),
-        el("Div", {className: "alert-why small text-muted"}, a.why),
-        el("Div", {className: "d-flex justify-content-between align-items-center mt-1"},
-           [el("Span", {className: "alert-status small", "data-testid": "alert-status"}, statusText(a))]
-             .concat(opts.actions ? [actionButtons(a)] : []))
-      ];
-      if (opts.links) {
-        parts.push(el("A", {className: "alert-open small", href: entityUrl(entityOf(a)), "data-spa": "1",
-                            "data-testid": "alert-open"}, "Open " + entityLabel(entityOf(a)) + " →"));
-      }
-      return el("Div", {className: "alert-item priority-" + a.priority + " status-" + status, key: String(a.id),
-                        "data-testid": testid, "data-alert-id": String(a.id)}, parts);
-    });
-  }
-
   /* A DOM element with a class and text (set as textContent, so never parsed as HTML), for the lists
-   * drawn straight into containers Dash does not re-render (points, health, the stream log). */
+   * drawn straight into containers Dash does not re-render (points, health, alerts, the stream log). */
   function node(tag, className, text) {
     var n = document.createElement(tag);
     if (className) { n.className = className; }
     if (text !== undefined) { n.textContent = text; }
     return n;
+  }
+
+  /* A DOM element with attributes (`className`, `style` (an object), any other as an attribute) and
+   * children: nodes, or strings made text nodes (never parsed as HTML); null children are skipped. */
+  function make(tag, attrs, children) {
+    var n = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "className") { n.className = attrs[k]; }
+      else if (k === "style") { Object.assign(n.style, attrs[k]); }
+      else { n.setAttribute(k, attrs[k]); }
+    });
+    [].concat(children === undefined ? [] : children).forEach(function (c) {
+      if (c !== null && c !== undefined) { n.appendChild(typeof c === "object" ? c : document.createTextNode(String(c))); }
+    });
+    return n;
+  }
+
+  /* Draw `nodes` into the element with id `id` (one Dash never re-renders: no children in its layout). */
+  function fill(id, nodes) {
+    var box = document.getElementById(id);
+    if (box) { box.replaceChildren.apply(box, [].concat(nodes)); }
+    return box;
   }
 
   /* Go to the login page (the session ended): once. A signed-out socket says so twice (the
@@ -221,10 +176,26 @@
     }).catch(function () { return {ok: false, status: 0, body: {}}; });
   }
 
+  /* set_props on a component of the page, from a timer or a reply: false if the page was left meanwhile. */
+  function setProps(id, props) {
+    try { window.dash_clientside.set_props(id, props); return true; } catch (e) { return false; }
+  }
+
+  /* The same selection: {store: [5], dept: []} and {store: [5]} are (a message's `selection`, absent on
+   * an unfiltered socket, against what a page shows). */
+  function sameSelection(a, b) {
+    return ["store", "dept", "asset_id", "sensor_id"].every(function (k) {
+      return ((a || {})[k] || []).map(String).sort().join(",") === ((b || {})[k] || []).map(String).sort().join(",");
+    });
+  }
+
+  function byReceived(a, b) { return Date.parse(a.received || a.timestamp) - Date.parse(b.received || b.timestamp); }
+
   window.pulseFormatTime = timeOf;
   window.pulseCommon = {
     el: el, node: node, timeOf: timeOf, plotTime: plotTime, zone: zoneOf, toLogin: toLogin, go: go, api: api,
-    entityUrl: entityUrl, entityLabel: entityLabel, entityOf: entityOf, inSelection: inSelection, link: link, renderAlerts: renderAlerts, keepAlert: keepAlert,
+    entityUrl: entityUrl, entityLabel: entityLabel, entityOf: entityOf, inSelection: inSelection, setProps: setProps,
+    sameSelection: sameSelection, byReceived: byReceived, link: link, make: make, fill: fill,
     RISK_COLORS: {LOW: "secondary", MEDIUM: "info", HIGH: "warning", CRITICAL: "danger"},
     tone: function (score) { return score < 50 ? "bad" : (score < 80 ? "warn" : "good"); }
   };

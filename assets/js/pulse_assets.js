@@ -4,11 +4,11 @@
  * frame is a snapshot (redraw) or a batch of messages (sensor_update, health_update for assets,
  * alert_triggered, alert_update). Like the Live page, the selection is the server's (the socket's
  * filter) and is applied here too to what arrived before a new filter took effect. The history
- * charts are pulse_sensor_chart.js. Everything is rendered as React text, never as HTML.
+ * charts are pulse_sensor_chart.js. Everything is rendered as text (DOM text nodes), never as HTML.
  */
 (function () {
   "use strict";
-  var C = window.pulseCommon, el = C.el, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
+  var C = window.pulseCommon, make = C.make, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
   var QUALITY_COLORS = {good: "success", uncertain: "warning", bad: "danger"};
   var pages = {};
 
@@ -18,49 +18,53 @@
     return Number(v).toLocaleString("en-US", {maximumFractionDigits: 2});
   }
 
-  function link(entity, text, className) {
-    return el("A", {href: C.entityUrl(entity), "data-spa": "1", className: className || ""}, text);
-  }
-
-  function renderAssets(st) {
+  /* Asset cards and readings are drawn straight into their containers (no children in the layout, so
+   * Dash never re-renders them), as DOM nodes with text nodes: every frame brings readings, and as
+   * Dash children two dozen rows are hundreds of components every update of the page looks at. */
+  function drawAssets(cfg, st) {
     var list = Object.keys(st.assets).map(function (k) { return st.assets[k]; })
       .sort(function (a, b) { return a.health_score - b.health_score || String(a.asset_id).localeCompare(b.asset_id); });
     if (!list.length) {
-      return el("Div", {className: "text-muted small"},
-                "No sensor data yet: run the simulator with SIM_PROFILE=sensor (or mixed), or send sensor events.");
+      C.fill(cfg.ids.health, make("div", {className: "text-muted small"},
+        "No sensor data yet: run the simulator with SIM_PROFILE=sensor (or mixed), or send sensor events."));
+      return;
     }
-    return list.map(function (a) {
+    C.fill(cfg.ids.health, list.map(function (a) {
       var score = a.health_score, tone = C.tone(score);
-      return el("Div", {className: "asset-card", key: a.asset_id, "data-testid": "asset-card"}, [
-        el("Div", {className: "d-flex justify-content-between"}, [
-          link({asset_id: a.asset_id}, String(a.asset_id), "fw-semibold"),
-          el("Span", {className: "health-score-big " + tone}, score.toFixed(0))
+      return make("div", {className: "asset-card", "data-testid": "asset-card"}, [
+        make("div", {className: "d-flex justify-content-between"}, [
+          C.link({asset_id: a.asset_id}, String(a.asset_id), "fw-semibold"),
+          make("span", {className: "health-score-big " + tone}, score.toFixed(0))
         ]),
-        el("Div", {className: "health-track"},
-           el("Div", {className: "health-fill " + tone, style: {width: Math.max(2, score) + "%"}})),
-        el("Div", {className: "text-muted small"},
-           a.events + " readings · " + a.anomalies + " anomalies · " + timeOf(a.last_seen))
+        make("div", {className: "health-track"},
+             make("div", {className: "health-fill " + tone, style: {width: Math.max(2, score) + "%"}})),
+        make("div", {className: "text-muted small"},
+             a.events + " readings · " + a.anomalies + " anomalies · " + timeOf(a.last_seen))
       ]);
-    });
+    }));
   }
 
-  function renderReadings(st) {
+  function drawReadings(cfg, st) {
     var list = Object.keys(st.readings).map(function (k) { return st.readings[k]; })
       .sort(function (a, b) { return String(a.asset_id).localeCompare(b.asset_id) || String(a.sensor_id).localeCompare(b.sensor_id); });
-    if (!list.length) { return el("Tr", {}, el("Td", {colSpan: 8, className: "text-muted small"}, "No readings for this selection yet.")); }
-    return list.map(function (r) {
+    if (!list.length) {
+      C.fill(cfg.ids.readings, make("tr", {}, make("td", {colspan: "8", className: "text-muted small"},
+                                                  "No readings for this selection yet.")));
+      return;
+    }
+    C.fill(cfg.ids.readings, list.map(function (r) {
       var a = r.analysis, level = a.risk_level;
-      return el("Tr", {key: r.sensor_id, className: a.anomaly_detected ? "table-danger" : ""}, [
-        el("Td", {}, link({asset_id: r.asset_id}, String(r.asset_id))),
-        el("Td", {}, link({asset_id: r.asset_id, sensor_id: r.sensor_id}, String(r.sensor_id))),
-        el("Td", {}, String(r.sensor_type)),
-        el("Td", {className: "text-end"}, number(r.value) + (r.unit ? " " + r.unit : "")),
-        el("Td", {}, el("Span", {className: "badge text-bg-" + (QUALITY_COLORS[r.quality] || "secondary")}, String(r.quality))),
-        el("Td", {className: "text-end"}, a.anomaly_score === null || a.anomaly_score === undefined ? "—" : Number(a.anomaly_score).toFixed(2)),
-        el("Td", {}, el("Span", {className: "badge text-bg-" + (RISK_COLORS[level] || "secondary")}, level + " " + a.risk_score)),
-        el("Td", {}, timeOf(r.received || r.timestamp))
+      return make("tr", {className: a.anomaly_detected ? "table-danger" : ""}, [
+        make("td", {}, C.link({asset_id: r.asset_id}, String(r.asset_id))),
+        make("td", {}, C.link({asset_id: r.asset_id, sensor_id: r.sensor_id}, String(r.sensor_id))),
+        make("td", {}, String(r.sensor_type)),
+        make("td", {className: "text-end"}, number(r.value) + (r.unit ? " " + r.unit : "")),
+        make("td", {}, make("span", {className: "badge text-bg-" + (QUALITY_COLORS[r.quality] || "secondary")}, String(r.quality))),
+        make("td", {className: "text-end"}, a.anomaly_score === null || a.anomaly_score === undefined ? "—" : Number(a.anomaly_score).toFixed(2)),
+        make("td", {}, make("span", {className: "badge text-bg-" + (RISK_COLORS[level] || "secondary")}, level + " " + a.risk_score)),
+        make("td", {}, timeOf(r.received || r.timestamp))
       ]);
-    });
+    }));
   }
 
   function noteHealth(st, selection, records) {
@@ -71,23 +75,15 @@
     return touched;
   }
 
-  function sameSelection(a, b) {
-    return ["asset_id", "sensor_id"].every(function (k) {
-      return ((a || {})[k] || []).map(String).sort().join(",") === ((b || {})[k] || []).map(String).sort().join(",");
-    });
-  }
-
   window.pulseAssetsFrames = {
     /* The page now shows another selection: forget what is outside it until its snapshot arrives. */
     selectionChanged: function (cfg, selection) {
-      var st = page(cfg), set = function (id, props) { try { window.dash_clientside.set_props(id, props); } catch (e) { /* left */ } };
+      var st = page(cfg);
       Object.keys(st.readings).forEach(function (k) { if (!C.inSelection(selection, st.readings[k])) { delete st.readings[k]; } });
       Object.keys(st.assets).forEach(function (k) { if (!C.inSelection(selection, st.assets[k])) { delete st.assets[k]; } });
-      var board = window.pulseAlerts.use(cfg.page, cfg);
-      window.pulseAlerts.setSelection(board, selection);
-      set(cfg.ids.health, {children: renderAssets(st)});
-      set(cfg.ids.readings, {children: renderReadings(st)});
-      set(cfg.ids.alerts, {children: window.pulseAlerts.render(board)});
+      window.pulseAlerts.setSelection(window.pulseAlerts.use(cfg.page, cfg), selection);
+      drawAssets(cfg, st);
+      drawReadings(cfg, st);
     },
     /* Every sensor the page knows (the chart's axes and units come from the readings). */
     readings: function (cfg) { return page(cfg).readings; }
@@ -100,7 +96,7 @@
         var chart = window.pulseSensorChart.state(cfg), selection = chart.selection, st = page(cfg);
         var board = window.pulseAlerts.use(cfg.page, cfg, selection);
         window.pulseAlerts.setFilter(board, status, priority);
-        if (!frame || (frame.type === "snapshot" && !sameSelection(frame.selection, selection))) { return [nu, nu, nu, nu]; }
+        if (!frame || (frame.type === "snapshot" && !C.sameSelection(frame.selection, selection))) { return nu; }
         var assets = false, readings = false, alerts = false, fresh = [];
         if (frame.type === "snapshot") {
           st.readings = {};
@@ -119,14 +115,13 @@
         }
         window.pulseSensorChart.take(cfg, fresh, frame.type === "snapshot");
         var via = frame.via === "poll" ? " (polling)" : "";
-        return [assets ? renderAssets(st) : nu, readings ? renderReadings(st) : nu,
-                alerts ? window.pulseAlerts.render(board) : nu, "updated " + timeOf(new Date()) + via];
-      },
-
-      filter: function (status, priority, cfg) {
-        var board = window.pulseAlerts.use(cfg.page, cfg, window.pulseSensorChart.state(cfg).selection);
-        window.pulseAlerts.setFilter(board, status, priority);
-        return window.pulseAlerts.render(board);
+        if (assets) { drawAssets(cfg, st); }
+        if (readings) { drawReadings(cfg, st); }
+        if (alerts) { window.pulseAlerts.draw(board); }
+        var updated = "updated " + timeOf(new Date()) + via;
+        if (updated === st.updated) { return nu; }
+        st.updated = updated;
+        return updated;
       }
     }
   });

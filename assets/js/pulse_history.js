@@ -68,9 +68,11 @@
 
   /* Where history ends and live points take over. Raw history names its events: a live point is
    * drawn unless its event_id already is (so nothing the history missed is lost, nothing is drawn
-   * twice). Rollup buckets name none: live points received after the history's end (the last
-   * bucket's end, or the moment the server answered if that comes first) are drawn. */
-  function Seam(answer) {
+   * twice). Rollup buckets name none: live points after the history's end (the last bucket's end,
+   * or the end of the range the server answered for if that comes first) are drawn. Times are the
+   * view's clock: `received`, or the event's `timestamp` for clock "event". */
+  function Seam(answer, clock) {
+    this.event = clock === "event";
     this.ids = new Set();
     this.raw = answer.bucket === "raw";
     this.start = answer.span ? answer.span.from : -Infinity;
@@ -84,8 +86,8 @@
     }
   }
   Seam.prototype.accept = function (p) {
-    var received = Date.parse(p.received || p.timestamp);
-    if (received < this.start || (!this.raw && !(received > this.after))) { return false; }
+    var t = Date.parse(this.event ? p.timestamp : (p.received || p.timestamp));
+    if (t < this.start || (!this.raw && !(t > this.after))) { return false; }
     if (p.event_id) {
       if (this.ids.has(p.event_id)) { return false; }
       this.ids.add(p.event_id);

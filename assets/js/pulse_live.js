@@ -5,7 +5,8 @@
  * selection is applied by the server (the socket's filter); what the socket sent before a new filter
  * took effect is dropped here too: a snapshot or KPIs of another selection, points, health records
  * and alerts outside it. Alerts live on the page's board (pulse_alerts.js), the chart in
- * pulse_live_chart.js. All text goes through React children or textContent, never HTML.
+ * pulse_live_chart.js; KPI values, the table and the health list are drawn straight into their
+ * elements (Dash never re-renders them). All text goes through React children or textContent, never HTML.
  */
 (function () {
   "use strict";
@@ -20,6 +21,15 @@
     if (st.shown[key] === text) { return window.dash_clientside.no_update; }
     st.shown[key] = text;
     return text;
+  }
+
+  /* KPI values go straight into their elements (no children in the layout, so Dash never redraws
+   * them): seven Dash updates a few times a second cost the tab more than the whole frame else. */
+  function drawKpis(cfg, kpis) {
+    cfg.kpis.forEach(function (k) {
+      var box = document.getElementById(k.id), text = fmt(kpis[k.key], k.format);
+      if (box && box.textContent !== text) { box.textContent = text; }
+    });
   }
 
   /* The table and the health list at most every TABLE_MS (the last change always drawn). */
@@ -43,15 +53,6 @@
     if (format === "percent") { return value.toFixed(1) + "%"; }
     if (format === "rate") { return value.toFixed(1); }
     return Number(value).toLocaleString("en-US");
-  }
-
-  /* The same selection: {store: [5], dept: []} and {store: [5]} are; what a message says it is for
-   * (`selection`, absent on an unfiltered socket) against what the page shows. */
-  function sameSelection(a, b) {
-    return ["store", "dept", "asset_id", "sensor_id"].every(function (k) {
-      var x = ((a || {})[k] || []).map(String).sort(), y = ((b || {})[k] || []).map(String).sort();
-      return x.join(",") === y.join(",");
-    });
   }
 
   /* The points table and the health list change on almost every frame. They are drawn straight into
@@ -115,7 +116,26 @@
     return touched;
   }
 
+  /* A raw history point in the shape of an iot_update (what the table draws). */
+  function asUpdate(h) {
+    return {event_id: h.event_id, timestamp: h.timestamp, received: h.received,
+            data: {store: h.store, dept: h.dept, weekly_sales: h.value, temperature: h.temperature},
+            analysis: {anomaly_detected: h.anomaly, anomaly_score: h.anomaly_score, risk_level: h.risk_level,
+                       risk_score: h.risk_score, cluster: h.cluster}};
+  }
+
   window.pulseLiveFrames = {
+    /* Raw history: the table shows its newest events until live ones take their place (a quiet
+     * store/dept may see one event a minute). */
+    history: function (cfg, series) {
+      var st = page(cfg), seen = {};
+      st.points.forEach(function (p) { seen[p.event_id] = true; });
+      var older = series.slice(-cfg.table_rows).reverse().filter(function (h) { return !seen[h.event_id]; }).map(asUpdate);
+      st.points = st.points.concat(older).sort(function (a, b) {
+        return Date.parse(b.received || b.timestamp) - Date.parse(a.received || a.timestamp);
+      }).slice(0, cfg.table_rows);
+      drawPoints(cfg, st);
+    },
     /* The page now shows another selection: forget what is outside it until its snapshot arrives. */
     selectionChanged: function (cfg, selection) {
       var st = page(cfg);
@@ -123,21 +143,19 @@
       Object.keys(st.health).forEach(function (k) { if (!C.inSelection(selection, st.health[k])) { delete st.health[k]; } });
       drawPoints(cfg, st);
       drawHealth(cfg, st);
-      var board = window.pulseAlerts.use(cfg.page, cfg);
-      window.pulseAlerts.setSelection(board, selection);
-      try { window.dash_clientside.set_props(cfg.ids.alerts, {children: window.pulseAlerts.render(board)}); } catch (e) { /* left */ }
+      window.pulseAlerts.setSelection(window.pulseAlerts.use(cfg.page, cfg), selection);
     }
   };
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_live: {
       render: function (frame, figure, cfg, status, priority) {
-        var nu = window.dash_clientside.no_update, out = [], i;
+        var nu = window.dash_clientside.no_update, out = [];
         var chart = window.pulseLiveChart.state(cfg), selection = chart.selection;
         var st = page(cfg), board = window.pulseAlerts.use(cfg.page, cfg, selection);
         window.pulseAlerts.setFilter(board, status, priority);
-        var stale = frame && frame.type === "snapshot" && !sameSelection(frame.selection, selection);
-        if (!frame || stale) { for (i = 0; i < cfg.kpis.length + 4; i++) { out.push(nu); } return out; }
+        var stale = frame && frame.type === "snapshot" && !C.sameSelection(frame.selection, selection);
+        if (!frame || stale) { return [nu, nu, nu]; }
         var newPoints = [], kpis = null, touchedAlerts = false, touchedHealth = false;
 
         if (frame.type === "snapshot") {
@@ -150,28 +168,21 @@
         } else {
           (frame.messages || []).forEach(function (m) {
             if (m.type === "iot_update") { if (C.inSelection(selection, m)) { newPoints.push(m); } }
-            else if (m.type === "kpi_update") { if (sameSelection(m.selection, selection)) { kpis = m.kpis; } }
+            else if (m.type === "kpi_update") { if (C.sameSelection(m.selection, selection)) { kpis = m.kpis; } }
             else if (m.type === "health_update") { touchedHealth = noteHealth(st, selection, m.entities) || touchedHealth; }
             else { touchedAlerts = window.pulseAlerts.take(board, m) || touchedAlerts; }
           });
           if (newPoints.length) { st.points = newPoints.slice().reverse().concat(st.points).slice(0, cfg.table_rows); }
         }
 
-        if (frame.type === "snapshot") { st.shown = {}; }
-        cfg.kpis.forEach(function (k) { out.push(kpis ? changed(st, k.key, fmt(kpis[k.key], k.format)) : nu); });
-        out.push(touchedAlerts ? window.pulseAlerts.render(board) : nu);
+        if (kpis) { drawKpis(cfg, kpis); }
+        if (touchedAlerts) { window.pulseAlerts.draw(board); }
         drawSoon(cfg, st, frame.type === "snapshot" || newPoints.length > 0, touchedHealth);
         var points = frame.type === "snapshot" ? (frame.points || []) : newPoints;
         out = out.concat(window.pulseLiveChart.take(cfg, chart, figure, points, kpis, frame.type === "snapshot"));
         var via = frame.via === "poll" ? " (polling)" : "";
         out.push(changed(st, "updated", "updated " + timeOf(new Date()) + via));
         return out;
-      },
-
-      filter: function (status, priority, cfg) {
-        var board = window.pulseAlerts.use(cfg.page, cfg, window.pulseLiveChart.state(cfg).selection);
-        window.pulseAlerts.setFilter(board, status, priority);
-        return window.pulseAlerts.render(board);
       }
     }
   });

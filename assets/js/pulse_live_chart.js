@@ -12,7 +12,7 @@
  */
 (function () {
   "use strict";
-  var C = window.pulseCommon, H = window.pulseHistory;
+  var C = window.pulseCommon, H = window.pulseHistory, setProps = C.setProps, byReceived = C.byReceived;
   var CHART_MS = 400, HISTORY_MAX_POINTS = 100000, HELD_MAX = 5000;
   var BUCKET_NAMES = {"1m": "per minute", "1h": "per hour", "1d": "per day"};
   var pages = {};
@@ -24,9 +24,6 @@
   }
   function page(cfg) { return pages[cfg.page] || (pages[cfg.page] = fresh()); }
 
-  function setProps(id, props) {
-    try { window.dash_clientside.set_props(id, props); return true; } catch (e) { return false; }   // page left
-  }
   function note(cfg, text) { if (cfg.ids.chart_note) { setProps(cfg.ids.chart_note, {children: text}); } }
 
   function when(st, p) { return st.view.clock === "event" ? p.timestamp : (p.received || p.timestamp); }
@@ -76,8 +73,11 @@
     }), layout: layout};
   }
 
+  /* The live chart from the points held; what is drawn is remembered (a Seam without history), so a
+   * point that comes again (a snapshot after a pause, a resync) is not drawn twice. */
   function liveFigure(st, figure, req) {
-    var arrays = pointArrays(st, st.recent);
+    st.seam = new H.Seam({bucket: "raw", series: [], span: null}, st.view.clock);
+    var arrays = pointArrays(st, st.recent.filter(function (p) { return st.seam.accept(p); }));
     var avg = {x: [], y: []};
     if (st.kpis && st.kpis.avg_weekly_sales !== null && st.kpis.avg_weekly_sales !== undefined) {
       avg.x.push(C.plotTime(new Date())); avg.y.push(st.kpis.avg_weekly_sales);
@@ -87,7 +87,7 @@
 
   /* Let the page (and tests) know when a view's chart is on screen: data-rendered on the graph, and
    * window.pulseTimings[page] = {range, ms from picking the view, points}. */
-  function whenDrawn(cfg, st, req, t0, points) {
+  function whenDrawn(cfg, st, req, t0, points, fetchMs) {
     var tries = 0;
     (function check() {
       var holder = document.getElementById(cfg.ids.chart), gd = holder && holder.querySelector(".js-plotly-plot");
@@ -96,12 +96,10 @@
       if (!meta || meta.req !== req) { window.requestAnimationFrame(check); return; }
       var ms = Math.round(performance.now() - t0);
       window.pulseTimings = Object.assign({}, window.pulseTimings);
-      window.pulseTimings[cfg.page] = {range: st.view.range, ms: ms, points: points};
+      window.pulseTimings[cfg.page] = {range: st.view.range, ms: ms, points: points, fetch_ms: fetchMs || 0};
       holder.setAttribute("data-rendered", st.view.range + ":" + req);
     })();
   }
-
-  function byReceived(a, b) { return Date.parse(a.received || a.timestamp) - Date.parse(b.received || b.timestamp); }
 
   function loadHistory(cfg, st, figure, s) {
     var req = ++st.req, t0 = performance.now();
@@ -110,12 +108,13 @@
     note(cfg, "Loading the history…");
     H.load(s, st.view, st.selection, {rawHours: cfg.raw_hours}).then(function (answer) {
       if (req !== st.req) { return; }       // another view was picked meanwhile
+      var fetchMs = Math.round(performance.now() - t0);
       st.loading = false;
       if (answer.error) {
         note(cfg, "Could not load the history (" + (answer.error.status ? "HTTP " + answer.error.status : "offline") + ").");
         return;
       }
-      st.seam = new H.Seam(answer);
+      st.seam = new H.Seam(answer, st.view.clock);
       var arrays = historyArrays(answer), tail = [];
       if (st.endsNow) { tail = st.buffer.sort(byReceived).filter(function (p) { return st.seam.accept(p); }); }
       st.buffer = [];
@@ -124,12 +123,13 @@
         ["x", "y", "customdata"].forEach(function (k) { Array.prototype.push.apply(arrays[i][k], live[i][k]); });
       });
       setProps(cfg.ids.chart, {figure: figureOf(st, figure, arrays, s, req)});
-      whenDrawn(cfg, st, req, t0, answer.series.length + tail.length);
+      whenDrawn(cfg, st, req, t0, answer.series.length + tail.length, fetchMs);
       var bucket = answer.bucket === "raw" ? "every event" : "mean and min-max " + BUCKET_NAMES[answer.bucket];
       note(cfg, answer.series.length.toLocaleString("en-US") + (answer.bucket === "raw" ? " events" : " buckets") +
            " · " + bucket + (st.endsNow ? " · live from " + C.timeOf(answer.to) : "") +
            (answer.truncated ? " · cut at the first " + answer.series.length : ""));
       if (window.pulseHealthChart && cfg.ids.health_chart) { window.pulseHealthChart.history(cfg, answer, tail, st.view); }
+      if (answer.bucket === "raw" && st.endsNow) { window.pulseLiveFrames.history(cfg, answer.series); }
     });
   }
 
@@ -165,14 +165,17 @@
     points = points.filter(function (p) { return C.inSelection(st.selection, p); });
     remember(cfg, st, points);
     if (st.loading) { Array.prototype.push.apply(st.buffer, points); return [nu, nu]; }
-    if (st.mode === "history" && (!st.endsNow || !st.seam)) { return [nu, nu]; }
+    if (!st.seam || (st.mode === "history" && !st.endsNow)) { return [nu, nu]; }
     if (st.paused) {
       Array.prototype.push.apply(st.held, points);
       if (st.held.length > HELD_MAX) { st.held = st.held.slice(-HELD_MAX); }
       return [nu, nu];
     }
     if (st.mode === "live" && snapshot) { st.pending = null; return [nu, liveFigure(st, figure, st.req)]; }
-    if (st.mode === "history") { points = points.sort(byReceived).filter(function (p) { return st.seam.accept(p); }); }
+    points = points.sort(byReceived).filter(function (p) { return st.seam.accept(p); });
+    if (st.mode === "live" && st.seam.ids.size > 5 * cfg.chart_max_points) {   // only the points held can come again
+      st.seam.ids = new Set(st.recent.map(function (p) { return p.event_id; }));
+    }
     var parts = pointArrays(st, points), avg = {x: [], y: []};
     if (st.mode === "live" && kpis && kpis.avg_weekly_sales !== null && kpis.avg_weekly_sales !== undefined) {
       avg.x.push(C.plotTime(new Date())); avg.y.push(kpis.avg_weekly_sales);
@@ -208,7 +211,6 @@
       if (!s) {
         st.mode = "live";
         st.loading = false;
-        st.seam = null;
         st.pending = null;
         var req = ++st.req;
         setProps(cfg.ids.chart, {figure: liveFigure(st, figure, req)});
@@ -228,9 +230,8 @@
       if (!st.paused && st.held.length) {
         var held = st.held;
         st.held = [];
-        if (st.mode === "history") {
-          held = st.seam && st.endsNow ? held.sort(byReceived).filter(function (p) { return st.seam.accept(p); }) : [];
-        }
+        held = st.seam && (st.mode === "live" || st.endsNow) ?
+          held.sort(byReceived).filter(function (p) { return st.seam.accept(p); }) : [];
         var update = extend(cfg, st, pointArrays(st, held).concat([{x: [], y: []}]), true);
         if (update !== window.dash_clientside.no_update) { setProps(cfg.ids.chart, {extendData: update}); }
       }

@@ -8,7 +8,7 @@
  */
 (function () {
   "use strict";
-  var C = window.pulseCommon, H = window.pulseHistory;
+  var C = window.pulseCommon, H = window.pulseHistory, setProps = C.setProps, byReceived = C.byReceived;
   var MAX_SENSORS = 24, CHART_MS = 400, HISTORY_MAX_POINTS = 50000;
   var pages = {};
 
@@ -18,12 +18,8 @@
             pending: null, drawnAt: 0, figure: null};
   }
   function page(cfg) { return pages[cfg.page] || (pages[cfg.page] = fresh()); }
-  function setProps(id, props) {
-    try { window.dash_clientside.set_props(id, props); return true; } catch (e) { return false; }
-  }
   function note(cfg, text) { setProps(cfg.ids.chart_note, {children: text}); }
   function when(st, r) { return st.view.clock === "event" ? r.timestamp : (r.received || r.timestamp); }
-  function byReceived(a, b) { return Date.parse(a.received || a.timestamp) - Date.parse(b.received || b.timestamp); }
 
   /* The sensors to chart, sorted by type: [{sensor_id, asset_id, sensor_type, unit}]. */
   function chartSensors(cfg, st) {
@@ -129,7 +125,7 @@
       if (failed) { note(cfg, "Could not load the history of " + failed + " of " + answers.length + " series."); return; }
       var buckets = {};
       sensors.forEach(function (r, i) {
-        st.seams[r.sensor_id] = new H.Seam(answers[i]);
+        st.seams[r.sensor_id] = new H.Seam(answers[i], st.view.clock);
         buckets[answers[i].bucket] = true;
         addHistory(st, fig, r, answers[i]);
       });

@@ -96,7 +96,7 @@
    * merging two batches (their messages, in order), and a few updates a second look just as live. A
    * snapshot goes at once and replaces the batches held before it. */
   function setFrame(cfg, data) {
-    try { window.dash_clientside.set_props(cfg.frame_id, {data: data}); } catch (e) { /* the page was left */ }
+    window.pulseCommon.setProps(cfg.frame_id, {data: data});
   }
   function deliverLater(cfg, ctx, data) {
     var held = ctx.held;
