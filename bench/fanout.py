@@ -157,6 +157,7 @@ def run(args) -> int:
         from fanout_server import wait_until
         wait_until(lambda: monitor.latest().get("processed", 0) > 0, 90, "the pipeline to process events")
         sampler = Sampler(deployment.web_pid, deployment.other_pids())
+        print(f"web process {deployment.web_pid} ({deployment.url}), logs in {workdir}", file=sys.stderr, flush=True)
         sampler.start()
         time.sleep(args.warmup)
         now = time.time()

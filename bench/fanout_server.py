@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,15 +28,10 @@ from pathlib import Path
 
 import psutil
 import requests
+from frames import free_port  # noqa: E402  (bench/frames.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
@@ -244,9 +238,17 @@ def cpu_percent(samples: list[tuple]) -> tuple[float | None, dict]:
 
 # -- profile -------------------------------------------------------------------------------------------
 
+WAITS = ("Condition.wait ", "Event.wait ", "Thread.join ", ".select ", "sleep ")   # a thread waking up, not working
+ROLES = (("_send_loop ", "ws senders"), ("_read_loop ", "ws readers (request threads)"),
+         ("Base._thread ", "simple-websocket reader threads"), ("Pipeline._run ", "pipeline"),
+         ("RedisHub", "Redis relay"), ("SimulatorSource._run ", "simulator"), ("Trainer", "model trainer"),
+         ("process_request", "HTTP requests"))
+
+
 def profile(pid: int, seconds: float, out: Path) -> dict | None:
-    """py-spy (if installed) on `pid` for `seconds`; the raw collapsed stacks go to `out`. Returns the top
-    functions by own samples and by total samples, as shares of all (non-idle) samples."""
+    """py-spy (if installed) on `pid` for `seconds`; the raw collapsed stacks go to `out`. Samples whose
+    innermost frame is a wait (a thread woken up and queueing for the GIL) are counted apart; the rest are
+    summed by what the thread does (`roles`) and by function, own and total, as shares of those samples."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         return None
@@ -255,17 +257,23 @@ def profile(pid: int, seconds: float, out: Path) -> dict | None:
                          capture_output=True, text=True, timeout=seconds + 60)
     if run.returncode != 0 or not out.exists():
         return {"error": (run.stderr or run.stdout)[-500:]}
-    own, total, samples = Counter(), Counter(), 0
+    own, total, roles, everything, waiting = Counter(), Counter(), Counter(), 0, 0
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        frames = [re.sub(r" \(.*?/(site-packages|wt-[^/]+)/", " (", f) for f in stack.split(";")]
         n = int(count)
-        frames = [re.sub(r" \(.*?/(site-packages|wt-[^/]+)/", " (", f) for f in stack.split(";")[1:]]
-        samples += n
-        if frames:
-            own[frames[-1]] += n
+        everything += n
+        if any(w in frames[-1] for w in WAITS):
+            waiting += n
+            continue
+        own[frames[-1]] += n
         for f in set(frames):
-            total[f] += n
-    share = (lambda c: [(f, round(n / samples * 100, 1)) for f, n in c.most_common(15)]) if samples else (lambda c: [])
-    return {"samples": samples, "own": share(own), "total": share(total)}
+            if "(threading.py:" not in f:      # Thread.run and friends: in every sample
+                total[f] += n
+        roles[next((role for key, role in ROLES if key in stack), "other")] += n
+    working = everything - waiting
+
+    def top(counter: Counter, most: int = 15) -> list:
+        return [(f, round(n / working * 100, 1)) for f, n in counter.most_common(most)] if working else []
+    return {"samples": everything, "waiting_pct": round(waiting / everything * 100, 1) if everything else None,
+            "roles": top(roles), "own": top(own), "total": top(total, 25)}
