@@ -254,13 +254,15 @@ def run(args) -> int:
         if prof_result:
             summary["profile"] = prof_result
     finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        for thing in (monitor, sampler):
-            if thing is not None:
-                thing.stop()
-        deployment.stop()
+        try:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+            for thing in (monitor, sampler):
+                if thing is not None:
+                    thing.stop()
+        finally:        # whatever failed above, never leave the server processes behind
+            deployment.stop()
     report(summary, args)
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
