@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "test-admin-pass"
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -39,16 +39,17 @@ WORKER = [sys.executable, "-m", "services.runtime.worker"]
 
 
 class LiveServer:
-    """`python app.py` (or another web command, e.g. GUNICORN) on a free port; can be stopped and
-    started again on the same port and data."""
+    """`python app.py` (or another web command, e.g. GUNICORN, possibly behind a prefix such as
+    `ip netns exec <ns>`) on a free port of `host`; can be stopped and started again on the same port
+    and data."""
 
-    def __init__(self, data_dir: Path, command: list[str] = APP, **env):
+    def __init__(self, data_dir: Path, command: list[str] = APP, host: str = "127.0.0.1", **env):
         self.command = command
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.origin = self.url
         self.data_dir = data_dir
-        self.env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", "DATA_DIR": str(data_dir),
+        self.env = {**os.environ, "PORT": str(self.port), "HOST": host, "DATA_DIR": str(data_dir),
                     "ADMIN_PASSWORD": ADMIN_PASSWORD, "SIM_SEED": "11", "PYTHONUNBUFFERED": "1",
                     **{k: str(v) for k, v in env.items()}}
         self.log_path = data_dir / "server.log"
@@ -119,9 +120,12 @@ def recv_until(ws, predicate, timeout: float = 10) -> dict:
 
 
 class Worker:
-    """`python -m services.runtime.worker` with the given environment; ready once it says it is consuming."""
+    """`python -m services.runtime.worker` (or `command`: the same behind a prefix such as `ip netns exec
+    <ns>`, which execs it, so the process is still the worker) with the given environment; ready once it
+    says it is consuming."""
 
-    def __init__(self, data_dir: Path, **env):
+    def __init__(self, data_dir: Path, command: list[str] = WORKER, **env):
+        self.command = command
         self.data_dir = data_dir
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
                     **{k: str(v) for k, v in env.items()}}
@@ -130,7 +134,7 @@ class Worker:
 
     def start(self, timeout: float = 60) -> "Worker":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(WORKER, cwd=ROOT, env=self.env, stdout=open(self.log_path, "a"),
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=open(self.log_path, "a"),
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -182,11 +186,13 @@ class RedisServer:
 
     `persistent`: an append-only file fsynced on every write, so a stop/start keeps everything
     acknowledged (the production setting the outage test needs); otherwise nothing is kept.
+    `host`: the one address it listens on (without a password, so keep it a private one).
     """
 
-    def __init__(self, workdir: Path, persistent: bool = False):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, workdir: Path, persistent: bool = False, host: str = "127.0.0.1"):
+        self.host = host
+        self.port = free_port(host)
+        self.url = f"redis://{host}:{self.port}/0"
         self.workdir = workdir
         self.persistent = persistent
         self.proc: subprocess.Popen | None = None
@@ -194,13 +200,13 @@ class RedisServer:
     def start(self) -> "RedisServer":
         self.workdir.mkdir(parents=True, exist_ok=True)
         durability = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      *durability, "--dir", str(self.workdir)],
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", self.host,
+                                      "--protected-mode", "no", "--save", "", *durability, "--dir", str(self.workdir)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
                     if s.recv(16).startswith(b"+PONG"):
                         return self
@@ -352,6 +358,29 @@ def bad_post_then_system_update(server: LiveServer) -> dict:
     ws.close()
     return [m["stats"] for m in frame["messages"] if m["type"] == "system_update"][-1]
 
+
+# --- Dash callbacks over HTTP (integration and distributed tests) ---
+
+def dash_callback(session, srv, output_prefix, trigger, values):
+    """POST a Dash callback by hand, as a script bypassing the page would: the callback whose outputs
+    start with `output_prefix`, fired by `trigger` (its value from `values`, else 1, a click), with
+    `values` for its inputs and states."""
+    deps = session.get(srv.url + "/_dash-dependencies").json()
+    dep = next(d for d in deps if d["output"].lstrip(".").startswith(output_prefix))
+
+    def item(spec):
+        key = f"{spec['id']}.{spec['property']}"
+        value = values.get(key, 1) if key == trigger else values.get(key)
+        return {"id": spec["id"], "property": spec["property"], "value": value}
+    outputs = [dict(zip(("id", "property"), o.split(".", 1))) for o in dep["output"].strip(".").split("...")]
+    if not dep["output"].startswith(".."):          # a single output goes as itself, not as a list of one
+        outputs = outputs[0]
+    body = {"output": dep["output"], "outputs": outputs, "inputs": [item(i) for i in dep["inputs"]],
+            "state": [item(s) for s in dep["state"]], "changedPropIds": [trigger]}
+    return session.post(srv.url + "/_dash-update-component", json=body)
+
+
+# --- the Flask test client ---
 
 def log_in(client, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
     """Sign `client` in through the login form (CSRF token from GET /api/csrf, as scripts do); returns the

@@ -1,6 +1,8 @@
 """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free port in a temporary folder, for the store
-and migration tests that run on both backends (the `postgres` and `database` fixtures in conftest.py)
-and the outage test (`halt` and `resume`: tests/distributed/test_pg_outage.py).
+and migration tests that run on both backends (the `postgres` and `database` fixtures in conftest.py),
+the outage test (`halt` and `resume`: tests/distributed/test_pg_outage.py) and the two-host test
+(`host`: listening on a bridge address for clients in other network namespaces, which are then let
+in without a password from the subnets the server is directly on: tests/distributed/test_two_hosts.py).
 
 initdb refuses to run as root: as root the cluster is made and run by the `postgres` OS user, in a
 folder under /tmp that user owns (the per-run TMPDIR is private to root). Nothing is fsynced.
@@ -24,9 +26,10 @@ def pg_bin() -> Path | None:
 
 
 class PostgresCluster:
-    def __init__(self, bin_dir: Path):
+    def __init__(self, bin_dir: Path, host: str = "127.0.0.1"):
         self.bin = bin_dir
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self.root = Path(tempfile.mkdtemp(prefix="pulseboard-pg-", dir="/tmp"))
         self.data = self.root / "data"
         self._as_user: list[str] = []
@@ -43,12 +46,15 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "pulse", "-A", "trust", "-E", "UTF8",
                   "--locale=C", "--no-sync")
+        if self.host != "127.0.0.1":      # initdb lets in the loopback addresses only
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.write("host all all samenet trust\n")
         self.resume()
         return self
 
     def resume(self) -> None:
         """Start the server of the existing cluster (again, after `halt`): same port, same data."""
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses={self.host} -c fsync=off -c full_page_writes=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
                   "-w", "-t", "60", "start")
 
@@ -58,13 +64,13 @@ class PostgresCluster:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 
     def url(self, database: str = "postgres", password: str = "") -> str:
-        return f"postgresql+psycopg://pulse{':' + password if password else ''}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+psycopg://pulse{':' + password if password else ''}@{self.host}:{self.port}/{database}"
 
     def new_database(self) -> str:
         """A new, empty database in the cluster; its SQLAlchemy URL."""
         import psycopg
         name = f"test_{os.getpid()}_{next(self._names)}"
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=pulse dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(f"host={self.host} port={self.port} user=pulse dbname=postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian/Ubuntu machine, then runs them.
 #   - OS packages when missing: chromium + chromium-driver (browser tests), redis-server, postgresql
-#     (initdb + pg_ctl: a throwaway cluster per test session; the system service is not used)
+#     (initdb + pg_ctl: a throwaway cluster per test session; the system service is not used), iproute2
+#     (`ip netns`: the two-host test runs its hosts in network namespaces when run as root)
 #   - a virtualenv in .venv with requirements-dev.txt
 # Extra arguments go to pytest (e.g. `bash tests/run.sh -k websocket`).
 # Tests live by kind in tests/unit, tests/integration, tests/browser and tests/distributed; each test is
@@ -16,6 +17,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)   # throwaway clusters for the store tests
+command -v ip >/dev/null 2>&1 || need+=(iproute2)       # network namespaces for the two-host test (as root)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing OS packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -17,7 +17,7 @@ import pytest
 import requests
 import websocket
 
-from helpers import ROOT, LiveServer, close_frame, recv_json, recv_until
+from helpers import ROOT, LiveServer, close_frame, dash_callback, recv_json, recv_until
 from services.security.apikeys import ApiKeyStore
 from services.storage.db import Database
 
@@ -130,21 +130,6 @@ def test_an_analyst_gets_403_from_every_admin_call_and_nothing_changes(srv):
     after = (admin.get(srv.url + "/api/v1/admin/audit").json(), admin.get(srv.url + "/api/v1/admin/users").json(),
              admin.get(srv.url + "/api/v1/admin/thresholds").json(), admin.get(srv.url + "/api/v1/keys").json())
     assert after == before
-
-
-def dash_callback(session, srv, output_prefix, trigger, values):
-    """POST a Dash callback by hand, as a script bypassing the page would: the callback whose outputs
-    start with `output_prefix`, fired by `trigger`, with `values` for its inputs and states."""
-    deps = session.get(srv.url + "/_dash-dependencies").json()
-    dep = next(d for d in deps if d["output"].lstrip(".").startswith(output_prefix))
-
-    def item(spec):
-        key = f"{spec['id']}.{spec['property']}"
-        return {"id": spec["id"], "property": spec["property"], "value": 1 if key == trigger else values.get(key)}
-    outputs = [dict(zip(("id", "property"), o.split(".", 1))) for o in dep["output"].strip(".").split("...")]
-    body = {"output": dep["output"], "outputs": outputs, "inputs": [item(i) for i in dep["inputs"]],
-            "state": [item(s) for s in dep["state"]], "changedPropIds": [trigger]}
-    return session.post(srv.url + "/_dash-update-component", json=body)
 
 
 def test_the_admin_page_and_its_link_are_for_admins_only(srv):
