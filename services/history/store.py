@@ -20,6 +20,8 @@ from typing import Iterator
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
 
+from services.analysis.export import CRLF
+from services.history.export import CHUNK_ROWS, csv_chunks, raw_csv_lines, raw_csv_select
 from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
 from services.history.rows import COLUMNS, HOUR, MINUTE, ROLLUP_COLUMNS
 from services.storage.db import Database
@@ -52,8 +54,9 @@ class HistoryStore(ABC):
         """{"bucket", "series", "truncated"}: the query's points; raw only for times after `raw_since`."""
 
     @abstractmethod
-    def export(self, tenant: str, query: HistoryQuery) -> Iterator[tuple]:
-        """The header, then one tuple per row, streamed (flat memory whatever the range)."""
+    def export(self, tenant: str, query: HistoryQuery) -> Iterator[str]:
+        """The query's rows as CSV text (services.history.export: the header first, injection-safe,
+        numbers exact), a chunk at a time: flat memory whatever the range. `query.bucket` is set."""
 
     @abstractmethod
     def trim(self, raw_before: float, rollups_before: float, batch: int = 5000, stop=None) -> dict:
@@ -159,25 +162,36 @@ class SqlHistoryStore(HistoryStore):
                 .where(where).group_by(start).order_by(start))
 
     # -- export ------------------------------------------------------------------------------------
-    def export(self, tenant: str, query: HistoryQuery) -> Iterator[tuple]:
-        if query.bucket == "raw":
-            clock, where = self._raw_filter(tenant, query)
-            statement = select(*(events.c[f] for f in RAW_FIELDS)).where(where).order_by(clock, events.c.id)
-            yield RAW_FIELDS
-            stamp = SecondStamps()
-            for row in self._stream(statement):
-                yield (stamp(row[0]), *row[1:])
+    def export(self, tenant: str, query: HistoryQuery) -> Iterator[str]:
+        if query.bucket != "raw":
+            statement = self._bucket_select(tenant, query)
+            names = [c.name for c in statement.selected_columns]
+            points = (self._bucket_point(dict(zip(names, r))) for rows in self._stream(statement) for r in rows)
+            yield from csv_chunks(chain([BUCKET_FIELDS], (tuple(p["t"] if f == "start" else p[f]
+                                                                 for f in BUCKET_FIELDS) for p in points)))
             return
-        yield BUCKET_FIELDS
-        for r in self._stream(self._bucket_select(tenant, query)):
-            p = self._bucket_point(r._mapping)
-            yield tuple(p["t"] if f == "start" else p[f] for f in BUCKET_FIELDS)
+        yield ",".join(RAW_FIELDS) + CRLF
+        clock, where = self._raw_filter(tenant, query)
+        statement = select(*raw_csv_select(events, RAW_FIELDS, self.db.dialect)).where(where)
+        for rows in self._stream(statement.order_by(clock, events.c.id)):
+            yield raw_csv_lines(rows)
 
-    def _stream(self, statement, chunk: int = 5000):
+    def _stream(self, statement, chunk: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+        """The rows of `statement` in lists of up to `chunk`, as the driver's own tuples read from its own
+        cursor (no SQLAlchemy row per row; on PostgreSQL a server-side cursor), so memory stays flat for
+        any number of rows. (SQLAlchemy's streaming result reads a row ahead, so its cursor is not used.)"""
+        compiled = statement.compile(dialect=self.db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        params = (tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positional
+                  else compiled.params)
         with self.db.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=chunk).execute(statement)
-            for partition in result.partitions():
-                yield from partition
+            driver = conn.connection.driver_connection
+            cursor = driver.cursor(name="history_export") if self.db.dialect == "postgresql" else driver.cursor()
+            try:
+                cursor.execute(str(compiled), params)
+                while rows := cursor.fetchmany(chunk):
+                    yield rows
+            finally:
+                cursor.close()
 
     # -- retention ---------------------------------------------------------------------------------
     def tenants(self) -> list[str]:
@@ -263,7 +277,7 @@ class SecondStamps:
         self.second, self.prefix = None, ""
 
     def __call__(self, epoch: float) -> str:
-        second, ms = divmod(round(epoch * 1000), 1000)
+        second, ms = divmod(int(epoch * 1000 + 0.5), 1000)      # half up, as the raw export's SQL rounds
         if second != self.second:
             self.second, self.prefix = second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         return f"{self.prefix}.{ms:03d}Z"

@@ -14,7 +14,6 @@ import time
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from services.history.export import csv_chunks
 from services.history.query import QueryError, finest_bucket, parse, raw_may_answer
 from services.history.store import iso
 from services.web.auth import request_principal
@@ -57,6 +56,6 @@ def export():
         query = query.with_bucket("raw" if raw_may_answer(query, runtime.history_raw_since())
                                   else finest_bucket(query.end - query.start))
     name = f"history-{tenant}-{iso(query.start)[:16]}-{iso(query.end)[:16]}-{query.bucket}.csv".replace(":", "")
-    body = stream_with_context(csv_chunks(runtime.history.export(tenant, query)))
+    body = stream_with_context(runtime.history.export(tenant, query))
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                          "X-History-Bucket": query.bucket})

@@ -1,6 +1,8 @@
 """SqlHistoryStore on SQLite and PostgreSQL (the `database` fixture): raw points and 1m/1h/1d buckets
 equal to a brute-force computation over the rows written, on either clock and under every filter;
 the automatic bucket; tenant isolation; the export rows; retention with a fake clock."""
+import csv
+import io
 import random
 import threading
 from collections import defaultdict
@@ -170,9 +172,10 @@ def test_another_tenants_history_is_never_answered(store, filled):
         matching(filled, "globex", T0 - DAY, T0 + DAY, profile=["retail"]), HOUR)
     for bucket in ("raw", "1m", "1h", "1d"):
         assert store.series("nobody", query({"bucket": bucket}), raw_since=0)["series"] == []
-        exported = list(store.export("globex", query({"bucket": bucket})))
-        assert not any("acme" in str(cell) for row in exported for cell in row)
-    assert len(list(store.export("nobody", query({"bucket": "raw"})))) == 1        # the header only
+        exported = exported_rows(store, "globex", query({"bucket": bucket}))
+        assert len(exported) > 1 and not any("acme" in cell for row in exported for cell in row)
+    assert exported_rows(store, "nobody", query({"bucket": "raw"})) == [list(RAW_FIELDS)]      # the header only
+    assert exported_rows(store, "nobody", query({"bucket": "1h"})) == [list(BUCKET_FIELDS)]
 
 
 def test_writes_to_the_same_minute_add_up(store):
@@ -188,27 +191,66 @@ def test_writes_to_the_same_minute_add_up(store):
 
 # -- export ----------------------------------------------------------------------------------------------
 
+def exported_rows(store, tenant: str, q) -> list[list[str]]:
+    text = "".join(store.export(tenant, q))
+    assert text.endswith("\r\n")                       # CRLF records (a line break in a quoted cell stays)
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
 def test_the_raw_export_is_every_matching_row_with_values_as_received(store, filled):
     e = sensor("=HYPERLINK(\"x\")", "pump-1", "vibration", "pump-1-vibration-1", 0.1)
     write(store, "acme", [e], T0 + 5)
-    rows = list(store.export("acme", query({"bucket": "raw", "asset_id": "pump-1"})))
-    assert rows[0] == RAW_FIELDS
+    rows = exported_rows(store, "acme", query({"bucket": "raw", "asset_id": "pump-1"}))
+    assert rows[0] == list(RAW_FIELDS)
     expected = sorted(matching(filled, "acme", T0 - DAY, T0 + DAY, asset_id=["pump-1"]), key=lambda r: r["received"])
     body = [dict(zip(RAW_FIELDS, r)) for r in rows[1:]]
-    assert [r["event_id"] for r in body if r["event_id"] != e["event_id"]] == [r["event_id"] for r in expected]
-    [mine] = [r for r in body if r["event_id"] == e["event_id"]]
-    assert mine["value"] == 0.1 and mine["received"] == "2026-12-02T10:00:05.000Z" and mine["unit"] == "mm/s"
-    assert mine["timestamp"] == "2026-12-02T10:00:00.000Z" and mine["store"] is None
+    assert [r["event_id"] for r in body if r["event_id"][0] != "'"] == [r["event_id"] for r in expected]
+    assert [float(r["value"]) for r in body if r["event_id"][0] != "'"] == [r["value"] for r in expected]
+    assert [r["received"] for r in body if r["event_id"][0] != "'"] == [iso(r["received"]) for r in expected]
+    [mine] = [r for r in body if r["event_id"] == "'" + e["event_id"]]
+    assert mine == {**mine, "value": "0.1", "received": "2026-12-02T10:00:05.000Z", "unit": "mm/s",
+                    "timestamp": "2026-12-02T10:00:00.000Z", "store": "", "dept": "", "temperature": "",
+                    "asset_id": "pump-1", "profile": "sensor", "anomaly": "0", "risk_level": mine["risk_level"]}
+
+
+TRICKY = [0.1, 1234.5, -0.0001, 1e-07, 12345678.901, 0.1 + 0.2, 1e20, 2.0 ** 0.5, -123456789012.25]
+
+
+def test_the_raw_export_writes_numbers_exactly_and_quotes_and_guards_what_producers_wrote(store):
+    events = [retail(f"id-{i}", 1, 1, v, fuel_price=v / 3) for i, v in enumerate(TRICKY)]
+    events += [retail("=1+1", 1, 2, 1.0), retail("-2+3", 1, 2, 2.0), retail("+SUM(A1)", 1, 2, 3.0),
+               retail("@cmd", 1, 2, 4.0), retail("a,b", 1, 2, 5.0), retail('say "hi"', 1, 2, 6.0),
+               retail("line\nbreak", 1, 2, 7.0), retail("=x,\"y\"", 1, 2, 8.0), retail("\tTAB", 1, 2, 9.0)]
+    events += [sensor("s1", "=pump,1", "vibration", "@s\"1", 0.5, unit="-mm")]
+    write(store, "acme", events, T0 + 1)
+    rows = [dict(zip(RAW_FIELDS, r)) for r in exported_rows(store, "acme", query({"bucket": "raw", "profile": "retail"}))[1:]]
+    assert [float(r["value"]) for r in rows[:len(TRICKY)]] == TRICKY                  # read back exactly
+    assert [float(r["fuel_price"]) for r in rows[:len(TRICKY)]] == [v / 3 for v in TRICKY]
+    assert [r["event_id"] for r in rows[len(TRICKY):]] == [
+        "'=1+1", "'-2+3", "'+SUM(A1)", "'@cmd", "a,b", 'say "hi"', "line\nbreak", "'=x,\"y\"", "'\tTAB"]
+    [reading] = exported_rows(store, "acme", query({"bucket": "raw", "profile": "sensor"}))[1:]
+    reading = dict(zip(RAW_FIELDS, reading))
+    assert (reading["asset_id"], reading["sensor_id"], reading["unit"]) == ("'=pump,1", "'@s\"1", "'-mm")
+
+
+def test_the_exported_received_time_is_the_apis_to_the_millisecond(store):
+    rng = random.Random(9)
+    times = sorted(T0 + rng.uniform(0, 3000) for _ in range(300)) + [T0 + 0.0005, T0 + 0.0015, T0 + 59.9995]
+    for k, t in enumerate(times):
+        write(store, "acme", [retail(f"t{k}", 1, 1, 1.0)], t)
+    exported = [r[0] for r in exported_rows(store, "acme", query({"bucket": "raw"}))[1:]]
+    served = [p["received"] for p in store.series("acme", query({"bucket": "raw"}), raw_since=0)["series"]]
+    assert exported == served == [iso(t) for t in sorted(times)]
 
 
 def test_the_bucket_export_matches_the_series(store, filled):
     for bucket in ("1m", "1h", "1d"):
         q = query({"bucket": bucket, "store": "2"})
-        rows = list(store.export("acme", q))
-        assert rows[0] == BUCKET_FIELDS
+        rows = exported_rows(store, "acme", q)
+        assert rows[0] == list(BUCKET_FIELDS)
         series = store.series("acme", q, raw_since=0)["series"]
         assert [dict(zip(BUCKET_FIELDS, r)) for r in rows[1:]] == [
-            {"start": p["t"], **{f: p[f] for f in BUCKET_FIELDS[1:]}} for p in series]
+            {"start": p["t"], **{f: str(p[f]) for f in BUCKET_FIELDS[1:]}} for p in series]
 
 
 # -- retention -------------------------------------------------------------------------------------------
