@@ -1,6 +1,6 @@
 """SqlHistoryStore on SQLite and PostgreSQL (the `database` fixture): raw points and 1m/1h/1d buckets
 equal to a brute-force computation over the rows written, on either clock and under every filter;
-the automatic bucket; tenant isolation; the export rows; retention with a fake clock."""
+the automatic bucket; tenant isolation; the CSV export; retention with a fake clock; the migrations."""
 import csv
 import io
 import random
@@ -10,17 +10,18 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect
 
 from history_data import T0, matching, random_batch, retail, scores, sensor
 from services.history.query import BUCKETS, MAX_POINTS, parse
 from services.history.rows import RollupDeltas, as_dict, event_rows
-from services.history.store import BUCKET_FIELDS, RAW_FIELDS, SqlHistoryStore, iso
+from services.history.store import BUCKET_FIELDS, RAW_FIELDS, IsoStamps, SqlHistoryStore, iso
 from services.history.writer import HistoryRetention, HistoryWriter
-from services.storage.migrate import current, head
+from services.storage.db import Database
+from services.storage.migrate import alembic_config, current, head, upgrade
 
 HOUR, DAY = 3600, 86400
-SPAN = 36 * 301.7                      # the filled history: 36 batches per tenant, 301.7 s apart (3 hours)
 ALL = {"from": iso(T0 - DAY), "to": iso(T0 + DAY)}      # a range around all of it (whole days)
 
 
@@ -130,6 +131,18 @@ def test_a_replay_of_old_data_is_charted_on_received_time_unless_event_time_is_a
     assert [p["t"] for p in raw] == sorted(r["timestamp"] for r in rows if r["store"] == 2)
     on_received = {**replay, "time": "received", "bucket": "1h"}
     assert store.series("acme", parse(on_received, T0), raw_since=0)["series"] == []
+
+
+def test_buckets_are_whole_on_either_clock_even_where_the_range_cuts_them(store):
+    events = [retail("a", 1, 1, 1.0, timestamp="2026-12-02T10:00:10Z"), retail("b", 1, 1, 2.0, timestamp="2026-12-02T10:59:50Z")]
+    write(store, "acme", events[:1], T0 + 10)
+    write(store, "acme", events[1:], T0 + 3590)
+    inside = {"from": iso(T0 + 1800), "to": iso(T0 + 2700), "bucket": "1h"}
+    for clock in ("received", "event"):
+        [hour] = store.series("acme", parse({**inside, "time": clock}, T0), raw_since=0)["series"]
+        assert (hour["t"], hour["count"], hour["sum"]) == (iso(T0), 2, 3.0), clock
+    raw = store.series("acme", parse({**inside, "bucket": "raw", "time": "event"}, T0), raw_since=0)["series"]
+    assert raw == []                                   # raw points are exactly the range's
 
 
 def test_the_automatic_bucket_is_raw_while_kept_and_few_else_the_finest_rollup_within_the_budget(store, filled):
@@ -304,12 +317,44 @@ def test_the_migration_creates_the_history_tables_and_their_indexes(database):
     assert current(database) == head()
     found = inspect(database.engine)
     assert {"history_events", "history_rollups"} <= set(found.get_table_names())
-    assert {"history_events_tenant_received", "history_events_tenant_ts", "history_events_tenant_store",
-            "history_events_tenant_asset"} <= {i["name"] for i in found.get_indexes("history_events")}
+    assert {"history_events_tenant_received", "history_events_tenant_ts", "history_events_by_store", "history_events_by_dept",
+            "history_events_by_asset_id", "history_events_by_sensor_id"} == {i["name"] for i in found.get_indexes("history_events")}
     assert found.get_pk_constraint("history_rollups")["constrained_columns"] == ["tenant", "scope", "bucket", "start"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated(request, tmp_path):
+    """An empty database on each backend, not migrated."""
+    target = tmp_path / "old.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
+    db = Database(target, migrate=False)
+    yield db
+    db.dispose()
+
+
+def test_a_history_written_at_0004_upgrades_to_the_partial_indexes_and_back(unmigrated):
+    upgrade(unmigrated, "0004")
+    store = SqlHistoryStore(unmigrated)
+    rows = write(store, "acme", [retail("r1", 3, 7, 2.5), sensor("s1", "pump-1", "vibration", "v-1", 0.5)], T0 + 5)
+    assert upgrade(unmigrated) and current(unmigrated) == head()
+    names = {i["name"] for i in inspect(unmigrated.engine).get_indexes("history_events")}
+    assert {"history_events_by_dept", "history_events_by_sensor_id"} <= names and "history_events_tenant_store" not in names
+    for params in ({"dept": "7"}, {"sensor_id": "v-1"}, {"store": "3"}, {"asset_id": "pump-1"}):
+        [point] = store.series("acme", query({"bucket": "raw", **params}), raw_since=0)["series"]
+        assert point["event_id"] == {r["event_id"] for r in rows if r["profile"] == point["profile"]}.pop()
+    with unmigrated.connect() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    names = {i["name"] for i in inspect(unmigrated.engine).get_indexes("history_events")}
+    assert {"history_events_tenant_store", "history_events_tenant_asset"} <= names and "history_events_by_dept" not in names
 
 
 def test_iso_times_are_utc_with_milliseconds():
     assert iso(T0) == "2026-12-02T10:00:00.000Z" == datetime.fromtimestamp(T0, timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.000Z")
     assert iso(T0 + 0.9996) == "2026-12-02T10:00:01.000Z" and iso(0.001) == "1970-01-01T00:00:00.001Z"
+    assert iso(T0 - 0.0006) == "2026-12-02T09:59:59.999Z" and iso(T0 + 14 * HOUR - 0.001) == "2026-12-02T23:59:59.999Z"
+    rng = random.Random(4)
+    moments = sorted(rng.uniform(0, 2e9) for _ in range(2000))
+    stamps = IsoStamps()                             # one formatter over many hours, as a chart uses it
+    assert [stamps(m) for m in moments] == [
+        datetime.fromtimestamp(int(m * 1000 + 0.5) / 1000, timezone.utc).isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z") for m in moments]
