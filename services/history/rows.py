@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Iterable
 
 from services.history.scopes import RETAIL, SENSOR, event_scopes
@@ -77,9 +78,8 @@ def event_rows(tenant: str, events: list[dict], scores, received: float) -> list
 
 
 class RollupDeltas:
-    """What rows add to the rollups, summed per finest cell until `scope_rows` spreads them. (Cells are
-    lists [count, total, low, high, anomalies, max_risk] merged inline: this runs per event and per
-    cell-scope-bucket, a few hundred thousand times a second at full load.)"""
+    """What rows add to the rollups, summed per finest cell until `scope_rows` spreads them. Cells are
+    lists [count, total, low, high, anomalies, max_risk]."""
 
     def __init__(self):
         self.cells: dict[tuple, list] = {}
@@ -88,48 +88,41 @@ class RollupDeltas:
         return len(self.cells)
 
     def add(self, rows: Iterable[tuple]) -> None:
-        cells = self.cells
-        for r in rows:
-            key = (r[TENANT], int(r[RECEIVED] // MINUTE) * MINUTE, r[PROFILE], r[STORE], r[DEPT], r[ASSET],
-                   r[SENSOR_TYPE], r[SENSOR_ID])
-            value, anomaly, risk = r[VALUE], r[ANOMALY], r[RISK]
-            cell = cells.get(key)
-            if cell is None:
-                cells[key] = [1, value, value, value, anomaly, risk]
-                continue
-            cell[0] += 1
-            cell[1] += value
-            if value < cell[2]:
-                cell[2] = value
-            if value > cell[3]:
-                cell[3] = value
-            cell[4] += anomaly
-            if risk > cell[5]:
-                cell[5] = risk
+        _accumulate(self.cells, (((r[TENANT], int(r[RECEIVED] // MINUTE) * MINUTE, r[PROFILE], r[STORE], r[DEPT],
+                                   r[ASSET], r[SENSOR_TYPE], r[SENSOR_ID]), 1, r[VALUE], r[VALUE], r[VALUE],
+                                  r[ANOMALY], r[RISK]) for r in rows))
 
     def scope_rows(self) -> list[tuple]:
         """One delta (ROLLUP_COLUMNS) per (tenant, scope, bucket, start), sorted by key (writers that
         upsert the same rows at once then lock them in the same order: no deadlock)."""
-        out: dict[tuple, list] = {}
-        for (tenant, minute, profile, store, dept, asset, kind, sensor), cell in self.cells.items():
-            count, total, low, high, anomalies, risk = cell
-            hour = minute - minute % HOUR
-            for scope in _scopes(profile, store, dept, asset, kind, sensor):
-                for key in ((tenant, scope, MINUTE, minute), (tenant, scope, HOUR, hour)):
-                    merged = out.get(key)
-                    if merged is None:
-                        out[key] = [count, total, low, high, anomalies, risk]
-                        continue
-                    merged[0] += count
-                    merged[1] += total
-                    if low < merged[2]:
-                        merged[2] = low
-                    if high > merged[3]:
-                        merged[3] = high
-                    merged[4] += anomalies
-                    if risk > merged[5]:
-                        merged[5] = risk
-        return [(*key, *cell) for key, cell in sorted(out.items())]
+        minutes: dict[tuple, list] = {}
+        _accumulate(minutes, (((tenant, scope, MINUTE, minute), *cell)
+                              for (tenant, minute, profile, store, dept, asset, kind, sensor), cell in self.cells.items()
+                              for scope in _scopes(profile, store, dept, asset, kind, sensor)))
+        hours: dict[tuple, list] = {}           # summed from the minutes: fewer rows than the cells
+        _accumulate(hours, (((tenant, scope, HOUR, start - start % HOUR), *cell)
+                            for (tenant, scope, _, start), cell in minutes.items()))
+        return [(*key, *cell) for key, cell in sorted(chain(minutes.items(), hours.items()))]
+
+
+def _accumulate(table: dict, figures: Iterable[tuple]) -> None:
+    """Add each (key, count, total, low, high, anomalies, max_risk) to `table[key]` (one loop, merged
+    inline: it runs per event and per cell, scope and bucket, hundreds of thousands of times a second)."""
+    get = table.get
+    for key, count, total, low, high, anomalies, risk in figures:
+        cell = get(key)
+        if cell is None:
+            table[key] = [count, total, low, high, anomalies, risk]
+            continue
+        cell[0] += count
+        cell[1] += total
+        if low < cell[2]:
+            cell[2] = low
+        if high > cell[3]:
+            cell[3] = high
+        cell[4] += anomalies
+        if risk > cell[5]:
+            cell[5] = risk
 
 
 @lru_cache(maxsize=100_000)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from itertools import chain
 from datetime import datetime, timezone
 from typing import Iterator
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
 
+from services.analysis.export import CRLF
+from services.history.export import CHUNK_ROWS, csv_chunks, raw_csv_lines, raw_csv_select
 from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
 from services.history.rows import COLUMNS, HOUR, MINUTE, ROLLUP_COLUMNS
 from services.storage.db import Database
@@ -38,7 +41,7 @@ def _whole(total):
 
 
 def iso(epoch: float) -> str:
-    return SecondStamps()(epoch)
+    return IsoStamps()(epoch)
 
 
 class HistoryStore(ABC):
@@ -52,8 +55,9 @@ class HistoryStore(ABC):
         """{"bucket", "series", "truncated"}: the query's points; raw only for times after `raw_since`."""
 
     @abstractmethod
-    def export(self, tenant: str, query: HistoryQuery) -> Iterator[tuple]:
-        """The header, then one tuple per row, streamed (flat memory whatever the range)."""
+    def export(self, tenant: str, query: HistoryQuery) -> Iterator[str]:
+        """The query's rows as CSV text (services.history.export: the header first, injection-safe,
+        numbers exact), a chunk at a time: flat memory whatever the range. `query.bucket` is set."""
 
     @abstractmethod
     def trim(self, raw_before: float, rollups_before: float, batch: int = 5000, stop=None) -> dict:
@@ -88,13 +92,17 @@ class SqlHistoryStore(HistoryStore):
 
     # -- reading -----------------------------------------------------------------------------------
     def _raw_filter(self, tenant: str, q: HistoryQuery, since: float | None = None):
+        """The clock column and the WHERE of `q` over raw events. A filter implies the profile (only retail
+        rows have a store or dept, only sensor rows an asset, sensor or type), and leaving the profile
+        out then lets a count be answered from the filter's index alone."""
         clock = events.c.received if q.clock == "received" else events.c.ts
-        where = [events.c.tenant == tenant, clock >= max(q.start, since or q.start), clock < q.end,
-                 events.c.profile == q.profile]
+        where = [events.c.tenant == tenant, clock >= max(q.start, since or q.start), clock < q.end]
         for column, values in ((events.c.store, q.stores), (events.c.dept, q.depts), (events.c.asset_id, q.assets),
                                (events.c.sensor_id, q.sensors), (events.c.sensor_type, q.sensor_types)):
             if values:
                 where.append(column.in_(values))
+        if len(where) == 3:
+            where.append(events.c.profile == q.profile)
         return clock, and_(*where)
 
     def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> str:
@@ -115,33 +123,42 @@ class SqlHistoryStore(HistoryStore):
     def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
         bucket = self.resolve(tenant, query, raw_since)
         q = query.with_bucket(bucket)
+        stamp = IsoStamps()
         if bucket == "raw":
             clock, where = self._raw_filter(tenant, q, raw_since if q.clock == "received" else None)
-            rows = self.db.query(select(*(events.c[f] for f in RAW_FIELDS), events.c.ts).where(where)
-                                 .order_by(clock, events.c.id).limit(q.limit + 1))
-            points = [self._raw_point(r, q.clock) for r in rows[:q.limit]]
+            rows = self._rows(select(*(events.c[f] for f in RAW_FIELDS)).where(where)
+                              .order_by(clock, events.c.id).limit(q.limit + 1))
+            points = [self._raw_point(r, q.clock, stamp) for r in rows[:q.limit]]
             return {"bucket": bucket, "series": points, "truncated": len(rows) > q.limit}
-        rows = self.db.query(self._bucket_select(tenant, q))
-        return {"bucket": bucket, "series": [self._bucket_point(r) for r in rows], "truncated": False}
+        rows = self._rows(self._bucket_select(tenant, q))
+        return {"bucket": bucket, "series": [self._bucket_point(r, stamp) for r in rows], "truncated": False}
+
+    def _rows(self, statement) -> list:
+        with self.db.connect() as conn:
+            return conn.execute(statement).all()
 
     @staticmethod
-    def _raw_point(r, clock: str) -> dict:
-        point = {f: r[f] for f in RAW_FIELDS if r[f] is not None}
-        point["received"] = iso(r["received"])
-        point["t"] = point["received"] if clock == "received" else r["timestamp"]
-        point["anomaly"] = bool(r["anomaly"])
+    def _raw_point(r, clock: str, stamp) -> dict:
+        """A raw row (RAW_FIELDS) as an API point: fields it does not have left out."""
+        point = {f: v for f, v in zip(RAW_FIELDS, r) if v is not None}
+        point["t"] = point["received"] = stamp(point["received"])
+        if clock == "event":
+            point["t"] = point["timestamp"]
+        point["anomaly"] = bool(point["anomaly"])
         return point
 
     @staticmethod
-    def _bucket_point(r) -> dict:
-        return {"t": iso(r["start"]), "count": r["count"], "sum": r["total"], "min": r["low"], "max": r["high"],
-                "mean": r["total"] / r["count"] if r["count"] else None, "anomalies": r["anomalies"],
-                "max_risk": r["max_risk"]}
+    def _bucket_point(r, stamp) -> dict:
+        """A bucket row (start, count, total, low, high, anomalies, max_risk) as an API point."""
+        start, count, total, low, high, anomalies, max_risk = r
+        return {"t": stamp(start), "count": count, "sum": total, "min": low, "max": high,
+                "mean": total / count if count else None, "anomalies": anomalies, "max_risk": max_risk}
 
     def _bucket_select(self, tenant: str, q: HistoryQuery):
         size = BUCKETS[q.bucket]
-        if q.clock == "event":      # summed from the raw events' own timestamps
-            clock, where = self._raw_filter(tenant, q)
+        if q.clock == "event":      # summed from the raw events' own timestamps, whole buckets as the rollups
+            whole = replace(q, start=q.start // size * size, end=-(-q.end // size) * size)
+            clock, where = self._raw_filter(tenant, whole)
             start = (func.floor(clock / size) if self.db.dialect == "postgresql"
                      else cast(clock / size, Integer)) * size
             return (select(start.label("start"), func.count().label("count"), func.sum(events.c.value).label("total"),
@@ -159,25 +176,36 @@ class SqlHistoryStore(HistoryStore):
                 .where(where).group_by(start).order_by(start))
 
     # -- export ------------------------------------------------------------------------------------
-    def export(self, tenant: str, query: HistoryQuery) -> Iterator[tuple]:
-        if query.bucket == "raw":
-            clock, where = self._raw_filter(tenant, query)
-            statement = select(*(events.c[f] for f in RAW_FIELDS)).where(where).order_by(clock, events.c.id)
-            yield RAW_FIELDS
-            stamp = SecondStamps()
-            for row in self._stream(statement):
-                yield (stamp(row[0]), *row[1:])
+    def export(self, tenant: str, query: HistoryQuery) -> Iterator[str]:
+        if query.bucket != "raw":
+            stamp = IsoStamps()
+            points = (self._bucket_point(r, stamp) for rows in self._stream(self._bucket_select(tenant, query))
+                      for r in rows)
+            yield from csv_chunks(chain([BUCKET_FIELDS], (tuple(p["t"] if f == "start" else p[f]
+                                                                 for f in BUCKET_FIELDS) for p in points)))
             return
-        yield BUCKET_FIELDS
-        for r in self._stream(self._bucket_select(tenant, query)):
-            p = self._bucket_point(r._mapping)
-            yield tuple(p["t"] if f == "start" else p[f] for f in BUCKET_FIELDS)
+        yield ",".join(RAW_FIELDS) + CRLF
+        clock, where = self._raw_filter(tenant, query)
+        statement = select(*raw_csv_select(events, RAW_FIELDS, self.db.dialect)).where(where)
+        for rows in self._stream(statement.order_by(clock, events.c.id)):
+            yield raw_csv_lines(rows)
 
-    def _stream(self, statement, chunk: int = 5000):
+    def _stream(self, statement, chunk: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+        """The rows of `statement` in lists of up to `chunk`, as the driver's own tuples read from its own
+        cursor (no SQLAlchemy row per row; on PostgreSQL a server-side cursor), so memory stays flat for
+        any number of rows. (SQLAlchemy's streaming result reads a row ahead, so its cursor is not used.)"""
+        compiled = statement.compile(dialect=self.db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        params = (tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positional
+                  else compiled.params)
         with self.db.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=chunk).execute(statement)
-            for partition in result.partitions():
-                yield from partition
+            driver = conn.connection.driver_connection
+            cursor = driver.cursor(name="history_export") if self.db.dialect == "postgresql" else driver.cursor()
+            try:
+                cursor.execute(str(compiled), params)
+                while rows := cursor.fetchmany(chunk):
+                    yield rows
+            finally:
+                cursor.close()
 
     # -- retention ---------------------------------------------------------------------------------
     def tenants(self) -> list[str]:
@@ -256,15 +284,17 @@ class _Bulk:
             conn.exec_driver_sql(self.full if len(part) == step else self.sql(len(part)), tuple(chain.from_iterable(part)))
 
 
-class SecondStamps:
-    """ISO text of epoch floats, the second's prefix reused (an export formats millions of them)."""
+class IsoStamps:
+    """ISO text (UTC, milliseconds, Z) of epoch floats, rounded half up to the millisecond as the raw
+    export's SQL rounds; the hour's prefix is reused (a chart or a raw range formats thousands)."""
 
     def __init__(self):
-        self.second, self.prefix = None, ""
+        self.hour, self.prefix = None, ""
 
     def __call__(self, epoch: float) -> str:
-        second, ms = divmod(round(epoch * 1000), 1000)
-        if second != self.second:
-            self.second, self.prefix = second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self.prefix}.{ms:03d}Z"
-
+        hour, ms = divmod(int(epoch * 1000 + 0.5), 3_600_000)
+        if hour != self.hour:
+            self.hour = hour
+            self.prefix = datetime.fromtimestamp(hour * 3600, timezone.utc).strftime("%Y-%m-%dT%H:")
+        minute, ms = divmod(ms, 60_000)
+        return f"{self.prefix}{minute:02d}:{ms // 1000:02d}.{ms % 1000:03d}Z"

@@ -182,8 +182,9 @@ history_events = Table(
     Column("model_version", Integer, nullable=False),
     Index("history_events_tenant_received", "tenant", "received"),
     Index("history_events_tenant_ts", "tenant", "ts"),
-    Index("history_events_tenant_store", "tenant", "store", "dept", "received"),
-    Index("history_events_tenant_asset", "tenant", "asset_id", "sensor_id", "received"),
+    *(Index(f"history_events_by_{c}", "tenant", c, "received", sqlite_where=text(f"{c} IS NOT NULL"),
+            postgresql_where=text(f"{c} IS NOT NULL"))                  # 0005: only the rows that have it
+      for c in ("store", "dept", "asset_id", "sensor_id")),
     sqlite_autoincrement=True,
 )
 

@@ -1,6 +1,8 @@
 """SqlHistoryStore on SQLite and PostgreSQL (the `database` fixture): raw points and 1m/1h/1d buckets
 equal to a brute-force computation over the rows written, on either clock and under every filter;
-the automatic bucket; tenant isolation; the export rows; retention with a fake clock."""
+the automatic bucket; tenant isolation; the CSV export; retention with a fake clock; the migrations."""
+import csv
+import io
 import random
 import threading
 from collections import defaultdict
@@ -8,17 +10,18 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect
 
 from history_data import T0, matching, random_batch, retail, scores, sensor
 from services.history.query import BUCKETS, MAX_POINTS, parse
 from services.history.rows import RollupDeltas, as_dict, event_rows
-from services.history.store import BUCKET_FIELDS, RAW_FIELDS, SqlHistoryStore, iso
+from services.history.store import BUCKET_FIELDS, RAW_FIELDS, IsoStamps, SqlHistoryStore, iso
 from services.history.writer import HistoryRetention, HistoryWriter
-from services.storage.migrate import current, head
+from services.storage.db import Database
+from services.storage.migrate import alembic_config, current, head, upgrade
 
 HOUR, DAY = 3600, 86400
-SPAN = 36 * 301.7                      # the filled history: 36 batches per tenant, 301.7 s apart (3 hours)
 ALL = {"from": iso(T0 - DAY), "to": iso(T0 + DAY)}      # a range around all of it (whole days)
 
 
@@ -130,6 +133,18 @@ def test_a_replay_of_old_data_is_charted_on_received_time_unless_event_time_is_a
     assert store.series("acme", parse(on_received, T0), raw_since=0)["series"] == []
 
 
+def test_buckets_are_whole_on_either_clock_even_where_the_range_cuts_them(store):
+    events = [retail("a", 1, 1, 1.0, timestamp="2026-12-02T10:00:10Z"), retail("b", 1, 1, 2.0, timestamp="2026-12-02T10:59:50Z")]
+    write(store, "acme", events[:1], T0 + 10)
+    write(store, "acme", events[1:], T0 + 3590)
+    inside = {"from": iso(T0 + 1800), "to": iso(T0 + 2700), "bucket": "1h"}
+    for clock in ("received", "event"):
+        [hour] = store.series("acme", parse({**inside, "time": clock}, T0), raw_since=0)["series"]
+        assert (hour["t"], hour["count"], hour["sum"]) == (iso(T0), 2, 3.0), clock
+    raw = store.series("acme", parse({**inside, "bucket": "raw", "time": "event"}, T0), raw_since=0)["series"]
+    assert raw == []                                   # raw points are exactly the range's
+
+
 def test_the_automatic_bucket_is_raw_while_kept_and_few_else_the_finest_rollup_within_the_budget(store, filled):
     three_hours = {"from": iso(T0), "to": iso(T0 + 3 * HOUR)}
     assert store.series("acme", parse(three_hours, T0), raw_since=T0 - HOUR)["bucket"] == "raw"
@@ -170,9 +185,10 @@ def test_another_tenants_history_is_never_answered(store, filled):
         matching(filled, "globex", T0 - DAY, T0 + DAY, profile=["retail"]), HOUR)
     for bucket in ("raw", "1m", "1h", "1d"):
         assert store.series("nobody", query({"bucket": bucket}), raw_since=0)["series"] == []
-        exported = list(store.export("globex", query({"bucket": bucket})))
-        assert not any("acme" in str(cell) for row in exported for cell in row)
-    assert len(list(store.export("nobody", query({"bucket": "raw"})))) == 1        # the header only
+        exported = exported_rows(store, "globex", query({"bucket": bucket}))
+        assert len(exported) > 1 and not any("acme" in cell for row in exported for cell in row)
+    assert exported_rows(store, "nobody", query({"bucket": "raw"})) == [list(RAW_FIELDS)]      # the header only
+    assert exported_rows(store, "nobody", query({"bucket": "1h"})) == [list(BUCKET_FIELDS)]
 
 
 def test_writes_to_the_same_minute_add_up(store):
@@ -188,27 +204,66 @@ def test_writes_to_the_same_minute_add_up(store):
 
 # -- export ----------------------------------------------------------------------------------------------
 
+def exported_rows(store, tenant: str, q) -> list[list[str]]:
+    text = "".join(store.export(tenant, q))
+    assert text.endswith("\r\n")                       # CRLF records (a line break in a quoted cell stays)
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
 def test_the_raw_export_is_every_matching_row_with_values_as_received(store, filled):
     e = sensor("=HYPERLINK(\"x\")", "pump-1", "vibration", "pump-1-vibration-1", 0.1)
     write(store, "acme", [e], T0 + 5)
-    rows = list(store.export("acme", query({"bucket": "raw", "asset_id": "pump-1"})))
-    assert rows[0] == RAW_FIELDS
+    rows = exported_rows(store, "acme", query({"bucket": "raw", "asset_id": "pump-1"}))
+    assert rows[0] == list(RAW_FIELDS)
     expected = sorted(matching(filled, "acme", T0 - DAY, T0 + DAY, asset_id=["pump-1"]), key=lambda r: r["received"])
     body = [dict(zip(RAW_FIELDS, r)) for r in rows[1:]]
-    assert [r["event_id"] for r in body if r["event_id"] != e["event_id"]] == [r["event_id"] for r in expected]
-    [mine] = [r for r in body if r["event_id"] == e["event_id"]]
-    assert mine["value"] == 0.1 and mine["received"] == "2026-12-02T10:00:05.000Z" and mine["unit"] == "mm/s"
-    assert mine["timestamp"] == "2026-12-02T10:00:00.000Z" and mine["store"] is None
+    assert [r["event_id"] for r in body if r["event_id"][0] != "'"] == [r["event_id"] for r in expected]
+    assert [float(r["value"]) for r in body if r["event_id"][0] != "'"] == [r["value"] for r in expected]
+    assert [r["received"] for r in body if r["event_id"][0] != "'"] == [iso(r["received"]) for r in expected]
+    [mine] = [r for r in body if r["event_id"] == "'" + e["event_id"]]
+    assert mine == {**mine, "value": "0.1", "received": "2026-12-02T10:00:05.000Z", "unit": "mm/s",
+                    "timestamp": "2026-12-02T10:00:00.000Z", "store": "", "dept": "", "temperature": "",
+                    "asset_id": "pump-1", "profile": "sensor", "anomaly": "0", "risk_level": mine["risk_level"]}
+
+
+TRICKY = [0.1, 1234.5, -0.0001, 1e-07, 12345678.901, 0.1 + 0.2, 1e20, 2.0 ** 0.5, -123456789012.25]
+
+
+def test_the_raw_export_writes_numbers_exactly_and_quotes_and_guards_what_producers_wrote(store):
+    events = [retail(f"id-{i}", 1, 1, v, fuel_price=v / 3) for i, v in enumerate(TRICKY)]
+    events += [retail("=1+1", 1, 2, 1.0), retail("-2+3", 1, 2, 2.0), retail("+SUM(A1)", 1, 2, 3.0),
+               retail("@cmd", 1, 2, 4.0), retail("a,b", 1, 2, 5.0), retail('say "hi"', 1, 2, 6.0),
+               retail("line\nbreak", 1, 2, 7.0), retail("=x,\"y\"", 1, 2, 8.0), retail("\tTAB", 1, 2, 9.0)]
+    events += [sensor("s1", "=pump,1", "vibration", "@s\"1", 0.5, unit="-mm")]
+    write(store, "acme", events, T0 + 1)
+    rows = [dict(zip(RAW_FIELDS, r)) for r in exported_rows(store, "acme", query({"bucket": "raw", "profile": "retail"}))[1:]]
+    assert [float(r["value"]) for r in rows[:len(TRICKY)]] == TRICKY                  # read back exactly
+    assert [float(r["fuel_price"]) for r in rows[:len(TRICKY)]] == [v / 3 for v in TRICKY]
+    assert [r["event_id"] for r in rows[len(TRICKY):]] == [
+        "'=1+1", "'-2+3", "'+SUM(A1)", "'@cmd", "a,b", 'say "hi"', "line\nbreak", "'=x,\"y\"", "'\tTAB"]
+    [reading] = exported_rows(store, "acme", query({"bucket": "raw", "profile": "sensor"}))[1:]
+    reading = dict(zip(RAW_FIELDS, reading))
+    assert (reading["asset_id"], reading["sensor_id"], reading["unit"]) == ("'=pump,1", "'@s\"1", "'-mm")
+
+
+def test_the_exported_received_time_is_the_apis_to_the_millisecond(store):
+    rng = random.Random(9)
+    times = sorted(T0 + rng.uniform(0, 3000) for _ in range(300)) + [T0 + 0.0005, T0 + 0.0015, T0 + 59.9995]
+    for k, t in enumerate(times):
+        write(store, "acme", [retail(f"t{k}", 1, 1, 1.0)], t)
+    exported = [r[0] for r in exported_rows(store, "acme", query({"bucket": "raw"}))[1:]]
+    served = [p["received"] for p in store.series("acme", query({"bucket": "raw"}), raw_since=0)["series"]]
+    assert exported == served == [iso(t) for t in sorted(times)]
 
 
 def test_the_bucket_export_matches_the_series(store, filled):
     for bucket in ("1m", "1h", "1d"):
         q = query({"bucket": bucket, "store": "2"})
-        rows = list(store.export("acme", q))
-        assert rows[0] == BUCKET_FIELDS
+        rows = exported_rows(store, "acme", q)
+        assert rows[0] == list(BUCKET_FIELDS)
         series = store.series("acme", q, raw_since=0)["series"]
         assert [dict(zip(BUCKET_FIELDS, r)) for r in rows[1:]] == [
-            {"start": p["t"], **{f: p[f] for f in BUCKET_FIELDS[1:]}} for p in series]
+            {"start": p["t"], **{f: str(p[f]) for f in BUCKET_FIELDS[1:]}} for p in series]
 
 
 # -- retention -------------------------------------------------------------------------------------------
@@ -262,12 +317,44 @@ def test_the_migration_creates_the_history_tables_and_their_indexes(database):
     assert current(database) == head()
     found = inspect(database.engine)
     assert {"history_events", "history_rollups"} <= set(found.get_table_names())
-    assert {"history_events_tenant_received", "history_events_tenant_ts", "history_events_tenant_store",
-            "history_events_tenant_asset"} <= {i["name"] for i in found.get_indexes("history_events")}
+    assert {"history_events_tenant_received", "history_events_tenant_ts", "history_events_by_store", "history_events_by_dept",
+            "history_events_by_asset_id", "history_events_by_sensor_id"} == {i["name"] for i in found.get_indexes("history_events")}
     assert found.get_pk_constraint("history_rollups")["constrained_columns"] == ["tenant", "scope", "bucket", "start"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated(request, tmp_path):
+    """An empty database on each backend, not migrated."""
+    target = tmp_path / "old.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
+    db = Database(target, migrate=False)
+    yield db
+    db.dispose()
+
+
+def test_a_history_written_at_0004_upgrades_to_the_partial_indexes_and_back(unmigrated):
+    upgrade(unmigrated, "0004")
+    store = SqlHistoryStore(unmigrated)
+    rows = write(store, "acme", [retail("r1", 3, 7, 2.5), sensor("s1", "pump-1", "vibration", "v-1", 0.5)], T0 + 5)
+    assert upgrade(unmigrated) and current(unmigrated) == head()
+    names = {i["name"] for i in inspect(unmigrated.engine).get_indexes("history_events")}
+    assert {"history_events_by_dept", "history_events_by_sensor_id"} <= names and "history_events_tenant_store" not in names
+    for params in ({"dept": "7"}, {"sensor_id": "v-1"}, {"store": "3"}, {"asset_id": "pump-1"}):
+        [point] = store.series("acme", query({"bucket": "raw", **params}), raw_since=0)["series"]
+        assert point["event_id"] == {r["event_id"] for r in rows if r["profile"] == point["profile"]}.pop()
+    with unmigrated.connect() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    names = {i["name"] for i in inspect(unmigrated.engine).get_indexes("history_events")}
+    assert {"history_events_tenant_store", "history_events_tenant_asset"} <= names and "history_events_by_dept" not in names
 
 
 def test_iso_times_are_utc_with_milliseconds():
     assert iso(T0) == "2026-12-02T10:00:00.000Z" == datetime.fromtimestamp(T0, timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.000Z")
     assert iso(T0 + 0.9996) == "2026-12-02T10:00:01.000Z" and iso(0.001) == "1970-01-01T00:00:00.001Z"
+    assert iso(T0 - 0.0006) == "2026-12-02T09:59:59.999Z" and iso(T0 + 14 * HOUR - 0.001) == "2026-12-02T23:59:59.999Z"
+    rng = random.Random(4)
+    moments = sorted(rng.uniform(0, 2e9) for _ in range(2000))
+    stamps = IsoStamps()                             # one formatter over many hours, as a chart uses it
+    assert [stamps(m) for m in moments] == [
+        datetime.fromtimestamp(int(m * 1000 + 0.5) / 1000, timezone.utc).isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z") for m in moments]
