@@ -19,9 +19,11 @@ RENDER_BUDGET_MS = 1500
 def srv(tmp_path_factory):
     """Few simulated alerts (the inserted one stays among the newest 20 of its store), 7 days of rollups."""
     server = LiveServer(tmp_path_factory.mktemp("explore"), SIM_RATE=20, SIM_ANOMALY_RATE=0.01, MARKET_FEED="off").start()
-    seed_week_of_rollups(server)
-    yield server
-    server.stop()
+    try:
+        seed_week_of_rollups(server)
+        yield server
+    finally:
+        server.stop()           # also when seeding failed: never a server left running
 
 
 def seed_week_of_rollups(server):
