@@ -130,8 +130,24 @@
     if (a && exporters[a.id]) { a.href = exporters[a.id](); }
   }, true);
 
+  /* Let the page (and tests) know when a view's chart is on screen (its figure's layout.meta.req is
+   * `req`): data-rendered="<range>:<req>" on the graph, and window.pulseTimings[page] = {range, ms from
+   * picking the view, ...extra}. `st` is the chart's state (a newer request ends the wait). */
+  function whenDrawn(cfg, st, req, t0, extra) {
+    var tries = 0;
+    (function check() {
+      var holder = document.getElementById(cfg.ids.chart), gd = holder && holder.querySelector(".js-plotly-plot");
+      var meta = gd && gd._fullLayout && gd._fullLayout.meta;
+      if (req !== st.req || tries++ > 600) { return; }
+      if (!meta || meta.req !== req) { window.requestAnimationFrame(check); return; }
+      window.pulseTimings = Object.assign({}, window.pulseTimings);
+      window.pulseTimings[cfg.page] = Object.assign({range: st.view.range, ms: Math.round(performance.now() - t0)}, extra);
+      holder.setAttribute("data-rendered", st.view.range + ":" + req);
+    })();
+  }
+
   window.pulseHistory = {
-    PRESETS: PRESETS, span: span, load: load, Seam: Seam, syncUrl: syncUrl, exportUrl: exportUrl,
+    PRESETS: PRESETS, span: span, load: load, Seam: Seam, syncUrl: syncUrl, exportUrl: exportUrl, whenDrawn: whenDrawn,
     setExporter: function (id, build) { exporters[id] = build; },
     /* A view picked in the controls: custom times typed as "2026-12-01 08:00" (the browser's zone) or ISO. */
     parseTyped: function (text) {

@@ -63,8 +63,8 @@
   function figureOf(st, figure, arrays, s, req) {
     var zone = C.zone(), clock = st.view.clock === "event" ? "event time" : "received";
     var xaxis = Object.assign({}, figure.layout.xaxis, {title: {text: "Time (" + zone + ", " + clock + ")"}, type: "date"});
-    if (s) { xaxis.range = [C.plotTime(new Date(s.from)), s.to ? C.plotTime(new Date(s.to)) : null]; xaxis.autorange = s.to ? false : "max"; }
-    else { delete xaxis.range; xaxis.autorange = true; }
+    if (s && s.to) { xaxis.range = [C.plotTime(new Date(s.from)), C.plotTime(new Date(s.to))]; xaxis.autorange = false; }
+    else { delete xaxis.range; xaxis.autorange = true; }       // up to now: the data's extent, growing live
     var layout = Object.assign({}, figure.layout, {xaxis: xaxis, meta: {req: req, range: st.view.range},
       uirevision: st.view.range + JSON.stringify(st.selection) + st.view.clock});
     return {data: figure.data.map(function (trace, i) {
@@ -83,22 +83,6 @@
       avg.x.push(C.plotTime(new Date())); avg.y.push(st.kpis.avg_weekly_sales);
     }
     return figureOf(st, figure, [arrays[0], arrays[1], avg], null, req);
-  }
-
-  /* Let the page (and tests) know when a view's chart is on screen: data-rendered on the graph, and
-   * window.pulseTimings[page] = {range, ms from picking the view, points}. */
-  function whenDrawn(cfg, st, req, t0, points, fetchMs) {
-    var tries = 0;
-    (function check() {
-      var holder = document.getElementById(cfg.ids.chart), gd = holder && holder.querySelector(".js-plotly-plot");
-      var meta = gd && gd._fullLayout && gd._fullLayout.meta;
-      if (req !== st.req || tries++ > 600) { return; }
-      if (!meta || meta.req !== req) { window.requestAnimationFrame(check); return; }
-      var ms = Math.round(performance.now() - t0);
-      window.pulseTimings = Object.assign({}, window.pulseTimings);
-      window.pulseTimings[cfg.page] = {range: st.view.range, ms: ms, points: points, fetch_ms: fetchMs || 0};
-      holder.setAttribute("data-rendered", st.view.range + ":" + req);
-    })();
   }
 
   function loadHistory(cfg, st, figure, s) {
@@ -123,7 +107,7 @@
         ["x", "y", "customdata"].forEach(function (k) { Array.prototype.push.apply(arrays[i][k], live[i][k]); });
       });
       setProps(cfg.ids.chart, {figure: figureOf(st, figure, arrays, s, req)});
-      whenDrawn(cfg, st, req, t0, answer.series.length + tail.length, fetchMs);
+      H.whenDrawn(cfg, st, req, t0, {points: answer.series.length + tail.length, fetch_ms: fetchMs});
       var bucket = answer.bucket === "raw" ? "every event" : "mean and min-max " + BUCKET_NAMES[answer.bucket];
       note(cfg, answer.series.length.toLocaleString("en-US") + (answer.bucket === "raw" ? " events" : " buckets") +
            " · " + bucket + (st.endsNow ? " · live from " + C.timeOf(answer.to) : "") +
@@ -214,7 +198,7 @@
         st.pending = null;
         var req = ++st.req;
         setProps(cfg.ids.chart, {figure: liveFigure(st, figure, req)});
-        whenDrawn(cfg, st, req, performance.now(), st.recent.length);
+        H.whenDrawn(cfg, st, req, performance.now(), {points: st.recent.length});
         note(cfg, "Live: the newest " + cfg.chart_max_points + " events as they arrive");
         if (window.pulseHealthChart && cfg.ids.health_chart) { window.pulseHealthChart.live(cfg); }
         return;
