@@ -177,20 +177,10 @@
     /* A view picked (or the page opened): address, the socket's filter, then the chart. */
     setView: function (cfg, socketCfg, figure, view, selection, refresh, mount) {
       var st = mount ? (pages[cfg.page] = fresh()) : page(cfg);
-      var changed = JSON.stringify(selection) !== JSON.stringify(st.selection);
-      st.view = view;
-      st.selection = selection;
-      st.held = [];
-      H.syncUrl(cfg.path, view, cfg.filter_fields.length ? selection : {}, cfg.fixed);
-      H.setExporter(cfg.view_ids.export, function () {
-        return H.exportUrl(st.view, st.selection, {windowSeconds: cfg.window_seconds});
-      });
-      if (changed) {
+      if (H.applyView(cfg, socketCfg, st, view, selection, refresh)) {
         st.recent = [];
-        if (window.pulseLiveFrames) { window.pulseLiveFrames.selectionChanged(cfg, selection); }
+        window.pulseLiveFrames.selectionChanged(cfg, selection);
       }
-      window.pulseSocket.setFilter(socketCfg, selection);
-      if (refresh) { window.pulseSocket.refresh(socketCfg); }
       var s = H.span(view);
       if (!s) {
         st.mode = "live";
@@ -210,16 +200,11 @@
 
     togglePause: function (cfg) {
       var st = page(cfg);
-      st.paused = !st.paused;
-      if (!st.paused && st.held.length) {
-        var held = st.held;
-        st.held = [];
-        held = st.seam && (st.mode === "live" || st.endsNow) ?
-          held.sort(byReceived).filter(function (p) { return st.seam.accept(p); }) : [];
-        var update = extend(cfg, st, pointArrays(st, held).concat([{x: [], y: []}]), true);
-        if (update !== window.dash_clientside.no_update) { setProps(cfg.ids.chart, {extendData: update}); }
-      }
-      return st.paused;
+      return H.togglePause(st, function (p) { return !!st.seam && (st.mode === "live" || st.endsNow) && st.seam.accept(p); },
+                           function (held) {
+                             var update = extend(cfg, st, pointArrays(st, held).concat([{x: [], y: []}]), true);
+                             if (update !== window.dash_clientside.no_update) { setProps(cfg.ids.chart, {extendData: update}); }
+                           });
     }
   };
 

@@ -197,33 +197,17 @@
 
     setView: function (cfg, socketCfg, figure, view, selection, refresh, mount) {
       var st = mount ? (pages[cfg.page] = fresh()) : page(cfg);
-      var changed = JSON.stringify(selection) !== JSON.stringify(st.selection);
-      st.view = view;
-      st.selection = selection;
-      st.held = [];
-      H.syncUrl(cfg.path, view, cfg.filter_fields.length ? selection : {}, cfg.fixed);
-      H.setExporter(cfg.view_ids.export, function () {
-        return H.exportUrl(st.view, st.selection, {windowSeconds: cfg.window_seconds, extra: ["profile=sensor"]});
-      });
-      if (changed) {
+      if (H.applyView(cfg, socketCfg, st, view, selection, refresh, ["profile=sensor"])) {
         st.recent = st.recent.filter(function (r) { return C.inSelection(selection, r); });
         window.pulseAssetsFrames.selectionChanged(cfg, selection);
       }
-      window.pulseSocket.setFilter(socketCfg, selection);
-      if (refresh) { window.pulseSocket.refresh(socketCfg); }
       draw(cfg, st);
     },
 
     togglePause: function (cfg) {
       var st = page(cfg);
-      st.paused = !st.paused;
-      if (!st.paused && st.held.length) {
-        var held = st.held;
-        st.held = [];
-        if (st.mode === "history") { held = st.endsNow ? held.sort(byReceived).filter(accept.bind(null, st)) : []; }
-        extend(cfg, st, held, true);
-      }
-      return st.paused;
+      return H.togglePause(st, function (r) { return st.mode === "live" || (st.endsNow && accept(st, r)); },
+                           function (held) { extend(cfg, st, held, true); });
     }
   };
 })();
