@@ -195,6 +195,7 @@
       }
       st.mode = "history";
       st.endsNow = s.endsNow;
+      st.pending = null;                    // live points not drawn yet: the history has them, or the seam will
       loadHistory(cfg, st, figure, s);
     },
 
