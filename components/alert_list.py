@@ -9,7 +9,7 @@ place the priority colours are defined (the stylesheet uses the same class names
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import ClientsideFunction, Input, State, clientside_callback, html
 
 PRIORITY_COLORS = {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary"}
 STATUS_CHOICES = (("all", "Any status"), ("open", "Open"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved"))
@@ -39,3 +39,10 @@ def alert_list(list_id, title: str = "Alerts", filters: html.Div | None = None) 
             html.Div(id=list_id, className="alert-list waiting", **{"data-testid": "alert-list"}),
         ], className="p-2"),
     ], className="h-100")
+
+
+def register_alert_filters(status_id, priority_id, render_config_id) -> None:
+    """A new status/priority: the list is redrawn from what is held, then matching older alerts are
+    asked of the API (assets/js/pulse_alerts.js); the page's render config names its list."""
+    clientside_callback(ClientsideFunction("pulse_alerts", "filter"), Input(status_id, "value"),
+                        Input(priority_id, "value"), State(render_config_id, "data"), prevent_initial_call=True)

@@ -24,16 +24,28 @@ STORE_RANGE, DEPT_RANGE = range(1, 46), range(1, 100)
 LABELS = {"store": "Store", "dept": "Dept", "asset_id": "Asset", "sensor_id": "Sensor"}
 
 
-class ViewIds:
-    """The ids of one page's view bar: `<prefix>-store`, `<prefix>-range`, ..."""
+class PrefixedIds:
+    """The component ids of one page's part: `<prefix>-<PART><name>` for each of NAMES (`_` as `-`), so
+    two pages may show the same screen side by side in the app without two components sharing an id."""
 
-    NAMES = ("selection", "first", "second", "range", "custom", "from_", "to", "apply", "clock", "pause", "refresh",
-             "export", "error")
+    NAMES: tuple[str, ...] = ()
+    PART = ""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
         for name in self.NAMES:
-            setattr(self, name, f"{prefix}-view-{name.rstrip('_')}")
+            setattr(self, name, f"{prefix}-{self.PART}{name.strip('_').replace('_', '-')}")
+
+    def for_browser(self, *leave_out: str) -> dict:
+        return {name: getattr(self, name) for name in self.NAMES if name not in leave_out}
+
+
+class ViewIds(PrefixedIds):
+    """The ids of one page's view bar: `<prefix>-view-first` (the first entity filter), `-view-range`, ..."""
+
+    NAMES = ("selection", "first", "second", "range", "custom", "from_", "to", "apply", "clock", "pause", "refresh",
+             "export", "error")
+    PART = "view-"
 
 
 def _values(query: dict, name: str) -> list[str]:

@@ -13,8 +13,8 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
-from components.alert_list import alert_filters, alert_list
-from components.explore import ViewIds, register_view
+from components.alert_list import alert_filters, alert_list, register_alert_filters
+from components.explore import PrefixedIds, ViewIds, register_view
 from components.kpi_card import kpi_card
 from components.live_socket import LiveSocket
 
@@ -33,16 +33,11 @@ KPIS = (
 POINT_COLUMNS = ("Time", "Store / dept", "Weekly sales", "Temp.", "Anomaly score", "Cluster", "Risk")
 
 
-class RetailIds:
+class RetailIds(PrefixedIds):
     """The ids of one page's retail screen: `<prefix>-chart`, `<prefix>-kpi-<key>`, ..."""
 
     NAMES = ("chart", "chart_note", "alerts", "alert_status", "alert_priority", "alert_error", "points", "health",
              "health_chart", "updated", "render_config")
-
-    def __init__(self, prefix: str):
-        self.prefix = prefix
-        for name in self.NAMES:
-            setattr(self, name, f"{prefix}-{name.replace('_', '-')}")
 
     def kpi(self, key: str) -> str:
         return f"{self.prefix}-kpi-{key}"
@@ -103,9 +98,7 @@ def retail_view(ids: RetailIds, config: dict, health_chart: bool = False) -> lis
     else:
         rows.append(dbc.Row([dbc.Col(points, lg=8, className="mb-3"), dbc.Col(health, lg=4, className="mb-3")],
                             className="g-3"))
-    ids_for_browser = {name: getattr(ids, name) for name in RetailIds.NAMES}
-    if not health_chart:
-        ids_for_browser.pop("health_chart")
+    ids_for_browser = ids.for_browser() if health_chart else ids.for_browser("health_chart")
     rows.append(dcc.Store(id=ids.render_config, data={
         "kind": "retail", "kpis": [{"key": k, "format": f, "id": ids.kpi(k)} for k, _, _, f in KPIS],
         "chart_max_points": CHART_MAX_POINTS, "table_rows": 20, "alert_rows": 20, "health_rows": 8,
@@ -127,13 +120,7 @@ def register(ids: RetailIds, view_ids: ViewIds, socket: str, filters: bool) -> N
         State(ids.alert_priority, "value"),
         prevent_initial_call=True,
     )
-    clientside_callback(   # a new filter: redraw from what is held, then ask the API for matching older alerts
-        ClientsideFunction("pulse_alerts", "filter"),
-        Input(ids.alert_status, "value"),
-        Input(ids.alert_priority, "value"),
-        State(ids.render_config, "data"),
-        prevent_initial_call=True,
-    )
+    register_alert_filters(ids.alert_status, ids.alert_priority, ids.render_config)
     clientside_callback(   # a click on a point opens its store/dept
         ClientsideFunction("pulse_live_chart", "click"),
         Input(ids.chart, "clickData"),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
-from components.alert_list import alert_filters, alert_list
-from components.explore import ViewIds, register_view
+from components.alert_list import alert_filters, alert_list, register_alert_filters
+from components.explore import PrefixedIds, ViewIds, register_view
 from components.live_socket import LiveSocket
 from components.retail_view import card
 
@@ -21,16 +21,11 @@ CHANNELS = ["sensors", "health", "alerts", "notifications"]
 READING_COLUMNS = ("Asset", "Sensor", "Type", "Value", "Quality", "Anomaly score", "Risk", "Time")
 
 
-class SensorIds:
+class SensorIds(PrefixedIds):
     """The ids of one page's sensor screen: `<prefix>-health`, `<prefix>-chart`, ..."""
 
     NAMES = ("health", "readings", "alerts", "alert_status", "alert_priority", "alert_error", "chart", "chart_note",
              "health_chart", "updated", "render_config")
-
-    def __init__(self, prefix: str):
-        self.prefix = prefix
-        for name in self.NAMES:
-            setattr(self, name, f"{prefix}-{name.replace('_', '-')}")
 
 
 def empty_chart(text: str) -> dict:
@@ -62,9 +57,7 @@ def sensor_view(ids: SensorIds, config: dict, entity: bool = False) -> list:
             id=ids.health_chart, figure={"data": [], "layout": {"height": 240}}, config={"displaylogo": False})), className="mb-3"), className="g-3"))
     rows.append(dbc.Row([dbc.Col(readings, lg=8, className="mb-3"), dbc.Col(alerts, lg=4, className="mb-3")],
                         className="g-3"))
-    ids_for_browser = {name: getattr(ids, name) for name in SensorIds.NAMES}
-    if not entity:
-        ids_for_browser.pop("health_chart")
+    ids_for_browser = ids.for_browser() if entity else ids.for_browser("health_chart")
     rows.append(dcc.Store(id=ids.render_config, data={
         "kind": "sensor", "alert_rows": 20, "alerts_url": "/api/alerts", "sensor_only": True, "links": not entity,
         "testid": "sensor-alert", "chart_max_points": 300, "ids": ids_for_browser, **config}))
@@ -82,11 +75,5 @@ def register(ids: SensorIds, view_ids: ViewIds, socket: str, filters: bool) -> N
         State(ids.alert_priority, "value"),
         prevent_initial_call=True,
     )
-    clientside_callback(   # a new filter: redraw from what is held, then ask the API for matching older alerts
-        ClientsideFunction("pulse_alerts", "filter"),
-        Input(ids.alert_status, "value"),
-        Input(ids.alert_priority, "value"),
-        State(ids.render_config, "data"),
-        prevent_initial_call=True,
-    )
+    register_alert_filters(ids.alert_status, ids.alert_priority, ids.render_config)
     register_view(view_ids, ids.render_config, LiveSocket.ids.config(socket), ids.chart, filters)

@@ -15,7 +15,7 @@
   function layout(raw, view) {
     var clock = view.clock === "event" ? "event time" : "received";
     var base = {paper_bgcolor: "#fff", plot_bgcolor: "#fff", height: 240,
-                margin: {l: 50, r: 50, t: 30, b: 40}, legend: {orientation: "h", y: 1, yanchor: "bottom"},
+                margin: {l: 50, r: 50, t: 30, b: 55}, legend: {orientation: "h", y: 1, yanchor: "bottom"},
                 xaxis: {type: "date", title: {text: "Time (" + C.zone() + ", " + clock + ")"}, gridcolor: "#eef0f3"},
                 yaxis: {title: {text: raw ? "Health" : "Max risk"}, range: [0, 102], gridcolor: "#eef0f3"},
                 uirevision: view.range + view.clock};

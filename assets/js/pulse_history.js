@@ -130,9 +130,53 @@
     if (a && exporters[a.id]) { a.href = exporters[a.id](); }
   }, true);
 
+  /* What every page does when its view changes (`st` is its chart's state): the address, the export
+   * link, the socket's filter, a fresh snapshot on Refresh. True when the selection changed. */
+  function applyView(cfg, socketCfg, st, view, selection, refresh, exportExtra) {
+    var changed = JSON.stringify(selection) !== JSON.stringify(st.selection);
+    st.view = view;
+    st.selection = selection;
+    st.held = [];
+    syncUrl(cfg.path, view, cfg.filter_fields.length ? selection : {}, cfg.fixed);
+    exporters[cfg.view_ids.export] = function () {
+      return exportUrl(st.view, st.selection, {windowSeconds: cfg.window_seconds, extra: exportExtra});
+    };
+    window.pulseSocket.setFilter(socketCfg, selection);
+    if (refresh) { window.pulseSocket.refresh(socketCfg); }
+    return changed;
+  }
+
+  /* Pause or resume a chart (`st` its state). On resume, what was held while paused and `accept`s
+   * (the chart's seam) goes to `draw`, oldest first. True while paused. */
+  function togglePause(st, accept, draw) {
+    st.paused = !st.paused;
+    if (!st.paused && st.held.length) {
+      var held = st.held.sort(window.pulseCommon.byReceived).filter(accept);
+      st.held = [];
+      draw(held);
+    }
+    return st.paused;
+  }
+
+  /* Let the page (and tests) know when a view's chart is on screen (its figure's layout.meta.req is
+   * `req`): data-rendered="<range>:<req>" on the graph, and window.pulseTimings[page] = {range, ms from
+   * picking the view, ...extra}. `st` is the chart's state (a newer request ends the wait). */
+  function whenDrawn(cfg, st, req, t0, extra) {
+    var tries = 0;
+    (function check() {
+      var holder = document.getElementById(cfg.ids.chart), gd = holder && holder.querySelector(".js-plotly-plot");
+      var meta = gd && gd._fullLayout && gd._fullLayout.meta;
+      if (req !== st.req || tries++ > 600) { return; }
+      if (!meta || meta.req !== req) { window.requestAnimationFrame(check); return; }
+      window.pulseTimings = Object.assign({}, window.pulseTimings);
+      window.pulseTimings[cfg.page] = Object.assign({range: st.view.range, ms: Math.round(performance.now() - t0)}, extra);
+      holder.setAttribute("data-rendered", st.view.range + ":" + req);
+    })();
+  }
+
   window.pulseHistory = {
-    PRESETS: PRESETS, span: span, load: load, Seam: Seam, syncUrl: syncUrl, exportUrl: exportUrl,
-    setExporter: function (id, build) { exporters[id] = build; },
+    PRESETS: PRESETS, span: span, load: load, Seam: Seam, applyView: applyView, togglePause: togglePause,
+    whenDrawn: whenDrawn,
     /* A view picked in the controls: custom times typed as "2026-12-01 08:00" (the browser's zone) or ISO. */
     parseTyped: function (text) {
       text = (text || "").trim();

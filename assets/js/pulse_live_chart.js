@@ -63,8 +63,8 @@
   function figureOf(st, figure, arrays, s, req) {
     var zone = C.zone(), clock = st.view.clock === "event" ? "event time" : "received";
     var xaxis = Object.assign({}, figure.layout.xaxis, {title: {text: "Time (" + zone + ", " + clock + ")"}, type: "date"});
-    if (s) { xaxis.range = [C.plotTime(new Date(s.from)), s.to ? C.plotTime(new Date(s.to)) : null]; xaxis.autorange = s.to ? false : "max"; }
-    else { delete xaxis.range; xaxis.autorange = true; }
+    if (s && s.to) { xaxis.range = [C.plotTime(new Date(s.from)), C.plotTime(new Date(s.to))]; xaxis.autorange = false; }
+    else { delete xaxis.range; xaxis.autorange = true; }       // up to now: the data's extent, growing live
     var layout = Object.assign({}, figure.layout, {xaxis: xaxis, meta: {req: req, range: st.view.range},
       uirevision: st.view.range + JSON.stringify(st.selection) + st.view.clock});
     return {data: figure.data.map(function (trace, i) {
@@ -83,22 +83,6 @@
       avg.x.push(C.plotTime(new Date())); avg.y.push(st.kpis.avg_weekly_sales);
     }
     return figureOf(st, figure, [arrays[0], arrays[1], avg], null, req);
-  }
-
-  /* Let the page (and tests) know when a view's chart is on screen: data-rendered on the graph, and
-   * window.pulseTimings[page] = {range, ms from picking the view, points}. */
-  function whenDrawn(cfg, st, req, t0, points, fetchMs) {
-    var tries = 0;
-    (function check() {
-      var holder = document.getElementById(cfg.ids.chart), gd = holder && holder.querySelector(".js-plotly-plot");
-      var meta = gd && gd._fullLayout && gd._fullLayout.meta;
-      if (req !== st.req || tries++ > 600) { return; }
-      if (!meta || meta.req !== req) { window.requestAnimationFrame(check); return; }
-      var ms = Math.round(performance.now() - t0);
-      window.pulseTimings = Object.assign({}, window.pulseTimings);
-      window.pulseTimings[cfg.page] = {range: st.view.range, ms: ms, points: points, fetch_ms: fetchMs || 0};
-      holder.setAttribute("data-rendered", st.view.range + ":" + req);
-    })();
   }
 
   function loadHistory(cfg, st, figure, s) {
@@ -123,7 +107,7 @@
         ["x", "y", "customdata"].forEach(function (k) { Array.prototype.push.apply(arrays[i][k], live[i][k]); });
       });
       setProps(cfg.ids.chart, {figure: figureOf(st, figure, arrays, s, req)});
-      whenDrawn(cfg, st, req, t0, answer.series.length + tail.length, fetchMs);
+      H.whenDrawn(cfg, st, req, t0, {points: answer.series.length + tail.length, fetch_ms: fetchMs});
       var bucket = answer.bucket === "raw" ? "every event" : "mean and min-max " + BUCKET_NAMES[answer.bucket];
       note(cfg, answer.series.length.toLocaleString("en-US") + (answer.bucket === "raw" ? " events" : " buckets") +
            " · " + bucket + (st.endsNow ? " · live from " + C.timeOf(answer.to) : "") +
@@ -193,20 +177,10 @@
     /* A view picked (or the page opened): address, the socket's filter, then the chart. */
     setView: function (cfg, socketCfg, figure, view, selection, refresh, mount) {
       var st = mount ? (pages[cfg.page] = fresh()) : page(cfg);
-      var changed = JSON.stringify(selection) !== JSON.stringify(st.selection);
-      st.view = view;
-      st.selection = selection;
-      st.held = [];
-      H.syncUrl(cfg.path, view, cfg.filter_fields.length ? selection : {}, cfg.fixed);
-      H.setExporter(cfg.view_ids.export, function () {
-        return H.exportUrl(st.view, st.selection, {windowSeconds: cfg.window_seconds});
-      });
-      if (changed) {
+      if (H.applyView(cfg, socketCfg, st, view, selection, refresh)) {
         st.recent = [];
-        if (window.pulseLiveFrames) { window.pulseLiveFrames.selectionChanged(cfg, selection); }
+        window.pulseLiveFrames.selectionChanged(cfg, selection);
       }
-      window.pulseSocket.setFilter(socketCfg, selection);
-      if (refresh) { window.pulseSocket.refresh(socketCfg); }
       var s = H.span(view);
       if (!s) {
         st.mode = "live";
@@ -214,28 +188,24 @@
         st.pending = null;
         var req = ++st.req;
         setProps(cfg.ids.chart, {figure: liveFigure(st, figure, req)});
-        whenDrawn(cfg, st, req, performance.now(), st.recent.length);
+        H.whenDrawn(cfg, st, req, performance.now(), {points: st.recent.length});
         note(cfg, "Live: the newest " + cfg.chart_max_points + " events as they arrive");
         if (window.pulseHealthChart && cfg.ids.health_chart) { window.pulseHealthChart.live(cfg); }
         return;
       }
       st.mode = "history";
       st.endsNow = s.endsNow;
+      st.pending = null;                    // live points not drawn yet: the history has them, or the seam will
       loadHistory(cfg, st, figure, s);
     },
 
     togglePause: function (cfg) {
       var st = page(cfg);
-      st.paused = !st.paused;
-      if (!st.paused && st.held.length) {
-        var held = st.held;
-        st.held = [];
-        held = st.seam && (st.mode === "live" || st.endsNow) ?
-          held.sort(byReceived).filter(function (p) { return st.seam.accept(p); }) : [];
-        var update = extend(cfg, st, pointArrays(st, held).concat([{x: [], y: []}]), true);
-        if (update !== window.dash_clientside.no_update) { setProps(cfg.ids.chart, {extendData: update}); }
-      }
-      return st.paused;
+      return H.togglePause(st, function (p) { return !!st.seam && (st.mode === "live" || st.endsNow) && st.seam.accept(p); },
+                           function (held) {
+                             var update = extend(cfg, st, pointArrays(st, held).concat([{x: [], y: []}]), true);
+                             if (update !== window.dash_clientside.no_update) { setProps(cfg.ids.chart, {extendData: update}); }
+                           });
     }
   };
 

@@ -42,7 +42,7 @@
               meta: {req: req, range: st.view.range}, uirevision: st.view.range + JSON.stringify(st.selection) + st.view.clock,
               xaxis: {type: "date", anchor: "y" + (types.length > 1 ? types.length : ""), gridcolor: "#eef0f3",
                       title: {text: "Time (" + C.zone() + ", " + (st.view.clock === "event" ? "event time" : "received") + ")"}}};
-    if (s) { layout.xaxis.range = [C.plotTime(new Date(s.from)), s.to ? C.plotTime(new Date(s.to)) : null]; layout.xaxis.autorange = s.to ? false : "max"; }
+    if (s && s.to) { layout.xaxis.range = [C.plotTime(new Date(s.from)), C.plotTime(new Date(s.to))]; layout.xaxis.autorange = false; }
     types.forEach(function (type, i) {
       var n = types.length, unit = (sensors.filter(function (r) { return r.sensor_type === type; })[0] || {}).unit;
       layout["yaxis" + (i ? i + 1 : "")] = {domain: [(n - 1 - i) / n + 0.06 / n, (n - i) / n - 0.03 / n], gridcolor: "#eef0f3",
@@ -97,6 +97,8 @@
       fig.layout.annotations = [{text: empty ? "No readings of this selection yet." : "Choose an asset or a sensor above (or open an asset) to see its history.",
                                  showarrow: false, font: {color: "#6c757d"}}];
       fig.layout.height = 160;
+      fig.layout.xaxis = {visible: false};
+      fig.layout.yaxis = {visible: false};
       setProps(cfg.ids.chart, {figure: fig});
       note(cfg, "");
       return;
@@ -106,6 +108,7 @@
       st.loading = false;
       addLive(st, fig, st.recent);
       setProps(cfg.ids.chart, {figure: fig});
+      H.whenDrawn(cfg, st, req, t0, {sensors: sensors.length});
       note(cfg, "Live: readings as they arrive");
       if (window.pulseHealthChart && cfg.ids.health_chart) { window.pulseHealthChart.live(cfg); }
       return;
@@ -133,9 +136,7 @@
       st.buffer = [];
       addLive(st, fig, tail);
       setProps(cfg.ids.chart, {figure: fig});
-      var ms = Math.round(performance.now() - t0);
-      window.pulseTimings = Object.assign({}, window.pulseTimings);
-      window.pulseTimings[cfg.page] = {range: st.view.range, ms: ms, sensors: sensors.length};
+      H.whenDrawn(cfg, st, req, t0, {sensors: sensors.length, points: fig.data.reduce(function (n, t) { return n + t.x.length; }, 0)});
       note(cfg, sensors.length + " sensors · " + Object.keys(buckets).map(function (b) { return b === "raw" ? "every reading" : "mean per " + b; }).join(", ") +
            (st.endsNow ? " · live from " + C.timeOf(answers[0].to) : ""));
       if (cfg.ids.health_chart && window.pulseHealthChart) { window.pulseHealthChart.history(cfg, answers[answers.length - 1], tail, st.view); }
@@ -196,33 +197,17 @@
 
     setView: function (cfg, socketCfg, figure, view, selection, refresh, mount) {
       var st = mount ? (pages[cfg.page] = fresh()) : page(cfg);
-      var changed = JSON.stringify(selection) !== JSON.stringify(st.selection);
-      st.view = view;
-      st.selection = selection;
-      st.held = [];
-      H.syncUrl(cfg.path, view, cfg.filter_fields.length ? selection : {}, cfg.fixed);
-      H.setExporter(cfg.view_ids.export, function () {
-        return H.exportUrl(st.view, st.selection, {windowSeconds: cfg.window_seconds, extra: ["profile=sensor"]});
-      });
-      if (changed) {
+      if (H.applyView(cfg, socketCfg, st, view, selection, refresh, ["profile=sensor"])) {
         st.recent = st.recent.filter(function (r) { return C.inSelection(selection, r); });
         window.pulseAssetsFrames.selectionChanged(cfg, selection);
       }
-      window.pulseSocket.setFilter(socketCfg, selection);
-      if (refresh) { window.pulseSocket.refresh(socketCfg); }
       draw(cfg, st);
     },
 
     togglePause: function (cfg) {
       var st = page(cfg);
-      st.paused = !st.paused;
-      if (!st.paused && st.held.length) {
-        var held = st.held;
-        st.held = [];
-        if (st.mode === "history") { held = st.endsNow ? held.sort(byReceived).filter(accept.bind(null, st)) : []; }
-        extend(cfg, st, held, true);
-      }
-      return st.paused;
+      return H.togglePause(st, function (r) { return st.mode === "live" || (st.endsNow && accept(st, r)); },
+                           function (held) { extend(cfg, st, held, true); });
     }
   };
 })();

@@ -7,7 +7,15 @@
   "use strict";
   var LABELS = {store: "Store", dept: "Dept", asset_id: "Asset", sensor_id: "Sensor"};
 
+  var shown = {};         // page -> the custom panel's state and error last returned (unchanged: no update)
+
   function chartModule(cfg) { return cfg.kind === "sensor" ? window.pulseSensorChart : window.pulseLiveChart; }
+
+  function panel(cfg, open, error) {
+    var nu = window.dash_clientside.no_update, last = shown[cfg.page] || {};
+    shown[cfg.page] = {open: open, error: error};
+    return [last.open === open ? nu : open, last.error === error ? nu : error];
+  }
 
   function merged(fixed, selection) {
     var out = {};
@@ -61,18 +69,20 @@
             view.from = H.parseTyped(fromText);
             view.to = H.parseTyped(toText);
             if (!view.from || view.to === undefined) {
-              return [true, "Type times like 2026-12-01 08:00 (your time zone), or leave \"to\" empty for now.", nu, nu];
+              return panel(cfg, true, "Type times like 2026-12-01 08:00 (your time zone), or leave \"to\" empty for now.")
+                .concat([nu, nu]);
             }
             if (view.to && Date.parse(view.to) <= Date.parse(view.from)) {
-              return [true, "\"From\" must be before \"to\".", nu, nu];
+              return panel(cfg, true, "\"From\" must be before \"to\".").concat([nu, nu]);
             }
             if (/T/.test(fromText || "")) { fromOut = H.typed(view.from); }    // an address's ISO time, shown as typed
             if (/T/.test(toText || "")) { toOut = H.typed(view.to); }
           }
         }
-        chartModule(cfg).setView(cfg, socketCfg, figure, view, merged(cfg.fixed, selection), triggered("-view-refresh"),
-                                 !triggered(""));
-        return [view.range === "custom", "", fromOut, toOut];
+        var mount = !triggered("");
+        if (mount) { delete shown[cfg.page]; }
+        chartModule(cfg).setView(cfg, socketCfg, figure, view, merged(cfg.fixed, selection), triggered("-view-refresh"), mount);
+        return panel(cfg, view.range === "custom", "").concat([fromOut, toOut]);
       },
 
       pause: function (_n, cfg) {

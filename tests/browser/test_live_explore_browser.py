@@ -1,6 +1,7 @@
 """The explorable Live page in a real headless Chromium (issue 13): filter by store, pick 1 h, export the
 view, reload and keep it, drill into an alert and acknowledge it there; "7 d" draws within 1.5 s; the
-seam between history and live draws nothing twice and misses nothing."""
+seam between history and live draws nothing twice and misses nothing; Assets: an asset's sensors on an
+axis per type, and a sensor alert acknowledged there."""
 import csv
 import io
 import time
@@ -17,8 +18,10 @@ RENDER_BUDGET_MS = 1500
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    """Few simulated alerts (the inserted one stays among the newest 20 of its store), 7 days of rollups."""
-    server = LiveServer(tmp_path_factory.mktemp("explore"), SIM_RATE=20, SIM_ANOMALY_RATE=0.01, MARKET_FEED="off").start()
+    """Retail and sensor events, few simulated alerts (an inserted one stays among the newest 20 of its
+    entity), 7 days of rollups."""
+    server = LiveServer(tmp_path_factory.mktemp("explore"), SIM_RATE=30, SIM_PROFILE="mixed", SIM_ANOMALY_RATE=0.01,
+                        MARKET_FEED="off").start()
     try:
         seed_week_of_rollups(server)
         yield server
@@ -43,14 +46,16 @@ def seed_week_of_rollups(server):
     db.dispose()
 
 
-def insert_alert(server, store, dept, message):
-    """An alert stored the way the pipeline stores it (shown through the next snapshot of its selection)."""
+def insert_alert(server, message, **entity):
+    """An alert stored the way the pipeline stores it (shown through the next snapshot of its selection):
+    a retail one (store, dept) or a sensor one (asset_id, sensor_id, sensor_type)."""
     from services.storage.alerts import AlertStore
     from services.storage.db import Database
     db = Database(server.data_dir / "pulseboard.db")
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    alert = {"event_id": f"explore-{time.time_ns()}", "priority": "CRITICAL", "timestamp": now, "store": store,
-             "dept": dept, "risk_score": 95, "message": message, "why": "inserted by the test"}
+    alert = {"event_id": f"explore-{time.time_ns()}", "priority": "CRITICAL", "timestamp": now, "risk_score": 95,
+             "message": message, "why": "inserted by the test", **entity,
+             "profile": "sensor" if "asset_id" in entity else "retail"}
     alert_id = AlertStore(db).save("default", [alert])[0]["id"]
     db.dispose()
     return alert_id
@@ -80,7 +85,7 @@ def shown_stores(page):
 
 
 def test_filter_range_export_reload_drill_down_and_acknowledge(browser, srv):
-    alert_id = insert_alert(srv, STORE, DEPT, f"Sales spike at store {STORE}, dept {DEPT}")
+    alert_id = insert_alert(srv, f"Sales spike at store {STORE}, dept {DEPT}", store=STORE, dept=DEPT)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page, errors = logged_in_page(browser, srv, "/", context=context)
     wait_for(lambda: status(page) == "Live", 20, "Live status")
@@ -150,11 +155,13 @@ def test_seven_days_draw_within_budget_and_the_tab_stays_responsive(browser, srv
     timing = page.evaluate("window.pulseTimings.live")
     lag = page.evaluate("""() => new Promise(done => { const t = performance.now();
         setTimeout(() => done(performance.now() - t), 0); })""")
-    print(f"\n7 d: chart drawn {elapsed:.0f} ms after the click (renderer: {timing['ms']} ms, {timing['points']} points); "
-          f"longest task {page.evaluate('window.__longest'):.0f} ms; a timer then ran after {lag:.0f} ms")
+    longest = page.evaluate("window.__longest")
+    print(f"\n7 d: chart drawn {elapsed:.0f} ms after the click (renderer: {timing['ms']} ms, of which the request "
+          f"{timing['fetch_ms']} ms; {timing['points']} points); longest task {longest:.0f} ms; a timer then ran after "
+          f"{lag:.0f} ms")
     assert timing["range"] == "7d" and timing["points"] >= 24 * 6
     assert elapsed <= RENDER_BUDGET_MS
-    assert lag < 500                                                     # the tab answers at once afterwards
+    assert longest < 1000 and lag < 1000                 # responsive: no task froze it, a timer runs at once
     assert "per hour" in page.inner_text("[data-testid=chart-note]")
     assert errors == [], errors
 
@@ -181,4 +188,26 @@ def test_the_seam_draws_no_event_twice_and_misses_none(browser, srv):
     wait_for(lambda: status(page) == "Live", 20, "Live status")
     raw, rolled = page.evaluate(SEAM_CASES)
     assert raw == ["late", "c"] and rolled == ["z"]
+    assert errors == [], errors
+
+
+def test_assets_chart_each_sensor_type_on_its_axis_and_acknowledge_a_sensor_alert(browser, srv):
+    alert_id = insert_alert(srv, "Vibration spike on pump-01 (pump-01-vibr)", asset_id="pump-01",
+                            sensor_id="pump-01-vibr", sensor_type="vibration")
+    page, errors = logged_in_page(browser, srv, "/login?next=/assets")
+    wait_for(lambda: status(page) == "Live", 20, "Live status")
+    choose(page, "assets-view-first", "Asset pump-01")                   # on the server, like Live's filters
+    pick_range(page, "15 min")
+    page.wait_for_url(lambda url: url.endswith("/assets?asset_id=pump-01&range=15m"))
+    rendered(page, "assets-chart", "15m")
+    axes = page.evaluate("""() => { const layout = document.querySelector('#assets-chart .js-plotly-plot').layout;
+        return Object.keys(layout).filter(k => k.startsWith('yaxis')).map(k => layout[k].title.text).sort(); }""")
+    assert axes == ["current (A)", "pressure (bar)", "temperature (°C)", "vibration (mm/s)"], axes
+    wait_for(lambda: {c.split()[0] for c in page.locator("[data-testid=asset-card]").all_inner_texts()} == {"pump-01"},
+             20, "only pump-01's card", page)
+    item = page.locator(f"[data-testid=sensor-alert][data-alert-id='{alert_id}']")
+    wait_for(lambda: item.count() == 1, 20, "the sensor alert", page)
+    item.locator("[data-alert-action=acknowledge]").click()
+    wait_for(lambda: item.locator("[data-testid=alert-status]").inner_text().startswith("Acknowledged by admin"), 10,
+             "acknowledged", page)
     assert errors == [], errors
