@@ -8,22 +8,12 @@ from datetime import datetime
 
 import requests
 
-from helpers import GUNICORN, LiveServer, Worker, recv_until, ws_per_worker
+from helpers import GUNICORN, LiveServer, Worker, recv_until, wait_for, ws_per_worker
 from services.security.apikeys import ApiKeyStore
 from services.simulation.retail import RetailSimulator
 from services.storage.db import Database
 
 WARM_UP = 1200          # the first model fit needs history; these go to other stores
-
-
-def wait_for(predicate, timeout=60.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
 
 
 def epoch(text: str) -> float:
@@ -58,8 +48,7 @@ def test_worker_writes_history_every_web_worker_reads_it_and_filters_hold(tmp_pa
         def ours_in_history():
             answer = session.get(web.url + "/api/v1/history", params={"store": 7, "bucket": "raw"}).json()
             return answer if len(answer["series"]) == 50 else None
-        answer = wait_for(ours_in_history)
-        assert answer, session.get(web.url + "/api/v1/history", params={"store": 7, "bucket": "raw"}).json()
+        answer = wait_for(ours_in_history, 60, "the 50 events of store 7 in the history")
         assert sorted(p["value"] for p in answer["series"]) == [1000.0 + i for i in range(50)]
         assert {p["dept"] for p in answer["series"]} == {3}
         received = [epoch(p["received"]) for p in answer["series"]]
