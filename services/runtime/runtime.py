@@ -181,10 +181,14 @@ class Runtime:
         dashboard counts as activity for the session's idle lifetime; the absolute one still ends it."""
         if isinstance(principal, KeyPrincipal):
             return None if self.api_keys.active(principal.prefix) is not None else "API key revoked"
+        # The session is read before the account: disabling ends the sessions in the same
+        # transaction, so a session gone missing between the two reads is always seen with the
+        # account already disabled, and the reason is never a false "signed out".
+        session = self.sessions.find(principal.session_key or "", touch=True)
         user = self.users.get(principal.id)
         if user is None or not user.active:
             return "account disabled"
-        if self.sessions.find(principal.session_key or "", touch=True) is None:
+        if session is None:
             return "signed out"
         return None
 
