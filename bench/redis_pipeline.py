@@ -3,6 +3,8 @@
     .venv/bin/python bench/redis_pipeline.py                  # full run (about 1.5 minutes)
     .venv/bin/python bench/redis_pipeline.py --quick          # smoke run
     .venv/bin/python bench/redis_pipeline.py --latency-rate 10000 --max-rate 60000 --duration 15
+    .venv/bin/python bench/redis_pipeline.py --database-url postgresql+psycopg://... --storm 5000
+    (bench/shared_database.py runs it on SQLite and PostgreSQL, with and without an alert storm, and compares)
 
 What runs, as in production: a throwaway redis-server, ONE gunicorn web worker (gevent) and ONE
 `python -m services.runtime.worker`, each its own process; a producer process admitting events through
@@ -39,42 +41,59 @@ import numpy as np  # noqa: E402
 from frames import free_port, measured_frames  # noqa: E402  (bench/frames.py)
 
 PASSWORD = "bench-password-1"
+STORM_ASSETS = 50           # x 4 sensor types: 200 sensors in an alert storm
+STORM_WARM_RATE = 1000      # good readings/s during the warm-up (each sensor needs 5 before it scores)
 
 
 # -- producer (separate process) ------------------------------------------------------------------
 
-def producer_main(redis_url: str, schedule: list, start_at: float, out) -> None:
-    """Admit events at each (rate, seconds) of the schedule; report (offered, refused) per phase."""
+def producer_main(redis_url: str, schedule: list, start_at: float, out, storm: float = 0.0,
+                  control: bool = False) -> None:
+    """Admit events at each (rate, seconds) of the schedule; report (offered, refused, seconds, sensor
+    readings offered) per phase. With `storm`, sensor readings go along: good ones during the warm-up (the
+    sensors' baselines learn them) and then `storm` per second of 5x readings with `uncertain` quality,
+    which the baselines never learn from, so every one is CRITICAL and stored as an alert. With `control`,
+    the same readings stay good and usual: the storm's events without its alerts."""
     from services.timestamps import format_timestamp
     from services.ingest.queue import IngestUnavailable
     from services.redis_keys import RedisKeys, connect
     from services.simulation.retail import RetailSimulator
+    from services.simulation.sensor import SensorSimulator
     from services.ingest.stream_producer import StreamProducer
     producer = StreamProducer(connect(redis_url), RedisKeys(), max_backlog=5_000_000)
     sim = RetailSimulator(seed=1)
     pool = [sim.next_event() for _ in range(5000)]
+    sensors = SensorSimulator(seed=2, assets=STORM_ASSETS, anomaly_rate=0.0, bad_quality_rate=0.0)
+    good = [sensors.next_event() for _ in range(5000)]
+    spikes = [dict(e, value=round(e["value"] * 5, 3), quality="uncertain") for e in good]
     time.sleep(max(0.0, start_at - time.time()))
     n, report = 0, []
-    for rate, seconds in schedule:
-        offered = refused = 0
+    for phase, (rate, seconds) in enumerate(schedule):
+        sensor_rate = 0.0 if not storm else (min(storm, STORM_WARM_RATE) if phase == 0 else storm)
+        readings = spikes if phase and not control else good
+        offered = refused = sensed = 0
         phase_start = time.monotonic()
         while (elapsed := time.monotonic() - phase_start) < seconds:
             due = min(int(elapsed * rate) - offered, 2000)
-            if due <= 0 or (due < rate / 100 and due < 1000):     # send every ~10 ms, like a batching client
-                time.sleep(0.002)
+            sensor_due = min(int(elapsed * sensor_rate) - sensed, 2000)
+            if max(due, sensor_due) <= 0 or (due < rate / 100 and due < 1000 and sensor_due < sensor_rate / 100):
+                time.sleep(0.002)         # send every ~10 ms, like a batching client
                 continue
             ts = format_timestamp(datetime.now(timezone.utc))
             batch = []
-            for _ in range(due):
-                e = dict(pool[n % len(pool)], event_id=f"r{n}", timestamp=ts)
-                batch.append(e)
+            for _ in range(max(0, due)):
+                batch.append(dict(pool[n % len(pool)], event_id=f"r{n}", timestamp=ts))
+                n += 1
+            for _ in range(max(0, sensor_due)):
+                batch.append(dict(readings[n % len(readings)], event_id=f"s{n}", timestamp=ts))
                 n += 1
             try:
                 producer.add(batch)
             except IngestUnavailable:
-                refused += due
-            offered += due
-        report.append((offered, refused, time.monotonic() - phase_start))
+                refused += len(batch)
+            offered += max(0, due)
+            sensed += max(0, sensor_due)
+        report.append((offered, refused, time.monotonic() - phase_start, sensed))
     out.put(report)
 
 
@@ -131,6 +150,19 @@ def calibration() -> float:
     return (time.perf_counter() - started) / 20 * 1000
 
 
+def stored_alerts(target) -> int:
+    """How many alerts the database holds (SQLite file or PostgreSQL URL), read as a separate client."""
+    from sqlalchemy import func, select
+    from services.storage.db import Database
+    from services.storage.schema import alerts
+    db = Database(target, migrate=False)
+    try:
+        with db.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(alerts)).scalar())
+    finally:
+        db.dispose()
+
+
 def raw_drain(client, entries: int, payload: str) -> float:
     """XREADGROUP + XACK entries/s with no processing, same entry format as the real stream."""
     key, group = "bench:drain", "bench"
@@ -164,6 +196,13 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20, help="seconds of each measured phase")
     parser.add_argument("--drain-entries", type=int, default=300_000)
     parser.add_argument("--quick", action="store_true", help="short phases, low rates (smoke test)")
+    parser.add_argument("--database-url", help="DATABASE_URL of the web and model workers (default: SQLite in DATA_DIR)")
+    parser.add_argument("--storm", type=float, default=0.0,
+                        help="alerts/s to raise during both measured phases, on top of the events (sensor readings "
+                             "that are all CRITICAL)")
+    parser.add_argument("--storm-control", action="store_true",
+                        help="the storm's sensor readings, but good and usual: what its events cost without alerts")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if args.quick:
         args.latency_rate, args.max_rate, args.duration, args.drain_entries = 1000, 3000, 4, 20_000
@@ -182,6 +221,9 @@ def main() -> int:
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(tmp / "data"), "PORT": str(web_port),
            "HOST": "127.0.0.1", "ADMIN_PASSWORD": PASSWORD, "SIMULATOR": "off", "WEB_CONCURRENCY": "1",
            "KPI_WINDOW_SECONDS": "3600", "SECRET_KEY": "bench-secret", "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
     try:
         procs.append(start([sys.executable, "-m", "gunicorn", "app:server"], env, tmp / "web.log"))
         procs.append(start([sys.executable, "-m", "services.runtime.worker"], env, tmp / "worker.log"))
@@ -201,11 +243,17 @@ def main() -> int:
         stop_at = start_at + sum(s for _, s in schedule) + 3
         results, prod_out = ctx.Queue(), ctx.Queue()
         c = ctx.Process(target=client_main, args=(f"ws://127.0.0.1:{web_port}/ws", cookie, base, stop_at, results))
-        p = ctx.Process(target=producer_main, args=(redis_url, schedule, start_at, prod_out))
+        p = ctx.Process(target=producer_main, args=(redis_url, schedule, start_at, prod_out, args.storm,
+                                                            args.storm_control))
         c.start()
         p.start()
         phase_a = (start_at + warm, start_at + warm + args.duration)
         phase_b = (phase_a[1], phase_a[1] + args.duration)
+        a0, a1 = phase_a[0] + 3.0, phase_a[1]         # the latency phase, settled
+        alerts_at = []
+        for moment in (a0, a1):
+            time.sleep(max(0.0, moment - time.time()))
+            alerts_at.append((time.time(), stored_alerts(args.database_url or tmp / "data" / "pulseboard.db")))
         time.sleep(max(0.0, phase_b[1] - 0.5 - time.time()))
         group = client.xinfo_groups("pulse:events")[0]
         backlog_end_b = int(group["lag"] or 0) + int(group["pending"] or 0)
@@ -215,9 +263,6 @@ def main() -> int:
         c.join(10)
         wait_until(lambda: client.xinfo_groups("pulse:events")[0]["lag"] == 0, 120, "the backlog to drain")
 
-        def settled(window, skip=3.0):
-            return window[0] + skip, window[1]
-        a0, a1 = settled(phase_a)
         in_a = (arrivals >= a0) & (arrivals < a1)
         lat_a = latencies[in_a] * 1000
         b0, b1 = int(phase_b[0]) + 2, int(phase_b[1])
@@ -234,17 +279,24 @@ def main() -> int:
             "latency_phase_offered_per_s": round(produced[1][0] / produced[1][2]),
             "latency_p50_ms": pct(50), "latency_p99_ms": pct(99),
             "latency_max_ms": round(float(lat_a.max()), 1) if len(lat_a) else None,
+            "latency_phase_processed_per_s": round(processed_between(client, int(phase_a[0]) + 2, int(a1))
+                                                   / max(1, int(a1) - int(phase_a[0]) - 2)),
+            "database": "postgresql" if args.database_url else "sqlite",
+            "storm_offered_per_s": round(produced[1][3] / produced[1][2]),
+            "alerts_stored_per_s": round((alerts_at[1][1] - alerts_at[0][1]) / (alerts_at[1][0] - alerts_at[0][0])),
             "throughput_phase_offered_per_s": round(produced[2][0] / produced[2][2]),
             "end_to_end_events_per_s": round(e2e),
             "backlog_at_end_of_throughput_phase": backlog_end_b,
             "client_frames_per_s": round(float(frames_b), 1),
             "raw_drain_events_per_s": round(drain),
             "ratio_to_raw_drain": round(e2e / drain, 3),
-            "refused": sum(r for _, r, _ in produced),
+            "refused": sum(phase[1] for phase in produced),
             "calibration_ms_per_1000_before_after": [round(speed_before, 2), round(speed_after, 2)],
             "processed_per_second": per_second,
         }
         print(json.dumps(summary, indent=2))
+        if args.json:
+            Path(args.json).write_text(json.dumps(summary))
         print(" ".join(f"{k}={v}" for k, v in summary.items()))
         return 0
     finally:

@@ -26,9 +26,11 @@ def pg_bin() -> Path | None:
 
 
 class PostgresCluster:
-    def __init__(self, bin_dir: Path, host: str = "127.0.0.1"):
+    def __init__(self, bin_dir: Path, host: str = "127.0.0.1", durable: bool = False):
+        """`durable`: fsync and full-page writes on, as in production (benchmarks); tests run without."""
         self.bin = bin_dir
         self.host = host
+        self.durable = durable
         self.port = free_port(host)
         self.root = Path(tempfile.mkdtemp(prefix="pulseboard-pg-", dir="/tmp"))
         self.data = self.root / "data"
@@ -54,7 +56,9 @@ class PostgresCluster:
 
     def resume(self) -> None:
         """Start the server of the existing cluster (again, after `halt`): same port, same data."""
-        options = f"-p {self.port} -k {self.root} -c listen_addresses={self.host} -c fsync=off -c full_page_writes=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses={self.host}"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
                   "-w", "-t", "60", "start")
 

@@ -11,7 +11,6 @@ is only in the raw table: its buckets are summed there, so it reaches back as fa
 """
 from __future__ import annotations
 
-import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import replace
@@ -25,6 +24,7 @@ from services.analysis.export import CRLF
 from services.history.export import CHUNK_ROWS, csv_chunks, raw_csv_lines, raw_csv_select
 from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
 from services.history.rows import COLUMNS, HOUR, MINUTE, ROLLUP_COLUMNS
+from services.storage.bulk import BulkInsert
 from services.storage.db import Database
 from services.storage.schema import history_events as events, history_rollups as rollups
 
@@ -68,8 +68,8 @@ class HistoryStore(ABC):
 class SqlHistoryStore(HistoryStore):
     def __init__(self, db: Database):
         self.db = db
-        self._insert_events = _Bulk(db, events.insert(), COLUMNS)
-        self._upsert_rollups = _Bulk(db, self._upsert(), ROLLUP_COLUMNS)
+        self._insert_events = BulkInsert(db, events.insert().inline(), COLUMNS)   # inline: no implicit RETURNING id
+        self._upsert_rollups = BulkInsert(db, self._upsert(), ROLLUP_COLUMNS)
 
     # -- writing -----------------------------------------------------------------------------------
     def write(self, rows: list[tuple], rollup_rows: list[tuple]) -> None:
@@ -251,37 +251,6 @@ class SqlHistoryStore(HistoryStore):
                 if stop.wait(pause):
                     break
         return deleted
-
-
-class _Bulk:
-    """An INSERT compiled once and run as multi-row statements (`VALUES (...), (...), ...`, up to
-    MAX_PARAMETERS values each) of tuples in `columns` order. Not an executemany: SQLite drops and
-    retakes Python's GIL around every row's step, and each retake can wait for the busy pipeline
-    thread's switch interval (5 ms), so a 5,000-row executemany crawled and stole the pipeline's time;
-    one statement per thousand rows runs in C between two handovers. (SQLAlchemy's per-row parameter
-    processing also cost more than the database's own work.)"""
-
-    MAX_PARAMETERS = 30_000          # SQLite allows 32,766 at the least (3.32+), PostgreSQL 65,535
-
-    def __init__(self, db: Database, statement, columns: tuple[str, ...]):
-        dialect = db.engine.dialect
-        if dialect.paramstyle not in ("qmark", "format"):          # named placeholders cannot repeat
-            dialect = type(dialect)(paramstyle="format")
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        if tuple(compiled.positiontup) != columns:
-            raise ValueError(f"the statement takes {compiled.positiontup}, not the rows' {columns}")
-        self.head, self.group, self.tail = re.fullmatch(r"(.* VALUES )(\([^()]*\))(.*)", str(compiled), re.S).groups()
-        self.rows_per_statement = self.MAX_PARAMETERS // len(columns)
-        self.full = self.sql(self.rows_per_statement)
-
-    def sql(self, rows: int) -> str:
-        return self.head + ", ".join([self.group] * rows) + self.tail
-
-    def __call__(self, conn, rows: list[tuple]) -> None:
-        step = self.rows_per_statement
-        for first in range(0, len(rows), step):
-            part = rows[first:first + step]
-            conn.exec_driver_sql(self.full if len(part) == step else self.sql(len(part)), tuple(chain.from_iterable(part)))
 
 
 class IsoStamps:

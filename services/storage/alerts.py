@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from services.storage.bulk import BulkInsert
 from services.storage.db import Database
 from services.storage.schema import alerts as table
 from services.timestamps import now_iso
@@ -33,6 +34,9 @@ class AlertConflict(ValueError):
 class AlertStore:
     def __init__(self, db: Database):
         self.db = db
+        # one statement per ROWS_PER_STATEMENT alerts, compiled once (an alert storm is thousands a second)
+        self._insert = BulkInsert(db, db.insert(table).on_conflict_do_nothing(index_elements=["tenant", "event_id"])
+                                  .returning(table.c.id, table.c.event_id), ("tenant", *COLUMNS))
 
     def save(self, tenant: str, alerts: list[dict], include_existing: bool = False) -> list[dict]:
         """Store alerts (dicts without id); return those newly stored, with their ids, in order.
@@ -45,12 +49,9 @@ class AlertStore:
         with self.db.connect() as conn:
             for first in range(0, len(alerts), ROWS_PER_STATEMENT):
                 chunk = alerts[first:first + ROWS_PER_STATEMENT]
-                rows = [{"tenant": tenant, **{c: a.get(c) for c in COLUMNS}, "profile": a.get("profile", "retail")}
+                rows = [(tenant, a["event_id"], a.get("profile") or "retail", *(a.get(c) for c in COLUMNS[2:]))
                         for a in chunk]
-                statement = (self.db.insert(table).values(rows)
-                             .on_conflict_do_nothing(index_elements=["tenant", "event_id"])
-                             .returning(table.c.id, table.c.event_id))
-                new_ids = {r.event_id: r.id for r in conn.execute(statement)}
+                new_ids = {event_id: alert_id for alert_id, event_id in self._insert(conn, rows)}
                 missing = []
                 for offset, a in enumerate(chunk):
                     new_id = new_ids.pop(a["event_id"], None)   # a repeated event id: stored once, by its first
