@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-rows", type=int, default=5_000_000)
     parser.add_argument("--keep", help="a folder to generate into once and reuse (SQLite)")
     parser.add_argument("--postgres", action="store_true", help="stored history on a throwaway PostgreSQL cluster")
-    parser.add_argument("--sat-rate", type=float, default=60_000, help="offered events/s for the throughput ratio")
+    parser.add_argument("--sat-rate", type=float, default=90_000, help="offered events/s for the throughput ratio")
     parser.add_argument("--live-rate", type=float, default=10_000)
     parser.add_argument("--live-clients", type=int, default=100)
     parser.add_argument("--duration", type=float, default=15, help="measured seconds per pipeline run")

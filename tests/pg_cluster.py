@@ -26,11 +26,13 @@ def pg_bin() -> Path | None:
 
 
 class PostgresCluster:
-    def __init__(self, bin_dir: Path, host: str = "127.0.0.1", durable: bool = False):
-        """`durable`: fsync and full-page writes on, as in production (benchmarks); tests run without."""
+    def __init__(self, bin_dir: Path, host: str = "127.0.0.1", durable: bool = False, settings: str = ""):
+        """`durable`: fsync and full-page writes on, as in production (benchmarks); tests run without.
+        `settings`: more server options (`-c name=value ...`)."""
         self.bin = bin_dir
         self.host = host
         self.durable = durable
+        self.settings = settings
         self.port = free_port(host)
         self.root = Path(tempfile.mkdtemp(prefix="pulseboard-pg-", dir="/tmp"))
         self.data = self.root / "data"
@@ -59,6 +61,8 @@ class PostgresCluster:
         options = f"-p {self.port} -k {self.root} -c listen_addresses={self.host}"
         if not self.durable:
             options += " -c fsync=off -c full_page_writes=off"
+        if self.settings:
+            options += " " + self.settings
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
                   "-w", "-t", "60", "start")
 

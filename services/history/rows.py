@@ -23,6 +23,11 @@ COLUMNS = ("tenant", "received", "ts", "timestamp", "event_id", "profile", "stor
 TENANT, RECEIVED, PROFILE, STORE, DEPT, ASSET, SENSOR_ID, SENSOR_TYPE, VALUE, ANOMALY, RISK = map(COLUMNS.index, (
     "tenant", "received", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type", "value", "anomaly",
     "risk_score"))
+# The columns each profile fills (the others stay NULL): what its rows are written with.
+_RETAIL_ONLY = ("store", "dept", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment")
+_SENSOR_ONLY = ("asset_id", "sensor_id", "sensor_type", "unit")
+PROFILE_COLUMNS = {RETAIL: tuple(c for c in COLUMNS if c not in _SENSOR_ONLY),
+                   SENSOR: tuple(c for c in COLUMNS if c not in _RETAIL_ONLY)}
 # A rollup delta: a tuple in this order (history_rollups' columns).
 ROLLUP_COLUMNS = ("tenant", "scope", "bucket", "start", "count", "total", "low", "high", "anomalies", "max_risk")
 

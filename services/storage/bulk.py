@@ -58,7 +58,7 @@ class BulkInsert:
         if self.postgresql:
             return self._postgresql(conn, rows)
         step, returned = self.rows_per_statement, []
-        for first in range(0, len(rows), step):
+        for first in range(0, len(rows), step):     # one statement each: every one is a GIL handover
             part = rows[first:first + step]
             result = conn.exec_driver_sql(self.full if len(part) == step else self.sql(len(part)),
                                           tuple(chain.from_iterable(part)))
