@@ -9,7 +9,8 @@ worker, a producer process, a WebSocket client; see that file) three times, in a
 between rounds so that a drift of the shared host does not favour one side:
   - `sqlite`: DATABASE_URL unset (SQLite in DATA_DIR, as the embedded default);
   - `postgresql`: DATABASE_URL on a throwaway PostgreSQL cluster with production durability (fsync on,
-    synchronous commits), a new database per run;
+    synchronous commits), a new database per run, dropped after it (then CHECKPOINT), so that no run pays
+    for the autovacuum and the dirty buffers of the one before;
   - `postgresql + storm`: the same, plus `--storm` sensor readings per second that are all CRITICAL, so
     that many alerts are stored per second on top of the events, in both measured phases;
   - `postgresql + readings`: the storm's readings, good and usual (no alerts): what the extra events cost,
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures = run(url, storm, args, work / f"{r}-{name[-5:]}-{len(results[name])}.json",
                               control=name.endswith("readings"))
                 results[name].append(figures)
+                if url:             # its tables would be vacuumed during the next run
+                    cluster.drop_database(url)
                 print(line(f"round {r + 1} {name}", figures), flush=True)
     finally:
         cluster.stop()

@@ -82,6 +82,15 @@ class PostgresCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database `new_database` made, then CHECKPOINT: what it wrote is on disk and its tables
+        get no autovacuum any more (a benchmark's next run starts from the same state)."""
+        import psycopg
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(f"host={self.host} port={self.port} user=pulse dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute("CHECKPOINT")
+
     def stop(self) -> None:
         try:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
