@@ -29,7 +29,7 @@ DROPPABLE_CHANNELS = frozenset({"iot"})
 
 class Outbox:
     def __init__(self, interval: float = 0.1, max_points: int = 100, max_reliable: int = 5000,
-                 stall_seconds: float = 2.0, snapshot: Callable[[], str] | None = None, clock=time.monotonic):
+                 stall_seconds: float = 2.0, snapshot: Callable[[], str | None] | None = None, clock=time.monotonic):
         self.interval = interval
         self.max_points = max_points
         self.max_reliable = max_reliable
@@ -128,9 +128,10 @@ class Outbox:
     def _take_frame(self, now: float) -> list[str]:
         frames = []
         stalled = self.last_frame_at and now - self.last_frame_at > self.stall_seconds
-        if self.snapshot is not None and stalled and self._dropped:
+        snapshot = self.snapshot() if self.snapshot is not None and stalled and self._dropped else None
+        if snapshot is not None:       # None: no snapshot to be had now (its database is away); deltas then
             # Behind: deltas would be stale; send the current state, then the alerts it missed.
-            frames.append(self.snapshot())
+            frames.append(snapshot)
             self._keyed.clear()
             self._points.clear()
             self.resyncs += 1

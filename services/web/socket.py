@@ -26,6 +26,8 @@ from services.realtime.outbox import Outbox
 from services.security.ratelimit import TokenBuckets
 from services.storage.db import unavailable
 
+DATABASE_AWAY = "the database cannot be reached right now; nothing was changed, try again in a moment"
+
 log = logging.getLogger(__name__)
 
 HUB_CHECK_SECONDS = 1.0
@@ -79,12 +81,13 @@ class LiveConnection:
         self.runtime = runtime
         config = runtime.config
         self.outbox = Outbox(interval=config.ws_frame_interval, max_points=config.ws_max_points_per_frame,
-                             snapshot=self._snapshot_json)
+                             snapshot=self._snapshot_if_reachable)
         self.subscription = Subscription(self._deliver)
         self.channels: set[str] = set()
         self.selection: Selection | None = None       # a filtered dashboard (services.realtime.selection)
         self._selection_kpis: int | None = None
         self._close_request: tuple[int, str] | None = None
+        self._snapshot_owed = False         # a resync's snapshot the database could not give yet
         self.opened = time.monotonic()
         self._inbound = TokenBuckets(config.ws_message_rate, 2 * config.ws_message_rate)
         self.refused_messages = 0
@@ -124,7 +127,10 @@ class LiveConnection:
             else:
                 try:
                     self.handle(text)
-                except Exception:    # one message's failure: say so, keep the socket
+                except Exception as exc:    # one message's failure: say so, keep the socket
+                    if unavailable(exc):
+                        self._reply(protocol.error("database_unavailable", DATABASE_AWAY))
+                        continue
                     log.exception("connection %s: handling a client message failed", self.id)
                     self._reply(protocol.error("server_error", "the server could not handle this message"))
 
@@ -201,9 +207,14 @@ class LiveConnection:
         ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
         if previous is not None and ok and previous[0] and generation != previous[1]:
             self.ws.send(protocol.encode(protocol.status(True, status, resync=True)))
-            self.ws.send(self._snapshot_json())
+            self._snapshot_owed = True
         elif ok != (previous[0] if previous else None) and (previous is not None or not ok):
             self.ws.send(protocol.encode(protocol.status(ok, status)))
+        if self._snapshot_owed and ok:
+            snapshot = self._snapshot_if_reachable()
+            if snapshot is not None:
+                self.ws.send(snapshot)
+                self._snapshot_owed = False
         return ok, generation
 
     def _send_loop(self) -> None:
@@ -281,6 +292,16 @@ class LiveConnection:
 
     def _snapshot_json(self) -> str:
         return protocol.encode(self.runtime.snapshot(self.tenant, selection=self.selection))
+
+    def _snapshot_if_reachable(self) -> str | None:
+        """A snapshot, or None while the database cannot be reached (its alerts live there): a resync
+        then waits for the database (the hub check tries again), the socket stays open."""
+        try:
+            return self._snapshot_json()
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            return None
 
     # -- a filtered dashboard ------------------------------------------------------------------
     def _deliver(self, topic: str, messages: list) -> None:

@@ -103,6 +103,20 @@ def test_a_stalled_client_gets_a_snapshot_instead_of_stale_deltas():
     assert box.resyncs == 1
 
 
+def test_a_stalled_client_gets_the_deltas_while_no_snapshot_can_be_had():
+    clock = FakeClock()
+    box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: None, clock=clock)   # database away
+    box.add("default:iot", [point(0)])
+    box.next_frame(timeout=0.01)
+    clock.now += 5
+    box.add("default:iot", [point(i) for i in range(1, 6)])
+    box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
+    [batch] = frame_messages(box.next_frame(timeout=0.01))
+    assert batch["type"] == "batch" and batch["dropped"] == 3
+    assert [m["type"] for m in batch["messages"]] == ["iot_update", "iot_update", "alert"]
+    assert box.resyncs == 0
+
+
 def test_next_frame_wakes_up_when_data_arrives():
     box = Outbox(interval=0.0)
     result = []

@@ -1,13 +1,15 @@
 """LiveConnection when something fails inside it, in-process with a stand-in socket: an exception while
 handling a client message gets an `error` reply and the socket stays up; an exception anywhere else ends
 the socket with 1011. Either way nothing escapes `serve` (the WSGI server would write an HTTP 500 onto the
-upgraded socket) and the registry entry, the sender thread and the TCP connection are released."""
+upgraded socket) and the registry entry, the sender thread and the TCP connection are released. A database
+that cannot be reached is not a failure of the socket: the message gets `database_unavailable`."""
 import json
 import threading
 import time
 from types import SimpleNamespace
 
 from simple_websocket import ConnectionClosed
+from sqlalchemy.exc import TimeoutError
 
 from services.config import Config
 from services.realtime.connections import ConnectionRegistry
@@ -50,9 +52,13 @@ class FailingHub(InMemoryHub):
         raise RuntimeError("hub broke")
 
 
-def runtime(hub=None):
+def database_away(*args, **kwargs):
+    raise TimeoutError("QueuePool limit reached, connection timed out")   # what a stopped PostgreSQL gives
+
+
+def runtime(hub=None, snapshot=None):
     return SimpleNamespace(config=Config(), connections=ConnectionRegistry(), hub=hub or InMemoryHub(), name="test",
-                           snapshot=lambda tenant, since=None, selection=None: {"type": "snapshot"},
+                           snapshot=snapshot or (lambda tenant, since=None, selection=None: {"type": "snapshot"}),
                            principal_ended=lambda user: None, selections=None)
 
 
@@ -97,3 +103,11 @@ def test_nesting_deeper_than_the_limit_is_refused_before_parsing():
     assert info.value.code == "invalid_id"                            # parsed: deep enough is fine
     brackets_in_a_string = json.dumps({"type": "ping", "id": "[" * 100 + '\\"{' * 50})
     assert parse_client_message(brackets_in_a_string)["type"] == "ping"
+
+
+def test_a_snapshot_asked_for_while_the_database_is_away_gets_database_unavailable_and_the_socket_stays_up():
+    ws = StandInSocket([json.dumps({"type": "snapshot", "id": 1}), json.dumps({"type": "ping", "id": 2})])
+    serve(ws, runtime(snapshot=database_away))
+    kinds = [(m["type"], m.get("code"), m.get("id")) for m in ws.sent]
+    assert ("error", "database_unavailable", None) in kinds and ("pong", None, 2) in kinds
+    assert ws.closed_with is None
