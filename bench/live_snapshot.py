@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("the worker did not process the simulator's events within 60 s")
             time.sleep(0.5)
-        newest = AlertStore(db).recent("default", 1)[0]["id"]
+        store = AlertStore(db)
+        newest = store.recent("default", 1)[0]["id"]
         base = web.url + "/api/live-data"
         figures = {
             "snapshot": report("snapshot (latest 20 + KPIs)", timed_calls(session, base, {}, args.calls)),
@@ -134,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
             "filtered": report("filtered (store 5, dept 3)",
                                timed_calls(session, base, {"store": 5, "dept": 3}, args.calls // 4)),
         }
-        store = AlertStore(db)
         ms = []
         for _ in range(args.calls):
             started = time.perf_counter()

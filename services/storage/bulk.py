@@ -45,8 +45,9 @@ class BulkInsert:
                 self.copy = None
             else:
                 self.copy = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        self.rows_per_statement = self.MAX_PARAMETERS // len(columns)
-        self.full = self.sql(self.rows_per_statement)
+        else:
+            self.rows_per_statement = self.MAX_PARAMETERS // len(columns)
+            self.full = self.sql(self.rows_per_statement)
 
     def sql(self, rows: int) -> str:
         return self.head + ", ".join([self.group] * rows) + self.tail

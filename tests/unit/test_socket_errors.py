@@ -9,7 +9,7 @@ import time
 from types import SimpleNamespace
 
 from simple_websocket import ConnectionClosed
-from sqlalchemy.exc import TimeoutError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.config import Config
 from services.realtime.connections import ConnectionRegistry
@@ -53,7 +53,7 @@ class FailingHub(InMemoryHub):
 
 
 def database_away(*args, **kwargs):
-    raise TimeoutError("QueuePool limit reached, connection timed out")   # what a stopped PostgreSQL gives
+    raise PoolTimeout("QueuePool limit reached, connection timed out")   # what a stopped PostgreSQL gives
 
 
 def runtime(hub=None, snapshot=None):
