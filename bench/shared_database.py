@@ -9,8 +9,9 @@ worker, a producer process, a WebSocket client; see that file) three times, in a
 between rounds so that a drift of the shared host does not favour one side:
   - `sqlite`: DATABASE_URL unset (SQLite in DATA_DIR, as the embedded default);
   - `postgresql`: DATABASE_URL on a throwaway PostgreSQL cluster with production durability (fsync on,
-    synchronous commits), a new database per run, dropped after it (then CHECKPOINT), so that no run pays
-    for the autovacuum and the dirty buffers of the one before;
+    synchronous commits), a new cluster (initdb) per run, removed after it and the page cache flushed
+    (sync), so that no run pays for the autovacuum, the WAL and the dirty pages of the one before
+    (`--shared-cluster`: one cluster for all runs, a database dropped and CHECKPOINTed after each);
   - `postgresql + storm`: the same, plus `--storm` sensor readings per second that are all CRITICAL, so
     that many alerts are stored per second on top of the events, in both measured phases;
   - `postgresql + readings`: the storm's readings, good and usual (no alerts): what the extra events cost,
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storm", type=float, default=STORM_TARGET, help="CRITICAL readings/s in the storm runs")
     parser.add_argument("--default-settings", action="store_true",
                         help="PostgreSQL with its default memory and WAL settings (the first runs recorded)")
+    parser.add_argument("--shared-cluster", action="store_true",
+                        help="one PostgreSQL cluster for every run (a database per run) instead of one cluster per run")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
@@ -83,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     bin_dir = pg_bin()
     if bin_dir is None:
         raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) are not installed: tests/run.sh installs Debian's postgresql")
-    cluster = PostgresCluster(bin_dir, durable=True, settings="" if args.default_settings else SERVER_SETTINGS).start()
+    settings = "" if args.default_settings else SERVER_SETTINGS
+    shared = PostgresCluster(bin_dir, durable=True, settings=settings).start() if args.shared_cluster else None
     work = Path(tempfile.mkdtemp(prefix="pulseboard-shared-db-bench-"))
     results: dict[str, list[dict]] = {"sqlite": [], "postgresql": [], "postgresql + storm": [],
                                       "postgresql + readings": []}
@@ -91,16 +96,24 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.rounds):
             order = list(results) if r % 2 == 0 else list(reversed(results))
             for name in order:
-                url = None if name == "sqlite" else cluster.new_database()
+                cluster = None if name == "sqlite" else shared or PostgresCluster(bin_dir, durable=True, settings=settings).start()
+                url = cluster.new_database() if cluster else None
                 storm = args.storm if name.startswith("postgresql +") else 0
-                figures = run(url, storm, args, work / f"{r}-{name[-5:]}-{len(results[name])}.json",
-                              control=name.endswith("readings"))
+                load = os.getloadavg()[0]
+                try:
+                    figures = run(url, storm, args, work / f"{r}-{name[-5:]}-{len(results[name])}.json",
+                                  control=name.endswith("readings"))
+                finally:
+                    if cluster is shared and url:   # its tables would be vacuumed during the next run
+                        cluster.drop_database(url)
+                    elif cluster:
+                        cluster.stop()
+                    os.sync()                       # the next run does not pay for this one's writeback
                 results[name].append(figures)
-                if url:             # its tables would be vacuumed during the next run
-                    cluster.drop_database(url)
-                print(line(f"round {r + 1} {name}", figures), flush=True)
+                print(line(f"round {r + 1} {name}", figures) + f" | load before {load:.2f}", flush=True)
     finally:
-        cluster.stop()
+        if shared:
+            shared.stop()
 
     def median(name, key):
         return statistics.median(f[key] for f in results[name])
