@@ -191,6 +191,37 @@
 
   function byReceived(a, b) { return Date.parse(a.received || a.timestamp) - Date.parse(b.received || b.timestamp); }
 
+  /* Numbers, money, shares and durations as components/formats.py shows them on the server. */
+  var NBSP = "\u00a0", MISSING = "\u2014";
+  function missing(v) { return v === null || v === undefined || v === "" || !isFinite(Number(v)); }
+  var FORMAT = {
+    number: function (v, digits) {
+      if (missing(v)) { return MISSING; }
+      return Number(v).toLocaleString("en-US", {maximumFractionDigits: digits === undefined ? 2 : digits});
+    },
+    money: function (v) {
+      if (missing(v)) { return MISSING; }
+      return Number(v).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    },
+    percent: function (share, digits) {
+      if (missing(share)) { return MISSING; }
+      return (Number(share) * 100).toLocaleString("en-US", {minimumFractionDigits: digits === undefined ? 2 : digits,
+        maximumFractionDigits: digits === undefined ? 2 : digits}) + NBSP + "%";
+    },
+    duration: function (s) {
+      if (missing(s)) { return MISSING; }
+      s = Number(s);
+      if (s < 1) { return Math.round(s * 1000) + NBSP + "ms"; }
+      if (s < 60) { return s.toFixed(1) + NBSP + "s"; }
+      var w = Math.round(s);
+      if (w < 3600) { return Math.floor(w / 60) + NBSP + "min " + pad(w % 60) + NBSP + "s"; }
+      if (w < 86400) { return Math.floor(w / 3600) + NBSP + "h " + Math.floor(w % 3600 / 60) + NBSP + "min"; }
+      return Math.floor(w / 86400) + NBSP + "d " + Math.floor(w % 86400 / 3600) + NBSP + "h";
+    },
+    time: timeOf
+  };
+
+  window.pulseFormat = FORMAT;
   window.pulseFormatTime = timeOf;
   window.pulseCommon = {
     el: el, node: node, timeOf: timeOf, plotTime: plotTime, zone: zoneOf, toLogin: toLogin, go: go, api: api,
