@@ -49,10 +49,15 @@ def create_app(config: Config | None = None) -> Flask:
         MAX_CONTENT_LENGTH=int(config.max_upload_mb * 2**20) + 2**20,   # + room for multipart framing
     )
     init_runtime(server, runtime)
+    admin_existed = runtime.users.find(config.admin_username) is not None
     generated = runtime.users.ensure_admin(config.admin_username, config.admin_password)
     if generated:   # shown once, on the console only; never written to the log
         print(f"\n  Created admin user {config.admin_username!r} with password: {generated}\n"
               f"  (set ADMIN_PASSWORD to choose it yourself; this is the only time it is shown)\n", flush=True)
+    elif admin_existed and config.admin_password:     # said, never silently ignored; the password never printed
+        print(f"ADMIN_PASSWORD ignored: user {config.admin_username!r} already exists in this database and keeps its "
+              f"password (change it with `python -m services.security.users passwd {config.admin_username}`)",
+              flush=True)
 
     server.register_blueprint(auth.bp)
     auth.init_login(server, config)
@@ -112,14 +117,14 @@ def main() -> None:
     redact_tickets_in_logs()
     from werkzeug.serving import make_server
     config = Config.from_env()
-    try:
-        server = create_app(config)
-    except DatabaseUnreadable as exc:      # one clear line naming the file, no traceback
-        raise SystemExit(str(exc)) from None
-    try:   # bind first: a busy port should fail before any thread starts
-        httpd = make_server(config.host, config.port, server, threaded=True)
+    try:   # bind first: a busy port fails before any thread starts and before a first admin's password is made
+        httpd = make_server(config.host, config.port, None, threaded=True)
     except OSError as exc:
         raise SystemExit(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+    try:
+        server = httpd.app = create_app(config)
+    except DatabaseUnreadable as exc:      # one clear line naming the file, no traceback
+        raise SystemExit(str(exc)) from None
     runtime = get_runtime(server)
     runtime.start()
     log.info("Pulseboard (embedded mode) on http://%s:%s", config.host, config.port)

@@ -1,14 +1,14 @@
 """Command-line tools run as a user runs them (a subprocess each): the replay CSV generator, the
 password command (the logic behind them is covered in unit/test_sensors.py and unit/test_users_config.py),
-and the database migrations (`python -m services.storage.migrate`, N processes starting together,
-an unreachable PostgreSQL) on SQLite and PostgreSQL."""
+the database migrations (`python -m services.storage.migrate`, N processes starting together,
+an unreachable PostgreSQL) on SQLite and PostgreSQL, and what `python app.py` says about its first admin."""
 import os
 import subprocess
 import sys
 
 import pytest
 
-from helpers import ROOT, free_port
+from helpers import ROOT, LiveServer, free_port
 from services.ingest.events import validate_event
 from services.security.users import UserStore
 from services.simulation.replay import events_from_csv
@@ -79,3 +79,30 @@ def test_an_unreachable_postgresql_stops_the_app_with_one_line_without_the_passw
     done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert "s3cret-pw" not in done.stderr and "cannot use the database postgresql+psycopg://pulse:***@127.0.0.1" in done.stderr
+
+
+def test_a_busy_port_creates_no_admin_and_prints_no_password_and_a_set_password_is_said_to_be_ignored(tmp_path):
+    """The first start makes up the admin's password and shows it once; a second `python app.py` on the same
+    port stops before making one (a password printed next to "cannot listen" would be lost with the admin it
+    belongs to); a later start with ADMIN_PASSWORD on the same data says that it is ignored, never what it is."""
+    first = LiveServer(tmp_path / "first", ADMIN_PASSWORD="", SIMULATOR="off").start()
+    try:
+        shown = first.log_path.read_text()
+        assert "Created admin user 'admin' with password: " in shown and "ADMIN_PASSWORD ignored" not in shown
+        busy_data = tmp_path / "second"
+        busy_data.mkdir()
+        busy = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**first.env, "DATA_DIR": str(busy_data), "ADMIN_PASSWORD": ""})
+    finally:
+        first.stop()
+    assert busy.returncode != 0 and f"Port {first.port} is in use" in busy.stderr, busy.stderr     # werkzeug's words
+    assert "password" not in busy.stdout + busy.stderr and "Traceback" not in busy.stderr
+    assert not (busy_data / "pulseboard.db").exists()           # nothing was created before the bind failed
+
+    again = LiveServer(tmp_path / "first", ADMIN_PASSWORD="a-new-password-nobody-sees", SIMULATOR="off")
+    again.log_path.write_text("")                                # this start's output only
+    again.start()
+    again.stop()
+    said = again.log_path.read_text()
+    assert "ADMIN_PASSWORD ignored: user 'admin' already exists" in said and "Created admin user" not in said
+    assert "a-new-password-nobody-sees" not in said
