@@ -4,20 +4,24 @@
     .venv/bin/python examples/ws_client.py --seconds 10 --calculation monte_carlo
     .venv/bin/python examples/ws_client.py --api-key pb_…       # a producer key instead of a user
 
-Needs only `requests` and `websocket-client`. It asks `POST /api/token` for a single-use ticket (with
-the session cookie from POST /login, or with an API key) and opens `/ws?ticket=…` with no cookie.
-Every message is described in docs/PROTOCOL.md.
+Needs nothing beyond `pip install -r requirements.txt`: HTTP through the standard library (urllib, with a
+cookie jar for the session) and the socket through `simple-websocket`'s client (the server's own WebSocket
+library). It asks `POST /api/token` for a single-use ticket (with the session cookie from POST /login, or
+with an API key) and opens `/ws?ticket=…` with no cookie. Every message is described in docs/PROTOCOL.md.
 """
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
-import requests
-import websocket
+import simple_websocket
 
 CALCULATIONS = {
     "npv": {"cash_flows": [300_000, 400_000, 500_000], "discount_rate": 0.1, "initial_investment": 1_000_000},
@@ -27,22 +31,51 @@ CALCULATIONS = {
 }
 
 
-def login(url: str, username: str, password: str) -> requests.Session:
-    session = requests.Session()
-    token = session.get(url + "/api/csrf").json()["csrf_token"]       # the login form's CSRF token
-    r = session.post(url + "/login", data={"username": username, "password": password, "csrf_token": token},
-                     allow_redirects=False)
-    if r.status_code != 302:
-        raise SystemExit(f"login failed ({r.status_code}): check the username and password")
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A login answers 302 on success: kept as the answer instead of followed."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Http:
+    """A tiny HTTP session on the standard library: a cookie jar, default headers, JSON in and out."""
+
+    def __init__(self, url: str, headers: dict | None = None):
+        self.url, self.headers = url, dict(headers or {})
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                                  NoRedirect())
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict]:
+        """(status, JSON body or {}) of one request; a 4xx/5xx answer is returned, not raised."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else (b"" if method == "POST" else None)
+        req = urllib.request.Request(self.url + path, data=data, headers=self.headers, method=method)
+        try:
+            with self.opener.open(req, timeout=30) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        try:
+            return status, json.loads(body or b"{}")
+        except ValueError:
+            return status, {}
+
+
+def login(url: str, username: str, password: str) -> Http:
+    session = Http(url)
+    token = session.request("GET", "/api/csrf")[1]["csrf_token"]       # the login form's CSRF token
+    status, _ = session.request("POST", "/login", {"username": username, "password": password, "csrf_token": token})
+    if status != 302:
+        raise SystemExit(f"login failed ({status}): check the username and password")
     return session
 
 
-def connect(url: str, session: requests.Session) -> websocket.WebSocket:
+def connect(url: str, session: Http) -> simple_websocket.Client:
     """Open the socket with a ticket (valid once, for 60 s): no cookie on the socket itself."""
-    r = session.post(url + "/api/token")
-    if r.status_code != 200:
-        raise SystemExit(f"no ticket ({r.status_code}): {r.json().get('error')}")
-    return websocket.create_connection(url.replace("http", "ws", 1) + r.json()["ws_path"], origin=url, timeout=10)
+    status, body = session.request("POST", "/api/token")
+    if status != 200:
+        raise SystemExit(f"no ticket ({status}): {body.get('error')}")
+    return simple_websocket.Client.connect(url.replace("http", "ws", 1) + body["ws_path"], headers={"Origin": url})
 
 
 def describe(m: dict) -> str | None:
@@ -70,14 +103,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     url = args.url.rstrip("/")
     if args.api_key:
-        session = requests.Session()
-        session.headers["X-API-Key"] = args.api_key
+        session = Http(url, {"X-API-Key": args.api_key})
     elif args.password:
         session = login(url, args.username, args.password)
     else:
         p.error("--password (or PULSE_PASSWORD), or --api-key, is required")
     ws = connect(url, session)
-    welcome = json.loads(ws.recv())
+    welcome = json.loads(ws.receive(timeout=10))
     print(f"connected as {welcome['user']} ({welcome['role']}, tenant {welcome['tenant']})")
     ws.send(json.dumps({"type": "subscribe", "channels": ["kpis", "alerts", "market", "calculations"]}))
     ws.send(json.dumps({"type": "calculate", "calculation_id": "example-1", "calculation_type": args.calculation,
@@ -87,11 +119,10 @@ def main(argv=None) -> int:
         if time.monotonic() > deadline + 60:
             print("the calculation did not finish in time", file=sys.stderr)
             return 1
-        ws.settimeout(1.0)
-        try:
-            frame = json.loads(ws.recv())
-        except websocket.WebSocketTimeoutException:
+        text = ws.receive(timeout=1.0)           # None when nothing came within the second
+        if text is None:
             continue
+        frame = json.loads(text)
         for m in frame["messages"] if frame["type"] == "batch" else [frame]:
             line = describe(m)
             if line:
