@@ -5,10 +5,12 @@
     python -m services.simulation.replay FILE.csv ... --no-realtime            # as fast as the server takes it
     python -m services.simulation.replay --generate out.csv --stores 5 --weeks 20
     python -m services.simulation.replay --generate out.csv --profile sensor --assets 6 --hours 48
+    ... --quiet                       # no progress bar (none either when stderr is not a terminal)
 
 The file is read with the same detection as uploads (services.analysis), so anything the Analysis
 page accepts as a retail or sensor file replays. Rows sharing a timestamp are sent together; each
-event's id is derived from the file and line, so replaying the same file twice is idempotent.
+event's id is derived from the file and line, so replaying the same file twice is idempotent. A bar on
+stderr shows the events sent, their rate and the time left; the last line says how many, how fast.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from services.analysis import AnalysisError, load_csv
 from services.analysis.profiles import norm
@@ -77,8 +80,10 @@ def _sensor_event(record: dict, m, column: dict) -> dict:
             "unit": _text(record.get(column.get("unit", ""))), "quality": quality if quality in QUALITIES else "uncertain"}
 
 
-def replay(groups, send, speed: float = 1.0, realtime: bool = True, sleep=time.sleep, clock=time.monotonic) -> int:
-    """Send each group when its (scaled) time comes; returns how many events the server took."""
+def replay(groups, send, speed: float = 1.0, realtime: bool = True, sleep=time.sleep, clock=time.monotonic,
+           on_sent=lambda count: None) -> int:
+    """Send each group when its (scaled) time comes; returns how many events the server took. `on_sent` hears
+    the size of each batch once the server took it (the progress bar)."""
     started, accepted = clock(), 0
     for offset, events in groups:
         if realtime:
@@ -87,6 +92,7 @@ def replay(groups, send, speed: float = 1.0, realtime: bool = True, sleep=time.s
                 sleep(wait)
         for i in range(0, len(events), BATCH):
             accepted += send(events[i:i + BATCH])
+            on_sent(len(events[i:i + BATCH]))
     return accepted
 
 
@@ -114,6 +120,7 @@ def main(argv=None) -> int:
             print(f"wrote {args.stores * args.depts * args.weeks} rows to {args.file}")
         return 0
     add_target_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     send = sender_from(args, parser)
     try:
@@ -125,12 +132,17 @@ def main(argv=None) -> int:
         for _, events in groups:
             for e in events:
                 e["tenant"] = args.tenant
-    try:
-        total = replay(groups, lambda events: sum(send(events)), args.speed, args.realtime)
-    except SendError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    print(f"replayed {total} events from {args.file}")
+    started = time.monotonic()
+    with tqdm(total=sum(len(events) for _, events in groups), unit="event", desc="replaying", file=sys.stderr,
+              disable=args.quiet or not sys.stderr.isatty(), leave=False, dynamic_ncols=True) as bar:
+        try:
+            total = replay(groups, lambda events: sum(send(events)), args.speed, args.realtime, on_sent=bar.update)
+        except SendError as exc:
+            bar.close()
+            print(str(exc), file=sys.stderr)
+            return 1
+    seconds = time.monotonic() - started
+    print(f"replayed {total} events from {args.file} in {seconds:.1f} s ({total / max(seconds, 1e-9):,.1f} events/s)")
     return 0
 
 
