@@ -1,9 +1,24 @@
-"""Plotly figures for the calculator pages, built from services.finance results (plain dicts)."""
+"""Plotly figures for the calculator pages, built from services.finance results (plain dicts).
+
+Backgrounds are transparent and lines mid-grey, so a figure reads on the light and the dark colour
+mode alike (assets/finance.css gives its text the page's colour in dark mode). `graph()` wraps a
+figure for a page; before there is one, the page shows an empty state instead (finance_cards).
+"""
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from dash import dcc, html
 
-LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 30, "b": 45}, "height": 320}
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 30, "b": 45}, "height": 320,
+          "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
+MARKER_LINE = "#868e96"          # reference lines: mid-grey reads on both colour modes
+CONFIG = {"displaylogo": False}
+
+
+def graph(figure: go.Figure, label: str) -> dcc.Graph:
+    """A figure on a page, in a container named for assistive technology."""
+    return html.Div(dcc.Graph(figure=figure, config=CONFIG), className="finance-figure", role="img",
+                    **{"aria-label": label})
 
 
 def npv_curve(curve: dict, rate: float) -> go.Figure:
@@ -14,8 +29,8 @@ def npv_curve(curve: dict, rate: float) -> go.Figure:
         fig.add_trace(go.Scatter(x=[r * 100 for r in crossings], y=[0] * len(crossings), mode="markers+text",
                                  text=[f"IRR {r:.2%}" for r in crossings], textposition="top center",
                                  marker={"size": 10, "color": "#d62728"}, name="NPV = 0"))
-    fig.add_hline(y=0, line={"color": "#adb5bd", "width": 1})
-    fig.add_vline(x=rate * 100, line={"color": "#6c757d", "dash": "dot"}, annotation_text="your rate")
+    fig.add_hline(y=0, line={"color": MARKER_LINE, "width": 1})
+    fig.add_vline(x=rate * 100, line={"color": MARKER_LINE, "dash": "dot"}, annotation_text="your rate")
     fig.update_layout(**LAYOUT, xaxis_title="Discount rate (%)", yaxis_title="NPV", showlegend=False)
     return fig
 
@@ -30,7 +45,7 @@ def tornado(result: dict) -> go.Figure:
         go.Bar(y=names, x=[b["high"] - base for b in bars], base=base, orientation="h", name=f"+{result['percent']:g}%",
                marker_color="#2ecc71"),
     ])
-    fig.add_vline(x=base, line={"color": "#343a40"}, annotation_text="base NPV")
+    fig.add_vline(x=base, line={"color": MARKER_LINE}, annotation_text="base NPV")
     fig.update_layout(**LAYOUT, barmode="overlay", xaxis_title="NPV", legend={"orientation": "h", "y": 1.12})
     return fig
 
@@ -50,6 +65,6 @@ def histogram(result: dict) -> go.Figure:
     fig = go.Figure(go.Bar(x=centres, y=counts, marker_color=["#e74c3c" if c < 0 else "#6c8ebf" for c in centres],
                            width=[b - a for a, b in zip(edges, edges[1:])], name="scenarios"))
     for label, key in (("P5", "p5"), ("P50", "p50"), ("P95", "p95")):
-        fig.add_vline(x=result[key], line={"dash": "dash", "color": "#343a40"}, annotation_text=label)
+        fig.add_vline(x=result[key], line={"dash": "dash", "color": MARKER_LINE}, annotation_text=label)
     fig.update_layout(**LAYOUT, xaxis_title="NPV", yaxis_title="Scenarios", bargap=0)
     return fig

@@ -4,7 +4,8 @@ callbacks turn inputs into parameters, call it and hand the result to the cards 
 
 Everything here computes in milliseconds, so it runs as plain callbacks; the long Monte Carlo
 runs on its own page as a background callback (pages/monte_carlo.py). With "follow the live market
-rate" on, the discount rate is the market feed's and the results update on every market_update.
+rate" on, the rate box takes the market feed's discount rate (and says as of when), and every result
+is computed from what the box shows: the rate shown is the rate used, on every tab.
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dash_table, dcc, html
 
 from components import finance_cards, finance_figures
+from components.formats import time_cell
 from components.live_socket import LiveSocket
-from components.page_header import page_header
 from services.finance import FinanceError, calculate
-from services.finance.forms import pasted_column, percent, table_flows
+from services.finance.forms import GROWTH_PERCENT, RATE_PERCENT, number, pasted_column, percent, positive, table_flows
 from services.finance.scenarios import ai_adoption_flows
 
 dash.register_page(__name__, path="/calculators", name="Calculators", title="Calculators · Pulseboard", order=4)
@@ -33,6 +34,7 @@ class Ids(StrEnum):
     rate = "calc-rate"
     follow = "calc-follow-market"
     market_rate = "calc-market-rate"
+    rate_source = "calc-rate-source"
     finance_rate = "calc-finance-rate"
     reinvest_rate = "calc-reinvest-rate"
     convention = "calc-convention"
@@ -65,7 +67,12 @@ def rows(flows) -> list[dict]:
 
 def number_input(id_, label, value, step="any", **kw):
     return dbc.Col([dbc.Label(label, html_for=id_, className="small mb-0"),
-                    dbc.Input(id=id_, type="number", value=value, step=step, debounce=True, **kw)], md=4, lg=2)
+                    dbc.Input(id=id_, type="number", value=value, step=step, debounce=True, **kw)], md=4, lg=3)
+
+
+def figure_box(id_, waiting: str) -> html.Div:
+    """Where a figure goes: an empty state saying what will be drawn until there is something to draw."""
+    return html.Div(finance_cards.empty_state(waiting), id=id_)
 
 
 def npv_tab():
@@ -74,7 +81,9 @@ def npv_tab():
             dbc.Row([number_input(Ids.investment, "Initial investment (t=0)", 1_000_000),
                      number_input(Ids.rate, "Discount rate %", 10),
                      number_input(Ids.finance_rate, "MIRR finance rate %", 8),
-                     number_input(Ids.reinvest_rate, "MIRR reinvest rate %", 6)], className="g-2 mb-2"),
+                     number_input(Ids.reinvest_rate, "MIRR reinvest rate %", 6)], className="g-2 mb-1"),
+            html.Div(id=Ids.rate_source, className="small text-body-secondary mb-2",
+                     **{"data-testid": "calc-rate-source"}),
             dbc.Row([dbc.Col([dbc.Label("Investment date (with a date on every row: XNPV / XIRR, actual/365)",
                                         html_for=Ids.investment_date, className="small mb-0"),
                               dbc.Input(id=Ids.investment_date, type="date", debounce=True)], md=8)], className="mb-2"),
@@ -86,18 +95,21 @@ def npv_tab():
                                  columns=[{"name": "Period", "id": "period", "editable": False},
                                           {"name": "Cash flow (end of period)", "id": "cash_flow", "type": "numeric"},
                                           {"name": "Date (optional: XNPV/XIRR)", "id": "date"}],
-                                 style_table={"maxHeight": "320px", "overflowY": "auto"},
+                                 style_table={"maxHeight": "320px", "overflowY": "auto", "overflowX": "auto"},
                                  style_cell={"fontFamily": "inherit", "fontSize": ".9rem"}),
             dbc.Button("Add period", id=Ids.add_row, size="sm", color="secondary", outline=True, className="mt-2 me-2"),
-            dbc.Textarea(id=Ids.paste, placeholder="…or paste a column from a spreadsheet", rows=2, className="mt-2"),
+            dbc.Label("Paste a column from a spreadsheet (one cash flow per line)", html_for=Ids.paste,
+                      className="small mb-0 mt-2 d-block"),
+            dbc.Textarea(id=Ids.paste, placeholder="300000\n400000\n…", rows=2),
             dbc.Button("Use pasted column", id=Ids.use_paste, size="sm", color="secondary", className="mt-1"),
         ], lg=5),
         dbc.Col([
             html.Div(dbc.Alert(id=Ids.error, color="danger", is_open=False, className="py-2"),
                      **{"data-testid": "calc-error"}),
-            dbc.Row(id=Ids.cards, className="g-2"),
+            finance_cards.card_grid(id=Ids.cards),
             dbc.Alert(id=Ids.irr_warning, color="warning", is_open=False, className="py-2 small"),
-            dcc.Graph(id=Ids.curve, config={"displaylogo": False}),
+            figure_box(Ids.curve, "The NPV curve over discount rates appears here once the cash flows and rates "
+                                  "are valid."),
         ], lg=7),
     ], className="g-3 mt-1")
 
@@ -105,16 +117,17 @@ def npv_tab():
 def roi_tab():
     return dbc.Row([
         dbc.Col([
-            html.H3("ROI", className="h6"),
+            html.H2("ROI", className="h6"),
             dbc.Row([number_input(Ids.roi_gain, "Total gain", 1_500_000), number_input(Ids.roi_cost, "Cost", 1_000_000),
                      number_input(Ids.roi_years, "Years", 3)], className="g-2 mb-2"),
-            dbc.Row(id=Ids.roi_cards, className="g-2"),
+            finance_cards.card_grid(id=Ids.roi_cards),
         ], lg=6),
         dbc.Col([
-            html.H3("AI adoption scenario", className="h6"),
+            html.H2("AI adoption scenario", className="h6"),
             dbc.Row([number_input(Ids.ai_benefit, "Yearly benefit at full adoption", 600_000),
                      number_input(Ids.ai_cost, "Yearly running cost", 50_000)], className="g-2 mb-2"),
-            dbc.Label("Adoption ramp (share of the benefit reached each year)", className="small mb-0"),
+            dbc.Label("Adoption ramp (share of the benefit reached each year)", html_for=Ids.ai_ramp,
+                      className="small mb-0"),
             dbc.Input(id=Ids.ai_ramp, value="0.2, 0.5, 0.8, 1, 1", debounce=True),
             dbc.Button("Use as the NPV cash flows", id=Ids.ai_use, size="sm", color="primary", className="mt-2"),
         ], lg=6),
@@ -126,15 +139,17 @@ def sensitivity_tab():
         dbc.Row([number_input(Ids.percent, "Move each input by ± %", 10, min=1, max=90),
                  number_input(Ids.growth, "Cash-flow growth per period %", 2)], className="g-2 mt-1 mb-2"),
         dbc.Alert(id=Ids.sens_error, color="danger", is_open=False, className="py-2"),
-        dbc.Row([dbc.Col(dcc.Graph(id=Ids.tornado, config={"displaylogo": False}), lg=6),
-                 dbc.Col(dcc.Graph(id=Ids.two_way, config={"displaylogo": False}), lg=6)]),
-        html.Div("Uses the cash flows, investment and rate of the NPV tab.", className="text-muted small"),
+        dbc.Row([dbc.Col(figure_box(Ids.tornado, "The tornado chart (which input moves NPV most) appears here once "
+                                                 "the inputs are valid."), lg=6),
+                 dbc.Col(figure_box(Ids.two_way, "The discount rate x growth table of NPV appears here once the "
+                                                 "inputs are valid."), lg=6)]),
+        html.Div("Uses the cash flows, investment and rate of the NPV tab.", className="text-body-secondary small"),
     ])
 
 
 def layout(**_query):
     return dbc.Container([
-        page_header("Calculators", SOCKET, ["market", "notifications"], spacing="mb-2"),
+        finance_cards.heading("Calculators", SOCKET, ["market", "notifications"], spacing="mb-2"),
         dbc.Tabs([dbc.Tab(npv_tab(), label="NPV & IRR", tab_id="npv"),
                   dbc.Tab(roi_tab(), label="ROI & AI adoption", tab_id="roi"),
                   dbc.Tab(sensitivity_tab(), label="Sensitivity", tab_id="sensitivity")], active_tab="npv"),
@@ -142,7 +157,7 @@ def layout(**_query):
     ], fluid=True)
 
 
-clientside_callback(   # the market feed's latest discount rate, from whatever frame the socket delivers
+clientside_callback(   # the market feed's latest discount rate and its time, from whatever frame the socket delivers
     ClientsideFunction("pulse_calculators", "marketRate"),
     Output(Ids.market_rate, "data"),
     Input(LiveSocket.ids.frame(SOCKET), "data"),
@@ -150,35 +165,55 @@ clientside_callback(   # the market feed's latest discount rate, from whatever f
 )
 
 
-def npv_params(table, investment, investment_date, rate, follow, market_rate, finance_rate, reinvest_rate) -> dict:
+@callback(Output(Ids.rate, "value"), Output(Ids.rate, "disabled"), Output(Ids.rate_source, "children"),
+          Input(Ids.follow, "value"), Input(Ids.market_rate, "data"), State(Ids.rate, "value"))
+def follow_market(follow, market, typed):
+    """With "follow" on, the rate box shows the market's rate (to 2 decimals, the rate then used by
+    every calculation on the page) and says it is the market's, as of when."""
+    if not follow:
+        return dash.no_update, False, ""
+    if not market or market.get("rate") is None:
+        return (dash.no_update, True,
+                f"Waiting for the live market rate; the {typed if typed is not None else '—'} % in the box is used "
+                f"until it arrives.")
+    return (round(market["rate"] * 100, 2), True,
+            ["Live market rate, as of ", time_cell(market.get("timestamp")), " (the rate used here)."])
+
+
+def investment_of(value) -> float:
+    """The initial investment box; empty means none."""
+    return 0.0 if value is None or value == "" else number(value, "Initial investment")
+
+
+def npv_params(table, investment, investment_date, rate, finance_rate, reinvest_rate) -> dict:
     flows, dates = table_flows(table)
-    use_rate = market_rate if follow and market_rate is not None else percent(rate, "discount_rate")
+    use_rate = percent(rate, "Discount rate", *RATE_PERCENT)
+    investment = investment_of(investment)
     if dates and investment_date:          # dated flows: XNPV/XIRR with the investment on its own date (t=0)
-        return {"cash_flows": [-(investment or 0)] + flows, "dates": [investment_date] + dates,
-                "discount_rate": use_rate}
-    return {"cash_flows": flows, "discount_rate": use_rate, "initial_investment": investment or 0,
-            "finance_rate": percent(finance_rate, "finance_rate"), "reinvest_rate": percent(reinvest_rate, "reinvest_rate")}
+        return {"cash_flows": [-investment] + flows, "dates": [investment_date] + dates, "discount_rate": use_rate}
+    return {"cash_flows": flows, "discount_rate": use_rate, "initial_investment": investment,
+            "finance_rate": percent(finance_rate, "MIRR finance rate", *RATE_PERCENT),
+            "reinvest_rate": percent(reinvest_rate, "MIRR reinvest rate", *RATE_PERCENT)}
 
 
 @callback(Output(Ids.cards, "children"), Output(Ids.irr_warning, "children"), Output(Ids.irr_warning, "is_open"),
-          Output(Ids.curve, "figure"), Output(Ids.error, "children"), Output(Ids.error, "is_open"),
-          Output(Ids.rate, "disabled"),
+          Output(Ids.curve, "children"), Output(Ids.error, "children"), Output(Ids.error, "is_open"),
           Input(Ids.table, "data"), Input(Ids.investment, "value"), Input(Ids.investment_date, "value"),
-          Input(Ids.rate, "value"), Input(Ids.follow, "value"), Input(Ids.market_rate, "data"),
-          Input(Ids.finance_rate, "value"), Input(Ids.reinvest_rate, "value"), Input(Ids.convention, "value"))
-def update_npv(table, investment, investment_date, rate, follow, market_rate, finance_rate, reinvest_rate, convention):
+          Input(Ids.rate, "value"), Input(Ids.finance_rate, "value"), Input(Ids.reinvest_rate, "value"),
+          Input(Ids.convention, "value"))
+def update_npv(table, investment, investment_date, rate, finance_rate, reinvest_rate, convention):
     try:
-        params = npv_params(table, investment, investment_date, rate, follow, market_rate, finance_rate, reinvest_rate)
+        params = npv_params(table, investment, investment_date, rate, finance_rate, reinvest_rate)
         result = calculate("npv", params)
     except FinanceError as exc:
-        return dash.no_update, "", False, dash.no_update, exc.message, True, bool(follow)
-    if "dates" in params:
-        cards = [finance_cards.result_card("XNPV", finance_cards.money(result["npv"]), "actual/365", "npv"),
-                 finance_cards.result_card("XIRR", finance_cards.pct(result["irr"]["value"]), "", "irr")]
-        return cards, result["irr"]["warning"] or "", bool(result["irr"]["warning"]), {}, "", False, bool(follow)
+        return dash.no_update, "", False, dash.no_update, exc.message, True
     warning = result["irr"]["warning"]
-    figure = finance_figures.npv_curve(result["curve"], params["discount_rate"])
-    return (finance_cards.npv_cards(result, convention), warning or "", bool(warning), figure, "", False, bool(follow))
+    if "dates" in params:
+        curve = finance_cards.empty_state("With dated flows (XNPV / XIRR) there is no NPV curve per period rate.")
+        return finance_cards.xnpv_cards(result), warning or "", bool(warning), curve, "", False
+    curve = finance_figures.graph(finance_figures.npv_curve(result["curve"], params["discount_rate"]),
+                                  "NPV against the discount rate, with the IRR where it crosses zero")
+    return finance_cards.npv_cards(result, convention), warning or "", bool(warning), curve, "", False
 
 
 @callback(Output(Ids.table, "data", allow_duplicate=True), Output(Ids.error, "children", allow_duplicate=True),
@@ -198,7 +233,9 @@ def edit_table(_add, _paste, table, pasted):
           Input(Ids.roi_years, "value"))
 def update_roi(gain, cost, years):
     try:
-        return finance_cards.roi_cards(calculate("roi", {"gain": gain, "cost": cost, "years": years}))
+        params = {"gain": number(gain, "Total gain"), "cost": positive(cost, "Cost", " (ROI divides by it)"),
+                  "years": positive(years, "Years")}
+        return finance_cards.roi_cards(calculate("roi", params))
     except FinanceError as exc:
         return dbc.Alert(exc.message, color="danger", className="py-2")
 
@@ -209,22 +246,27 @@ def update_roi(gain, cost, years):
           State(Ids.ai_cost, "value"), prevent_initial_call=True)
 def use_ai_scenario(_n, benefit, ramp, running_cost):
     try:
-        shares = pasted_column((ramp or "").replace(",", "\n"))
+        shares = pasted_column((ramp or "").replace(",", "\n"), "Adoption ramp")
         return rows(ai_adoption_flows(benefit or 0, shares, running_cost or 0).round(2).tolist()), "", False
     except FinanceError as exc:
         return dash.no_update, f"AI scenario: {exc.message}", True
 
 
-@callback(Output(Ids.tornado, "figure"), Output(Ids.two_way, "figure"), Output(Ids.sens_error, "children"),
+@callback(Output(Ids.tornado, "children"), Output(Ids.two_way, "children"), Output(Ids.sens_error, "children"),
           Output(Ids.sens_error, "is_open"),
           Input(Ids.table, "data"), Input(Ids.investment, "value"), Input(Ids.rate, "value"), Input(Ids.percent, "value"),
           Input(Ids.growth, "value"))
 def update_sensitivity(table, investment, rate, move, growth):
     try:
         flows, _ = table_flows(table)
-        result = calculate("sensitivity", {"cash_flows": flows, "initial_investment": investment or 0,
-                                           "discount_rate": percent(rate, "discount_rate"),
-                                           "growth": percent(growth, "growth"), "percent": move or 10})
+        result = calculate("sensitivity", {
+            "cash_flows": flows, "initial_investment": investment_of(investment),
+            "discount_rate": percent(rate, "Discount rate", *RATE_PERCENT),
+            "growth": percent(growth, "Cash-flow growth per period", *GROWTH_PERCENT),
+            "percent": number(move, "The move of each input", 1, 90, unit="\u00a0%")})
     except FinanceError as exc:
         return dash.no_update, dash.no_update, exc.message, True
-    return finance_figures.tornado(result["tornado"]), finance_figures.two_way(result["two_way"]), "", False
+    return (finance_figures.graph(finance_figures.tornado(result["tornado"]), "Tornado chart: NPV when each input "
+                                  "moves down and up"),
+            finance_figures.graph(finance_figures.two_way(result["two_way"]), "NPV for each discount rate and growth"),
+            "", False)

@@ -12,8 +12,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
+from components import finance_cards
 from components.live_socket import LiveSocket
-from components.page_header import page_header
 
 dash.register_page(__name__, path="/market", name="Market", title="Market · Pulseboard", order=3)
 
@@ -51,10 +51,10 @@ def spark_id(key: str) -> str:
 
 def card(key: str, title: str) -> dbc.Card:
     return dbc.Card(dbc.CardBody([
-        html.Div(title, className="kpi-title"),
+        html.Div(title, className="kpi-title text-body-secondary"),
         html.Div(dbc.Spinner(size="sm", color="secondary"), id=value_id(key), className="kpi-value",
                  **{"data-testid": "market-value"}),
-        html.Div("", id=change_id(key), className="small", **{"data-testid": "market-change"}),
+        html.Div("", id=change_id(key), className="small text-body-secondary", **{"data-testid": "market-change"}),
         dcc.Graph(id=spark_id(key), config=SPARK_CONFIG, className="sparkline",
                   figure={"data": [], "layout": {"height": 48, "margin": {"l": 0, "r": 0, "t": 2, "b": 2}}}),
     ]), className="kpi-card h-100")
@@ -62,16 +62,16 @@ def card(key: str, title: str) -> dbc.Card:
 
 def layout(**_query):
     return dbc.Container([
-        page_header("Market", SOCKET, ["market", "notifications"], Ids.updated),
+        finance_cards.heading("Market", SOCKET, ["market", "notifications"], Ids.updated),
         dbc.Row([dbc.Col(card(key, title), xs=6, md=4, xl=True, className="mb-3") for key, title, _ in INDICATORS],
                 className="g-3"),
         dbc.Card([
             dbc.CardHeader(dbc.Row([
-                dbc.Col(html.Span("History", className="fw-semibold"), width="auto"),
-                dbc.Col(dcc.Dropdown(id=Ids.indicator, options=[{"label": t, "value": k} for k, t, _ in INDICATORS],
-                                     value="discount_rate", clearable=False, style={"minWidth": "14rem"}), width="auto"),
+                dbc.Col(dbc.Label("History of", html_for=Ids.indicator, className="fw-semibold mb-0"), width="auto"),
+                dbc.Col(dbc.Select(id=Ids.indicator, options=[{"label": t, "value": k} for k, t, _ in INDICATORS],
+                                   value="discount_rate", style={"minWidth": "14rem"}), width="auto"),
             ], className="align-items-center g-2")),
-            dbc.CardBody(dcc.Graph(id=Ids.history, config={"displaylogo": False}), className="p-1"),
+            dbc.CardBody(dcc.Graph(id=Ids.history, config={"displaylogo": False}), className="p-1 market-figure"),
         ]),
         dcc.Store(id=Ids.history_data),
         dcc.Store(id=Ids.render_config, data={"indicators": [{"key": k, "format": f} for k, _, f in INDICATORS],

@@ -3,6 +3,12 @@ and a Cancel button. The run is a Dash background callback (DiskcacheManager in 
 CeleryManager on Redis), so the page stays responsive; the job also keeps a record
 (services.storage.calc_records), which is how a run finished while you were on another page is shown
 when you come back, and how a run in progress is picked up again.
+
+Everything the page shows about a run is drawn from that record by one function (`view`), whichever
+event asked (the job ending, the 1 s poll, Cancel, opening the page), so the sources cannot disagree:
+once Cancel has marked the record, no later event can show that run's result ("Cancel wins"). A result
+carries the inputs that produced it: they are shown with it, refill the form when the page opens, and
+the page says so when the form no longer matches them.
 """
 from __future__ import annotations
 
@@ -14,156 +20,200 @@ from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
 from components import finance_cards, finance_figures
-from components.page_header import page_header
-from services.finance import FinanceError, check_monte_carlo, run_recorded
-from services.finance.forms import pasted_column, percent
+from services.finance import Cancelled, FinanceError, check_monte_carlo, run_recorded
+from services.finance.forms import MONTE_CARLO_LABELS, monte_carlo_parameters
 from services.storage.calc_records import SUBMITTED
 from services.web.runtime_access import get_runtime
 
 dash.register_page(__name__, path="/monte-carlo", name="Monte Carlo", title="Monte Carlo · Pulseboard", order=5)
 
 KIND = "monte_carlo"
+DEFAULTS = {"flows": "\n".join(["150000"] * 10), "rate_mean": 8, "rate_std": 2, "inv_low": 800_000,
+            "inv_mode": 950_000, "inv_high": 1_300_000, "growth_low": -2, "growth_high": 4, "factor_std": 15,
+            "scenarios": 1_000_000, "seed": 42}
+PERCENT_FIELDS = {"rate_mean", "rate_std", "growth_low", "growth_high", "factor_std"}
+PROGRESS_NAME = "Monte Carlo run progress"
+BEFORE_RUN = ("Run a simulation to see how NPV is spread over the scenarios: the chance of a loss "
+              "(P(NPV < 0)), the expected NPV, the 5th, 50th and 95th percentiles, and a histogram of every "
+              "scenario's NPV.")
+WHILE_RUNNING = "The distribution of NPV appears here when the run completes."
+CANCELLED = "cancelled before it finished"
+CANCELLED_LATE = "cancelled (the run had just finished; its result was discarded)"
 
 
 class Ids(StrEnum):
-    flows = "mc-flows"
-    rate_mean = "mc-rate-mean"
-    rate_std = "mc-rate-std"
-    inv_low = "mc-inv-low"
-    inv_mode = "mc-inv-mode"
-    inv_high = "mc-inv-high"
-    growth_low = "mc-growth-low"
-    growth_high = "mc-growth-high"
-    factor_std = "mc-factor-std"
-    scenarios = "mc-scenarios"
-    seed = "mc-seed"
     run = "mc-run"
     cancel = "mc-cancel"
     progress = "mc-progress"
     status = "mc-status"
     error = "mc-error"
-    cards = "mc-cards"
-    histogram = "mc-histogram"
+    result = "mc-result"
+    result_inputs = "mc-result-inputs"
+    shown = "mc-shown"
+    finished = "mc-finished"
     job = "mc-job"
     poll = "mc-poll"
 
 
-def field(id_, label, value, **kw):
-    return dbc.Col([dbc.Label(label, html_for=id_, className="small mb-0"),
-                    dbc.Input(id=id_, type="number", value=value, step="any", **kw)], xs=6, md=3, lg=2)
+def field_id(key: str) -> str:
+    """The id of a form field: "rate_mean" -> "mc-rate-mean" (flows -> "mc-flows")."""
+    return f"mc-{key.replace('_', '-')}"
+
+
+FORM = [State(field_id(key), "value") for key in MONTE_CARLO_LABELS]
+FORM_CHANGES = [Input(field_id(key), "value") for key in MONTE_CARLO_LABELS]
+
+
+def field(key: str, value) -> dbc.Col:
+    label = MONTE_CARLO_LABELS[key] + (" %" if key in PERCENT_FIELDS else "")
+    if key == "scenarios":
+        label += " (up to 1,000,000)"
+    return dbc.Col([dbc.Label(label, html_for=field_id(key), className="small mb-0"),
+                    dbc.Input(id=field_id(key), type="number", value=value, step="any",
+                              **({"min": 0} if key == "seed" else {}))], xs=6, md=3, lg=2)
 
 
 def records():
     return get_runtime().calc_records
 
 
-def shown(record: dict | None) -> tuple:
-    """(cards, histogram figure, status text, progress value, progress label, poll) for a job record."""
+def latest() -> dict | None:
+    return records().latest(current_user.id, KIND)
+
+
+def view(record: dict | None) -> tuple:
+    """(result area, status, progress bar, poll disabled, shown result's parameters, Run disabled,
+    Cancel disabled) for the user's latest record: the one way the page shows a run."""
     if record is None:
-        return [], {}, "No run yet.", 0, "", True
+        return (finance_cards.empty_state(BEFORE_RUN, "mc-empty"), "No run yet.",
+                finance_cards.progress_bar(0, "no run yet", PROGRESS_NAME), True, None, False, True)
     if record["status"] == "completed":
         r = record["result"]
-        return (finance_cards.monte_carlo_cards(r), finance_figures.histogram(r),
-                f"Completed: {r['scenarios']:,} scenarios (seed {r['seed']}).", 100, "100%", True)
+        return ([finance_cards.card_grid(finance_cards.monte_carlo_cards(r), id="mc-cards"),
+                 finance_figures.graph(finance_figures.histogram(r), "Histogram of NPV over the scenarios")],
+                f"Completed: {r['scenarios']:,} scenarios ({finance_cards.seed_text(r['seed'])}).",
+                finance_cards.progress_bar(100, "completed", PROGRESS_NAME), True,
+                {"parameters": r.get("parameters")}, False, True)
     if record["status"] == "running":
-        return [], {}, f"Running… {record['message']}", record["progress"], f"{record['progress']}%", False
-    return [], {}, f"{record['status'].capitalize()}: {record['message']}", 0, "", True
+        return (finance_cards.empty_state(WHILE_RUNNING, "mc-empty"), f"Running… {record['message']}",
+                finance_cards.progress_bar(record["progress"], record["message"], PROGRESS_NAME), False, None,
+                True, False)
+    return (finance_cards.empty_state(BEFORE_RUN, "mc-empty"),
+            f"{record['status'].capitalize()}: {record['message']}",
+            finance_cards.progress_bar(0, record["status"], PROGRESS_NAME), True, None, False, True)
 
 
 def layout(**_query):
-    cards, figure, status, value, label, poll_off = shown(records().latest(current_user.id, KIND))
+    record = latest()
+    result, status, bar, poll_off, shown, run_off, cancel_off = view(record)
+    stored_form = (((record or {}).get("result") or {}).get("form") or {}) if shown else {}
+    form = {**DEFAULTS, **stored_form}          # a shown result refills the form it came from
     return dbc.Container([
-        page_header("Monte Carlo NPV", "monte-carlo", ["notifications"], spacing="mb-2"),
-        dbc.Label("Base cash flows, one per period (end of period; paste a column)", className="small mb-0"),
-        dbc.Textarea(id=Ids.flows, value="\n".join(["150000"] * 10), rows=3),
-        dbc.Row([field(Ids.rate_mean, "Discount rate mean %", 8), field(Ids.rate_std, "… std %", 2),
-                 field(Ids.inv_low, "Investment low", 800_000), field(Ids.inv_mode, "… most likely", 950_000),
-                 field(Ids.inv_high, "… high", 1_300_000), field(Ids.growth_low, "Growth low %", -2),
-                 field(Ids.growth_high, "Growth high %", 4), field(Ids.factor_std, "Cash-flow factor std %", 15),
-                 field(Ids.scenarios, "Scenarios (up to 1,000,000)", 1_000_000),
-                 field(Ids.seed, "Seed", 42, min=0)], className="g-2 my-2"),
+        finance_cards.heading("Monte Carlo NPV", "monte-carlo", ["notifications"], spacing="mb-2"),
+        dbc.Label("Base cash flows, one per period (end of period; paste a column)", html_for=field_id("flows"),
+                  className="small mb-0"),
+        dbc.Textarea(id=field_id("flows"), value=form["flows"], rows=3),
+        dbc.Row([field(key, form[key]) for key in MONTE_CARLO_LABELS if key != "flows"], className="g-2 my-2"),
         html.Div("Discount rate ~ normal, investment ~ triangular, growth ~ uniform, every cash flow x a normal "
-                 "factor (mean 1).", className="text-muted small mb-2"),
-        dbc.Button("Run", id=Ids.run, color="primary", className="me-2"),
-        dbc.Button("Cancel", id=Ids.cancel, color="secondary", outline=True, disabled=True),
-        html.Div(dbc.Progress(id=Ids.progress, value=value, label=label, striped=True, className="my-3",
-                              style={"height": "1.4rem"}), **{"data-testid": "mc-progress"}),
-        html.Div(status, id=Ids.status, className="small mb-2", **{"data-testid": "mc-status"}),
+                 "factor (mean 1).", className="text-body-secondary small mb-2"),
+        dbc.Button("Run", id=Ids.run, color="primary", className="me-2", disabled=run_off),
+        dbc.Button("Cancel", id=Ids.cancel, color="secondary", outline=True, disabled=cancel_off),
+        html.Div(bar, id=Ids.progress, className="my-3", **{"data-testid": "mc-progress"}),
+        html.Div(status, id=Ids.status, className="small mb-2", role="status", **{"data-testid": "mc-status"}),
         html.Div(dbc.Alert(id=Ids.error, color="danger", is_open=False, className="py-2"),
                  **{"data-testid": "mc-error"}),
-        dbc.Row(cards, id=Ids.cards, className="g-2"),
-        dcc.Graph(id=Ids.histogram, figure=figure, config={"displaylogo": False}),
-        dcc.Store(id=Ids.job),
+        html.Div(id=Ids.result_inputs, className="small mb-2", **{"data-testid": "mc-result-inputs"}),
+        html.Div(result, id=Ids.result),
+        dcc.Store(id=Ids.job), dcc.Store(id=Ids.finished), dcc.Store(id=Ids.shown, data=shown),
         dcc.Interval(id=Ids.poll, interval=1000, disabled=poll_off),
     ], fluid=True)
 
 
-def parameters(flows, rate_mean, rate_std, low, mode, high, g_low, g_high, factor_std, scenarios, seed) -> dict:
-    return {"cash_flows": pasted_column(flows or ""), "scenarios": scenarios, "seed": seed,
-            "discount_rate": {"dist": "normal", "mean": percent(rate_mean, "discount rate mean"),
-                              "std": percent(rate_std, "discount rate std")},
-            "initial_investment": {"dist": "triangular", "low": low, "mode": mode, "high": high},
-            "growth": {"dist": "uniform", "low": percent(g_low, "growth low"), "high": percent(g_high, "growth high")},
-            "cash_flow_factor": {"dist": "normal", "mean": 1.0, "std": percent(factor_std, "cash-flow factor std")}}
+VIEW = [Output(Ids.result, "children", allow_duplicate=True), Output(Ids.status, "children", allow_duplicate=True),
+        Output(Ids.progress, "children", allow_duplicate=True), Output(Ids.poll, "disabled", allow_duplicate=True),
+        Output(Ids.shown, "data", allow_duplicate=True), Output(Ids.run, "disabled", allow_duplicate=True),
+        Output(Ids.cancel, "disabled", allow_duplicate=True)]
 
 
-INPUTS = [State(i, "value") for i in (Ids.flows, Ids.rate_mean, Ids.rate_std, Ids.inv_low, Ids.inv_mode, Ids.inv_high,
-                                      Ids.growth_low, Ids.growth_high, Ids.factor_std, Ids.scenarios, Ids.seed)]
-
-
-@callback(Output(Ids.job, "data"), Output(Ids.error, "children"), Output(Ids.error, "is_open"),
-          Output(Ids.status, "children", allow_duplicate=True), Output(Ids.progress, "value", allow_duplicate=True),
-          Output(Ids.progress, "label", allow_duplicate=True), Output(Ids.poll, "disabled", allow_duplicate=True),
-          Input(Ids.run, "n_clicks"), *INPUTS, prevent_initial_call=True)
+@callback(Output(Ids.job, "data"), Output(Ids.error, "children"), Output(Ids.error, "is_open"), *VIEW,
+          Input(Ids.run, "n_clicks"), *FORM, prevent_initial_call=True)
 def start(_n, *values):
-    """Check the inputs here (an inline error, no job), then open a record and hand it to the job.
-
-    The record is opened here, in the web process, before the job exists, and the page follows it from
-    now on (the poll): a job that dies before its first report, or later, or whose worker is lost,
-    stops updating its record and reads as failed after STALE_SECONDS, on this open page too."""
+    """Check the inputs here (an inline error naming the box, no job), then open a record and hand it
+    to the job. The record is opened here, in the web process, before the job exists, and the page
+    follows it from now on (the poll): a job that dies before its first report, or later, or whose
+    worker is lost, stops updating its record and reads as failed after STALE_SECONDS."""
+    form = dict(zip(MONTE_CARLO_LABELS, values))
     try:
-        params = parameters(*values)
+        params = monte_carlo_parameters(form)
         check_monte_carlo(params)
     except FinanceError as exc:
-        return dash.no_update, exc.message, True, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        return dash.no_update, exc.message, True, *[dash.no_update] * len(VIEW)
     record_id = records().start(current_user.id, KIND)
-    return {"record": record_id, "parameters": params}, "", False, f"Running… {SUBMITTED}", 0, "", False
+    job = {"record": record_id, "user": current_user.id, "parameters": params, "form": form}
+    return (job, "", False, finance_cards.empty_state(WHILE_RUNNING, "mc-empty"), f"Running… {SUBMITTED}",
+            finance_cards.progress_bar(0, SUBMITTED, PROGRESS_NAME), False, None, True, False)
 
 
-@callback(Output(Ids.cards, "children"), Output(Ids.histogram, "figure"), Output(Ids.status, "children"),
-          Input(Ids.job, "data"), background=True, prevent_initial_call=True, interval=400,
-          running=[(Output(Ids.run, "disabled"), True, False), (Output(Ids.cancel, "disabled"), False, True)],
-          cancel=[Input(Ids.cancel, "n_clicks")],
-          progress=[Output(Ids.progress, "value"), Output(Ids.progress, "label")])
+@callback(Output(Ids.finished, "data"), Input(Ids.job, "data"), background=True, prevent_initial_call=True,
+          interval=400, running=[(Output(Ids.run, "disabled"), True, False), (Output(Ids.cancel, "disabled"), False, True)],
+          cancel=[Input(Ids.cancel, "n_clicks")], progress=Output(Ids.progress, "children"))
 def run(set_progress, job):
-    """The background job: another process (or a Celery worker) runs the scenarios."""
-    pulse = get_runtime(dash.get_app().server)
-    result = run_recorded(pulse.calc_records, job["record"], job["parameters"],
-                          lambda pct, _message: set_progress((pct, f"{pct}%")))
-    return (finance_cards.monte_carlo_cards(result), finance_figures.histogram(result),
-            f"Completed: {result['scenarios']:,} scenarios (seed {result['seed']}).")
+    """The background job: another process (or a Celery worker) runs the scenarios. It hands back only
+    which record ended; `show_record` draws it from the record, so a run cancelled meanwhile stays
+    cancelled. Between chunks it stops by itself once its record is no longer running (cancelled from a
+    page Dash's own Cancel no longer reaches: one opened again after leaving)."""
+    calc_records = get_runtime(dash.get_app().server).calc_records
+
+    def cancelled() -> bool:
+        now = calc_records.latest(job["user"], KIND)
+        return not (now and now["id"] == job["record"] and now["status"] == "running")
+
+    try:
+        run_recorded(calc_records, job["record"], job["parameters"],
+                     lambda pct, message: set_progress(finance_cards.progress_bar(pct, message, PROGRESS_NAME)),
+                     cancelled, job["form"])
+    except Cancelled:
+        pass
+    return job["record"]
 
 
-@callback(Output(Ids.status, "children", allow_duplicate=True), Output(Ids.progress, "value", allow_duplicate=True),
-          Output(Ids.progress, "label", allow_duplicate=True),
-          Input(Ids.cancel, "n_clicks"), State(Ids.job, "data"), prevent_initial_call=True)
-def cancelled(_n, job):
-    if job:
-        records().fail(job["record"], "cancelled before it finished", status="cancelled")
-    return "Cancelled: no result was kept.", 0, ""
+@callback(*VIEW, Input(Ids.finished, "data"), Input(Ids.poll, "n_intervals"), prevent_initial_call=True)
+def show_record(_finished, _n):
+    """The job ended, or a second passed while a run is on (started here, or earlier and still going
+    when the page opened): show the latest record. A job that died stops reporting and its record
+    reads as failed, which is how the page learns of it (Dash's own channel would just go quiet, or
+    poll a lost Celery task for ever): the status turns to Failed and Run is offered again."""
+    return view(latest())
 
 
-@callback(Output(Ids.cards, "children", allow_duplicate=True), Output(Ids.histogram, "figure", allow_duplicate=True),
-          Output(Ids.status, "children", allow_duplicate=True), Output(Ids.progress, "value", allow_duplicate=True),
-          Output(Ids.progress, "label", allow_duplicate=True), Output(Ids.poll, "disabled"),
-          Output(Ids.run, "disabled", allow_duplicate=True), Output(Ids.cancel, "disabled", allow_duplicate=True),
-          Input(Ids.poll, "n_intervals"), prevent_initial_call=True)
-def follow_running(_n):
-    """While a run is on (started here, or earlier and still going when the page opened): follow its
-    record until it ends. A job that died stops reporting and its record reads as failed, which is
-    how the page learns of it (Dash's own channel would just go quiet, or poll a lost Celery task for
-    ever): the status turns to Failed and Run is offered again."""
-    shown_now = shown(records().latest(current_user.id, KIND))
-    if not shown_now[-1]:                                  # still running: the job's own callback owns the buttons
-        return *shown_now, dash.no_update, dash.no_update
-    return *shown_now, False, True
+@callback(*VIEW, Input(Ids.cancel, "n_clicks"), State(Ids.shown, "data"), prevent_initial_call=True)
+def cancel(_n, shown):
+    """Cancel wins. A running record is marked cancelled (the job stops at its next chunk if Dash has not
+    killed it already); a run that completed a moment before the click, whose result this page has not
+    shown, is covered by a cancelled record, so neither this page nor a later visit shows that result."""
+    record = latest()
+    if record and record["status"] == "running":
+        records().fail(record["id"], CANCELLED, status="cancelled")
+        record = latest()
+    if record and record["status"] == "completed" and shown is None:
+        records().fail(records().start(current_user.id, KIND), CANCELLED_LATE, status="cancelled")
+    return view(latest())
+
+
+@callback(Output(Ids.result_inputs, "children"), Output(Ids.result_inputs, "className"),
+          Input(Ids.shown, "data"), *FORM_CHANGES)
+def result_inputs(shown, *values):
+    """What the shown result was computed from, and whether the form still says the same."""
+    if not shown:
+        return "", "small mb-2"
+    if not shown.get("parameters"):
+        return ("Result of an earlier run whose inputs were not recorded — Run again for the form's inputs.",
+                "small mb-2 text-warning-emphasis")
+    inputs = finance_cards.monte_carlo_inputs(shown["parameters"])
+    try:
+        same = monte_carlo_parameters(dict(zip(MONTE_CARLO_LABELS, values))) == shown["parameters"]
+    except FinanceError:
+        same = False
+    if same:
+        return f"Result for {inputs}.", "small mb-2 text-body-secondary"
+    return f"Result for {inputs}; the form has changed — Run again", "small mb-2 text-warning-emphasis fw-semibold"

@@ -8,16 +8,18 @@
   var MAX = 360;
   var history = [];
 
-  function fmt(value, format) {
-    if (value === null || value === undefined) { return "—"; }
-    return format === "percent" ? (value * 100).toFixed(2) + "%" : Number(value).toFixed(1);
+  var NBSP = "\u00a0";
+
+  function fmt(value, format) {      // as components/formats.py: no-break text inside a number
+    return format === "percent" ? window.pulseFormat.percent(value) : window.pulseFormat.number(value, 1);
   }
 
   function fmtChange(delta, format) {
     if (delta === null || delta === undefined) { return ""; }
-    var sign = delta > 0 ? "+" : (delta < 0 ? "−" : "±");
+    var sign = delta > 0 ? "+" : (delta < 0 ? "\u2212" : "\u00b1");
     var size = Math.abs(delta);
-    var text = format === "percent" ? (size * 100).toFixed(2) + " pp" : size.toFixed(2);
+    var text = format === "percent" ? window.pulseFormat.number(size * 100, 2) + NBSP + "pp"
+      : window.pulseFormat.number(size, 2);
     return sign + text + " since open";
   }
 
@@ -67,7 +69,8 @@
           data: [{x: rows.map(function (h) { return window.pulseCommon.plotTime(h.timestamp); }),
                   y: rows.map(function (h) { return percent ? h[key] * 100 : h[key]; }),
                   type: "scatter", mode: "lines", name: cfg.labels[key], line: {color: "#2c7be5", width: 2}}],
-          layout: {height: 320, margin: {l: 60, r: 10, t: 10, b: 40}, plot_bgcolor: "#fff",
+          layout: {height: 320, margin: {l: 60, r: 10, t: 10, b: 40}, plot_bgcolor: "rgba(0,0,0,0)",
+                   paper_bgcolor: "rgba(0,0,0,0)",
                    yaxis: {title: {text: percent ? cfg.labels[key] + " (%)" : cfg.labels[key]}},
                    uirevision: key}
         };

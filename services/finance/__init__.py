@@ -115,9 +115,15 @@ def calculate(kind: str, parameters: dict, progress: Callable[[int, int], None] 
     return KINDS[kind](parameters, progress, cancelled)
 
 
-def run_recorded(records, record_id: str, parameters: dict, report: Callable[[int, str], None]) -> dict:
+def run_recorded(records, record_id: str, parameters: dict, report: Callable[[int, str], None],
+                 cancelled: Callable[[], bool] | None = None, form: dict | None = None) -> dict:
     """A page's Monte Carlo job: run it, report progress to the page (`report(percent, message)`) and
-    to its record (services.storage.calc_records, at most 4 writes a second), and store how it ended."""
+    to its record (services.storage.calc_records, at most 4 writes a second), and store how it ended.
+
+    `cancelled()` is asked between chunks: the page cancels by marking the record, which reaches a job
+    its own framework can no longer stop (the page was left and opened again). The stored result
+    carries the `parameters` and the `form` as typed that produced it, so whoever shows it later can
+    say what it is the result of (and refill the form with it)."""
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -128,12 +134,15 @@ def run_recorded(records, record_id: str, parameters: dict, report: Callable[[in
             records.progress(record_id, pct, message)
 
     try:
-        result = calculate("monte_carlo", parameters, progress)
+        result = calculate("monte_carlo", parameters, progress, cancelled)
+    except Cancelled:
+        raise                       # whoever cancelled has marked the record already
     except FinanceError as exc:
         records.fail(record_id, exc.message)
         raise
     except Exception as exc:
         records.fail(record_id, f"The calculation failed: {type(exc).__name__}.")
         raise
+    result = {**result, "parameters": parameters, "form": form}
     records.complete(record_id, result)
     return result

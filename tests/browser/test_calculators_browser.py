@@ -17,7 +17,7 @@ def server(tmp_path_factory):
 
 
 def progress(page) -> int:
-    value = page.get_attribute("[data-testid=mc-progress] .progress-bar", "aria-valuenow")
+    value = page.get_attribute("[data-testid=mc-progress] [role=progressbar]", "aria-valuenow")
     return int(float(value or 0))
 
 
@@ -43,7 +43,8 @@ def test_npv_from_the_table_and_errors_inline(browser, server):
     assert "-19.12" in page.inner_text("#calc-cards")                # the spreadsheet convention beside it
     page.fill("#calc-rate", "-150")
     page.press("#calc-rate", "Enter")
-    wait_for(lambda: "-100" in page.inner_text("[data-testid=calc-error]"), 10, "an inline error")
+    wait_for(lambda: "Discount rate must be between -99" in page.inner_text("[data-testid=calc-error]"), 10,
+             "an inline error naming the box")
     page.click("#calc-follow-market")                                # the live market rate takes over
     wait_for(lambda: not page.is_visible("[data-testid=calc-error]"), 15, "the error to clear")
     wait_for(lambda: page.is_disabled("#calc-rate"), 10, "the rate field to follow the market", page)
