@@ -17,10 +17,11 @@ from flask import Flask, g
 from flask_login import current_user
 from flask_sock import Sock
 
+from components import theme
 from components.navbar import navbar
 from components.toasts import toast_area
 from services.web import (admin_api, alerts_api, analysis_api, api, auth, history_api, ingest_api, monitoring, outage,
-                          uploads_api)
+                          preferences_api, uploads_api)
 from services.config import Config
 from services.web.socket import LiveConnection
 from services.web.runtime_access import get_runtime, init_runtime
@@ -69,6 +70,7 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(uploads_api.bp)
     server.register_blueprint(ingest_api.bp)
     server.register_blueprint(admin_api.bp)
+    server.register_blueprint(preferences_api.bp)
     server.register_blueprint(monitoring.bp)
     sock = Sock(server)
 
@@ -97,16 +99,20 @@ def background_manager(server: Flask, config: Config):
 def mount_dash(server: Flask, manager=None) -> dash.Dash:
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "pages"),
-        assets_folder=str(ROOT / "assets"), serve_locally=True, title="Pulseboard", update_title=None,
+        assets_folder=str(ROOT / "assets"), assets_path_ignore=["^boot$"],   # boot/: in <head> (components/theme.py)
+        serve_locally=True, title="Pulseboard", update_title=None,
         external_stylesheets=[], suppress_callback_exceptions=True, background_callback_manager=manager,
     )
 
     def shell():
         user = current_user if current_user.is_authenticated else None
-        return dash.html.Div([navbar(user.username if user else None, user.role if user else None),
-                              dash.page_container, toast_area()])
+        return dash.html.Div([
+            dash.html.A("Skip to content", href="#main", className="visually-hidden-focusable skip-link"),
+            navbar(user.username if user else None, user.role if user else None, theme.current_preferences()),
+            dash.html.Main(dash.page_container, id="main", tabIndex="-1"), toast_area()])
 
     app.layout = shell
+    theme.install(app)
     server.extensions["dash_app"] = app
     return app
 

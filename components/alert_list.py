@@ -33,12 +33,12 @@ def alert_filters(status_id, priority_id, error_id) -> html.Div:
 def alert_list(list_id, title: str = "Alerts", filters: html.Div | None = None) -> dbc.Card:
     return dbc.Card([
         dbc.CardHeader([html.Span(title, className="fw-semibold"),
-                        html.Span(" latest 20, newest first", className="text-muted small")]),
+                        html.Span(" latest 20, newest first", className="text-body-secondary small")]),
         dbc.CardBody([
             filters if filters is not None else html.Div(),
             html.Div(id=list_id, className="alert-list waiting", **{"data-testid": "alert-list"}),
         ], className="p-2"),
-    ], className="h-100")
+    ], className="h-100", id="alerts")     # the toasts' "View alerts" link lands here
 
 
 def register_alert_filters(status_id, priority_id, render_config_id) -> None:

@@ -16,9 +16,12 @@ def page_header(title, socket_id: str, channels: list[str], updated_id: str | No
                 **updated_attrs) -> dbc.Row:
     """`updated_attrs` go on the "updated" span (e.g. a `data-testid`); no span without `updated_id`;
     `socket_filter` is the selection the socket subscribes with (a filtered dashboard)."""
-    cols = [dbc.Col(html.H2(title, className="h4 mb-0"), width="auto"),
+    cols = [dbc.Col(html.H1(title, className="h4 mb-0"), width="auto"),
             dbc.Col(LiveSocket(socket_id, channels=channels, filter=socket_filter), width="auto")]
     if updated_id is not None:
-        cols.append(dbc.Col(html.Span(waiting, id=updated_id, className="text-muted small", **updated_attrs),
+        cols.append(dbc.Col(html.Span(waiting, id=updated_id, className="text-body-secondary small", **updated_attrs),
                             width="auto"))
+        # Filled by pulse_socket.js when the socket is down or no data came for a while ("Data as of 10:46:07").
+        cols.append(dbc.Col(html.Span(className="stale-note badge text-bg-secondary", role="status",
+                                      **{"data-testid": "stale-note"}), width="auto"))
     return dbc.Row(cols, className=f"align-items-center g-3 {spacing}")

@@ -77,7 +77,8 @@ def retail_view(ids: RetailIds, config: dict, health_chart: bool = False) -> lis
     points = card("Latest points, newest first", html.Div(dbc.Table([
         html.Thead(html.Tr([html.Th(h) for h in POINT_COLUMNS])),
         html.Tbody(id=ids.points, **{"data-testid": "points-body"}),
-    ], size="sm", hover=True, className="mb-0 points-table"), className="table-responsive"))
+    ], size="sm", hover=True, className="mb-0 points-table"), className="table-responsive",
+        tabIndex=0, role="region", **{"aria-label": "Latest points (scrolls sideways)"}))
     health = card("Lowest health (store / dept)", html.Div(id=ids.health, className="health-list p-1"))
     rows = [
         dbc.Row([dbc.Col(kpi_card(ids.kpi(key), title, hint), xs=6, md=3, xl=True, className="mb-3")

@@ -42,7 +42,8 @@ def sensor_view(ids: SensorIds, config: dict, entity: bool = False) -> list:
     readings = card("Latest reading of every sensor", html.Div(dbc.Table([
         html.Thead(html.Tr([html.Th(h) for h in READING_COLUMNS])),
         html.Tbody(id=ids.readings, **{"data-testid": "readings-body"}),
-    ], size="sm", hover=True, className="mb-0 points-table"), className="table-responsive"))
+    ], size="sm", hover=True, className="mb-0 points-table"), className="table-responsive",
+        tabIndex=0, role="region", **{"aria-label": "Latest reading of every sensor (scrolls sideways)"}))
     alerts = alert_list(ids.alerts, title="Sensor alerts",
                         filters=alert_filters(ids.alert_status, ids.alert_priority, ids.alert_error))
     rows = [

@@ -72,6 +72,26 @@
   }).observe(document.documentElement, {childList: true, subtree: true, characterData: true, attributes: true,
                                          attributeFilter: ["datetime"]});
 
+  /* Dash 4's dropdown tabs to a hidden, aria-hidden input that forwards focus to its trigger button: a
+   * focusable element hidden from assistive technology (axe: aria-hidden-focus). Make the trigger itself
+   * the tab stop instead (same order, same keys), and keep it so when the dropdown resets its tabindex. */
+  function fixDropdownFocus(root) {
+    if (!root || root.nodeType !== 1) { return; }
+    var targets = root.classList && root.classList.contains("dash-dropdown-focus-target") ? [root]
+      : root.querySelectorAll ? root.querySelectorAll(".dash-dropdown-focus-target") : [];
+    for (var i = 0; i < targets.length; i++) {
+      var t = targets[i], trigger = t.nextElementSibling;
+      if (t.tabIndex !== -1) { t.tabIndex = -1; }
+      if (trigger && trigger.nodeName === "BUTTON" && !trigger.disabled && trigger.tabIndex !== 0) { trigger.tabIndex = 0; }
+    }
+  }
+  new MutationObserver(function (mutations) {
+    for (var i = 0; i < mutations.length; i++) {
+      var m = mutations[i];
+      if (m.type === "attributes") { fixDropdownFocus(m.target.parentNode); } else { m.addedNodes.forEach(fixDropdownFocus); }
+    }
+  }).observe(document.documentElement, {childList: true, subtree: true, attributes: true, attributeFilter: ["tabindex"]});
+
   /* The entity an alert, point or reading is about. */
   function entityOf(r) {
     if (r.asset_id !== undefined && r.asset_id !== null) { return {asset_id: r.asset_id, sensor_id: r.sensor_id}; }

@@ -5,6 +5,34 @@
 (function () {
   "use strict";
   var sockets = {};
+  var STALE_MS = 15000;       // no data for this long: the page's KPI cards grey out ("as of ...")
+  var current = null;         // the socket of the page on screen (the last one to change state or speak)
+
+  /* The navbar's dot follows the page's socket (html[data-socket]); KPI cards grey out when it is not
+   * live or no data came for STALE_MS (html[data-stale], the header's .stale-note says as of when). */
+  function mark(ctx, state) {
+    current = ctx;
+    ctx.state = state;
+    document.documentElement.setAttribute("data-socket", state);
+    checkStale();
+  }
+  function checkStale() {
+    var root = document.documentElement;
+    if (!document.querySelector(".live-socket") || !current) {
+      root.removeAttribute("data-socket");
+      root.removeAttribute("data-stale");
+      return;
+    }
+    var offline = current.state !== "live" && current.state !== "degraded";
+    // Offline, the REST poll (every poll_ms) keeps the data current; a missed poll or two makes it stale.
+    var limit = offline ? (current.pollMs || 5000) + 2000 : STALE_MS;
+    var stale = Boolean(current.lastData) && Date.now() - current.lastData > limit;
+    root.setAttribute("data-stale", stale ? "true" : "false");
+    var text = !stale ? "" : "Data as of " + window.pulseCommon.timeOf(new Date(current.lastData).toISOString()) +
+      (offline ? " (not connected)" : " (no new data for " + Math.round((Date.now() - current.lastData) / 1000) + " s)");
+    document.querySelectorAll(".stale-note").forEach(function (n) { if (n.textContent !== text) { n.textContent = text; } });
+  }
+  setInterval(checkStale, 1000);
 
   function ctxFor(cfg) {
     var key = JSON.stringify(cfg.socket_id);
@@ -55,6 +83,8 @@
       .then(function (snap) {
         if (snap) {
           noteAlerts(ctx, snap);
+          ctx.lastData = Date.now();
+          ctx.pollMs = cfg.poll_ms;
           snap.via = "poll";
           window.dash_clientside.set_props(cfg.frame_id, {data: snap});
         }
@@ -214,10 +244,12 @@
           ctx.req += 1;
           var subscribe = {type: "subscribe", channels: ctx.channels || cfg.channels, id: "sub-" + ctx.req};
           if (ctx.filter) { subscribe.filter = ctx.filter; }
+          mark(ctx, "live");
           return ["Live", "success", JSON.stringify(subscribe)];
         }
         if (state.readyState === 0) {            // CONNECTING
           if (ctx.poll) { return [nu, nu, nu]; }
+          mark(ctx, ctx.everOpened ? "reconnecting" : "connecting");
           return [ctx.everOpened ? "Reconnecting…" : "Connecting…", "warning", nu];
         }
         if (state.readyState === 3) {            // CLOSED
@@ -229,8 +261,10 @@
           if (!ctx.timer) { scheduleReconnect(cfg, ctx); }
           if (ctx.attempts >= cfg.offline_after) {
             startPolling(cfg, ctx);
+            mark(ctx, "offline");
             return ["Offline", "danger", nu];
           }
+          mark(ctx, "reconnecting");
           return ["Reconnecting…", "warning", nu];
         }
         return [nu, nu, nu];                     // CLOSING: wait for CLOSED
@@ -248,6 +282,7 @@
         if (data.type === "subscribed") { return [snapshotRequest(ctx), nu]; }
         if (data.type === "batch" || data.type === "snapshot") {
           noteAlerts(ctx, data);
+          if (data.type === "snapshot" || (data.messages || []).length) { ctx.lastData = Date.now(); current = ctx; }
           var notes = (data.messages || []).filter(function (m) { return m.type === "notification"; });
           if (notes.length && window.pulseToasts) { window.pulseToasts.push(notes, cfg.toast_area_id); }
           if (data.type === "batch") { deliverLater(cfg, ctx, data); return [nu, nu]; }
@@ -271,6 +306,7 @@
           }
           window.dash_clientside.set_props(cfg.badge_id, {children: degraded ? "Degraded" : "Live",
                                                           color: degraded ? "warning" : "success"});
+          mark(ctx, degraded ? "degraded" : "live");
           if (!degraded) { return [snapshotRequest(ctx), nu]; }    // back: catch up on what was missed
           return [nu, nu];
         }

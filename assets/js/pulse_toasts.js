@@ -1,47 +1,167 @@
 /*
- * Toasts for `notification` messages (components/toasts.py): newest on top, at most four, each gone
- * after six seconds or when closed. Rendered as React text (never HTML) into the shell's toast area.
+ * Toasts and the navbar bell for `notification` messages (components/toasts.py, components/navbar.py).
+ *
+ * Calm by design: alert notifications (kind "alerts", already summed per second by the server) are
+ * grouped again here into one digest toast at most every DIGEST_MS ("7 new alerts, 2 CRITICAL", with a
+ * link to the list), a visible digest is updated in place rather than stacked, and the user's
+ * preference (data-pulse-notify on <html>: all, high, critical, muted) decides which alert digests pop
+ * up at all. The bell counts every alert whatever the preference, and lists the recent notifications.
+ * A user's own notifications (a calculation finished, an upload analysed) always show.
+ * Toasts sit bottom right and never cover the field being typed in: when the focused input is under
+ * them they move to the top, and if it is under them there too they step aside until focus moves.
+ * Everything is rendered as React text (never HTML).
  */
 (function () {
   "use strict";
-  var MAX = 4, LIFETIME = 6000;
+  var MAX = 3, LIFETIME = 6000, DIGEST_MS = 30000, HISTORY = 20;
   var COLORS = {info: "primary", success: "success", warning: "warning", error: "danger"};
-  var toasts = [], next = 1, area = null;   // the toast area's id, from the LiveSocket config
+  var toasts = [], history = [], unread = 0, next = 1, area = null;
+  var digest = null, digestShownAt = 0, digestTimer = null;   // alerts waiting for the next digest toast
 
   function el(type, props, children) {
     var p = Object.assign({}, props || {});
     if (children !== undefined) { p.children = children; }
     return {type: type, namespace: "dash_html_components", props: p};
   }
+  function setProps(id, props) {
+    if (window.dash_clientside && window.dash_clientside.set_props && document.getElementById(id)) {
+      window.dash_clientside.set_props(id, props);
+    }
+  }
+  function level() { return document.documentElement.getAttribute("data-pulse-notify") || "critical"; }
+  function wanted(digestNote) {
+    var choice = level();
+    if (choice === "muted") { return false; }
+    if (choice === "critical") { return digestNote.critical > 0; }
+    return true;
+  }
+  function digestTitle(d) {
+    return d.count + " new alert" + (d.count === 1 ? "" : "s") + (d.critical ? ", " + d.critical + " CRITICAL" : "");
+  }
 
   function render() {
-    if (!area || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
-    window.dash_clientside.set_props(area, {children: toasts.map(function (t) {
+    if (!area) { return; }
+    setProps(area, {children: toasts.map(function (t) {
+      var body = [t.message];
+      if (t.link) { body = [t.message, " ", el("A", {href: t.link, className: "toast-link"}, "View alerts")]; }
       return el("Div", {key: String(t.id), className: "toast show pulse-toast border-" + (COLORS[t.level] || "secondary"),
                         role: "alert", "data-testid": "toast"}, [
         el("Div", {className: "toast-header"}, [
           el("Span", {className: "toast-dot bg-" + (COLORS[t.level] || "secondary")}),
           el("Strong", {className: "me-auto"}, t.title),
-          el("Small", {className: "text-muted"}, window.pulseCommon.timeOf(t.timestamp))
+          el("Small", {className: "text-body-secondary"}, window.pulseCommon.timeOf(t.timestamp))
         ]),
-        el("Div", {className: "toast-body"}, t.message)
+        el("Div", {className: "toast-body"}, body)
       ]);
     })});
+    setTimeout(avoidFocus, 0);
   }
+
+  function show(toast) {
+    toasts = [toast].concat(toasts.filter(function (t) { return t.id !== toast.id; })).slice(0, MAX);
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () {
+      toasts = toasts.filter(function (t) { return t !== toast; });
+      render();
+    }, LIFETIME);
+    render();
+  }
+
+  function showDigest() {
+    digestTimer = null;
+    if (!digest) { return; }
+    var d = digest;
+    digest = null;
+    digestShownAt = Date.now();
+    var visible = toasts.filter(function (t) { return t.digest; })[0];
+    if (visible) {                          // still on screen: add to it rather than stack another
+      d.count += visible.count; d.critical += visible.critical;
+    }
+    var toast = visible || {id: next++, digest: true};
+    Object.assign(toast, {level: d.critical ? "error" : "warning", title: digestTitle(d), message: d.message,
+                          timestamp: d.timestamp, link: "/#alerts", count: d.count, critical: d.critical});
+    show(toast);
+  }
+
+  function addToDigest(n) {
+    if (!digest) { digest = {count: 0, critical: 0, message: n.message, timestamp: n.timestamp, worst: 0}; }
+    digest.count += n.count || 1;
+    digest.critical += n.critical || 0;
+    var weight = (n.critical || 0) > 0 ? 2 : 1;
+    if (weight >= digest.worst) { digest.worst = weight; digest.message = n.message; digest.timestamp = n.timestamp; }
+    var wait = Math.max(0, digestShownAt + DIGEST_MS - Date.now());
+    if (!digestTimer) { digestTimer = setTimeout(showDigest, wait); }
+  }
+
+  function renderBell() {
+    setProps("nav-bell-count", {children: unread > 99 ? "99+" : String(unread), hidden: unread === 0});
+    setProps("nav-bell", {"aria-label": "Notifications, " + (unread ? unread + " unread" : "none unread")});
+    setProps("nav-bell-list", {children: history.length ? history.map(function (n, i) {
+      return el("Li", {key: String(n.id), className: "bell-item"}, [
+        el("Div", {className: "d-flex justify-content-between gap-2"}, [
+          el("Strong", {className: "small"}, n.title),
+          el("Small", {className: "text-body-secondary text-nowrap"}, window.pulseCommon.timeOf(n.timestamp))]),
+        el("Div", {className: "small"}, n.message)]);
+    }) : [el("Li", {className: "text-body-secondary small"}, "Nothing yet.")]});
+  }
+
+  /* Toasts never cover the field being typed in. */
+  function overlaps(a, b) { return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; }
+  function avoidFocus() {
+    var node = area && document.getElementById(area);
+    if (!node) { return; }
+    var f = document.activeElement;
+    var typing = f && f !== document.body && (/^(INPUT|SELECT|TEXTAREA)$/.test(f.tagName) || f.isContentEditable);
+    node.removeAttribute("data-avoid");
+    if (!typing || !toasts.length) { return; }
+    var field = f.getBoundingClientRect();
+    if (!overlaps(node.getBoundingClientRect(), field)) { return; }
+    node.setAttribute("data-avoid", "top");
+    if (overlaps(node.getBoundingClientRect(), field)) { node.setAttribute("data-avoid", "away"); }
+  }
+  document.addEventListener("focusin", avoidFocus);
+  document.addEventListener("focusout", function () { setTimeout(avoidFocus, 0); });
+  window.addEventListener("resize", avoidFocus);
+
+  /* The bell: open or close its panel; opening it marks everything read. */
+  document.addEventListener("click", function (e) {
+    var bell = e.target.closest && e.target.closest("#nav-bell");
+    var panel = document.getElementById("nav-bell-panel");
+    if (!panel) { return; }
+    if (bell) {
+      var open = panel.hidden;
+      setProps("nav-bell-panel", {hidden: !open});
+      setProps("nav-bell", {"aria-expanded": open ? "true" : "false"});
+      if (open) { unread = 0; renderBell(); }
+    } else if (!panel.hidden && !(e.target.closest && e.target.closest("#nav-bell-panel"))) {
+      setProps("nav-bell-panel", {hidden: true});
+      setProps("nav-bell", {"aria-expanded": "false"});
+    }
+  });
+  document.addEventListener("keydown", function (e) {
+    var panel = document.getElementById("nav-bell-panel");
+    if (e.key === "Escape" && panel && !panel.hidden) {
+      setProps("nav-bell-panel", {hidden: true});
+      setProps("nav-bell", {"aria-expanded": "false"});
+    }
+  });
 
   window.pulseToasts = {
     push: function (notes, areaId) {
       area = areaId || area;
       notes.forEach(function (n) {
-        var toast = {id: next++, level: n.level, title: n.title, message: n.message, timestamp: n.timestamp};
-        toasts.unshift(toast);
-        setTimeout(function () {
-          toasts = toasts.filter(function (t) { return t.id !== toast.id; });
-          render();
-        }, LIFETIME);
+        var note = {id: next++, level: n.level, title: n.title, message: n.message, timestamp: n.timestamp};
+        history = [note].concat(history).slice(0, HISTORY);
+        if (n.kind === "alerts") {
+          unread += n.count || 1;
+          if (wanted(n)) { addToDigest(n); }
+        } else {
+          show(note);
+        }
       });
-      toasts = toasts.slice(0, MAX);
-      render();
-    }
+      renderBell();
+    },
+    setLevel: function (choice) { document.documentElement.setAttribute("data-pulse-notify", choice); },
+    state: function () { return {unread: unread, toasts: toasts.length, pending: digest ? digest.count : 0}; }
   };
 })();

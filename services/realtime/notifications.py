@@ -42,5 +42,6 @@ class AlertDigest:
             pending, self._pending = self._pending, {}
         for tenant, (count, critical, worst) in pending.items():
             title = f"{count} new alert{'s' if count != 1 else ''}" + (f", {critical} CRITICAL" if critical else "")
-            note = protocol.notification("error" if critical else "warning", title, worst["message"])
+            note = protocol.notification("error" if critical else "warning", title, worst["message"],
+                                         kind="alerts", count=count, critical=critical)
             self.hub.publish(topic(tenant, "notifications"), [Message("notification", "alerts", protocol.encode(note))])

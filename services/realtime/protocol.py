@@ -241,8 +241,9 @@ def calculation_update(calc_id: str, calc_type: str, status: str, progress: int,
     return out
 
 
-def notification(level: str, title: str, message: str) -> dict:
-    return {"type": "notification", "level": level, "title": title, "message": message, "timestamp": now_iso()}
+def notification(level: str, title: str, message: str, **extra) -> dict:
+    """A toast; `extra` carries what the browser groups by (an alert digest's `kind`, `count`, `critical`)."""
+    return {"type": "notification", "level": level, "title": title, "message": message, "timestamp": now_iso(), **extra}
 
 
 def alert_message(alert) -> dict:

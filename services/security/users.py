@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.security.passwords import check_password, hash_password
+from services.security.preferences import Preferences
 from services.storage.db import Database
 from services.storage.schema import sessions, users
 
@@ -132,6 +133,19 @@ class UserStore:
                                    .values(password_hash=hash_password(password))).rowcount
             conn.execute(delete(sessions).where(sessions.c.user_id == int(user_id)))
             return changed > 0
+
+    def preferences(self, user_id) -> Preferences:
+        """The user's preferences (the defaults for anything not chosen or no longer valid)."""
+        rows = self.db.query(select(users.c.preferences).where(users.c.id == int(user_id)))
+        return Preferences.from_json(rows[0]["preferences"] if rows else None)
+
+    def set_preferences(self, user_id, changes: dict) -> Preferences:
+        """Apply `changes` (PreferenceError names a bad field); the preferences now stored."""
+        with self.db.connect() as conn:
+            stored = conn.execute(select(users.c.preferences).where(users.c.id == int(user_id))).scalar()
+            updated = Preferences.from_json(stored).updated(changes)
+            conn.execute(update(users).where(users.c.id == int(user_id)).values(preferences=updated.to_json()))
+        return updated
 
     def find(self, username: str) -> User | None:
         rows = self.db.query(select(users).where(users.c.username == username))

@@ -28,6 +28,7 @@ users = Table(
     Column("active", Integer, nullable=False, server_default=text("1")),
     Column("created_at", Text, nullable=False),
     Column("session_epoch", Integer, nullable=False, server_default=text("0")),   # unused since sessions
+    Column("preferences", Text, nullable=False, server_default="{}"),   # JSON: services.security.preferences
     CheckConstraint("role IN ('admin', 'analyst')", name="users_role"),
     sqlite_autoincrement=True,
 )
