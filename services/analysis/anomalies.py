@@ -38,8 +38,9 @@ def anomaly_scores(df: pd.DataFrame, mapping, seed: int = 0) -> tuple[np.ndarray
 
 
 def find_anomalies(df: pd.DataFrame, mapping, line_of_row: np.ndarray, top: int = 20, seed: int = 0,
-                   scored: tuple | None = None) -> dict:
-    """The count and share of anomalous rows and the `top` most anomalous, with their file lines."""
+                   scored: tuple | None = None, types: np.ndarray | None = None) -> dict:
+    """The count and share of anomalous rows and the `top` most anomalous, with their file lines (and
+    their sensor type, when `types` labels each row)."""
     scores, flagged, relative = scored or anomaly_scores(df, mapping, seed)
     valid = ~np.isnan(scores)
     if not valid.any():
@@ -54,5 +55,7 @@ def find_anomalies(df: pd.DataFrame, mapping, line_of_row: np.ndarray, top: int 
         for g in mapping.groups:
             v = df[g].iloc[row]
             item[g] = v.item() if hasattr(v, "item") else v
+        if types is not None:
+            item["type"] = types[row]
         listing.append(item)
     return {"count": int(flagged.sum()), "share": round(float(flagged[valid].mean()), 4), "top": listing}

@@ -23,6 +23,7 @@ from services.analysis.profiles import Mapping, detect_profile, time_column_hint
 from services.analysis.sniff import Sniffed, decoded_lines, line_too_long, sniff
 from services.analysis.coerce import coerce_columns, require_numeric
 from services.analysis.dates import DOTTED_DATE, exclude_non_finite, parse_dates
+from services.analysis.raw_text import converted, flag_columns, reread_flags, text_columns
 
 WHITESPACE = np.frombuffer(b" \t\r\n", dtype=np.uint8)
 EURO_NUMBER = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
@@ -39,6 +40,7 @@ class ParsedCsv:
     line_of_row: np.ndarray            # file line number of each data row
     warnings: list[str] = field(default_factory=list)
     date_format: str | None = None     # how the time column is written, e.g. "DD.MM.YYYY"
+    raw: dict = field(default_factory=dict)   # column -> its cells' text as written, where parsing changed it
 
     @property
     def rows(self) -> int:
@@ -196,6 +198,7 @@ def _read(path: Path, sniffed: Sniffed, header: list[str], limits: Limits, time_
     # each distinct date is parsed once (faster than reading plain text, see docs/BENCHMARKS.md).
     options = _number_format(path, sniffed)
     dtype = {header[i]: "str" for i in options.pop("dotted", ()) if i < len(header)}
+    dtype.update({name: "str" for name in flag_columns(path, sniffed, header)})   # keeps "TRUE" as written
     if time_column in header:
         dtype[time_column] = "category"
     try:
@@ -222,7 +225,9 @@ def load_csv(path, limits: Limits | None = None, mapping: Mapping | None = None)
         df, european = _read(path, sniffed, header, limits, mapping.time if mapping else time_column_hint(header))
     df.columns = header
     notes: list[str] = []
+    before = text_columns(df)
     coerce_columns(df, notes)
+    before.update(reread_flags(path, sniffed, header, df, before))
     profile, mapping = (mapping.profile, mapping) if mapping else detect_profile(df)
     validate_mapping(df, mapping)
     require_numeric(df, mapping, line_of_row)
@@ -234,4 +239,4 @@ def load_csv(path, limits: Limits | None = None, mapping: Mapping | None = None)
         notes.append(f"Ignored empty column(s): {', '.join(empty_optional)}.")
     df.attrs["date_format"] = date_format     # travels with filtered copies into compute_kpis
     return ParsedCsv(df, profile, mapping, sniffed.encoding, sniffed.delimiter, sniffed.has_header, line_of_row, notes,
-                     date_format)
+                     date_format, converted(before, df))

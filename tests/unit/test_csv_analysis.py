@@ -102,7 +102,7 @@ def test_empty_optional_columns_are_dropped_with_a_note(tmp_path):
 
 @pytest.mark.parametrize("totals, expected", [
     ([10, 11, 12, 13, 14], "increasing"), ([14, 13, 12, 11, 10], "decreasing"),
-    ([10, 10.1, 9.9, 10, 10.05], "stable"), ([1, 100], "stable"),
+    ([10, 10.1, 9.9, 10, 10.05], "flat"), ([1, 100], "not enough data"),
 ])
 def test_trend_rule(totals, expected):
     assert trend_of(totals)[0] == expected
