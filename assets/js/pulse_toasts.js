@@ -76,21 +76,26 @@
     var visible = toasts.filter(function (t) { return t.digest; })[0];
     if (visible) {                          // still on screen: add to it rather than stack another
       d.count += visible.count; d.critical += visible.critical;
+      if (d.worst < visible.worst) { d.message = visible.message; d.worst = visible.worst; }
     }
     var toast = visible || {id: next++, digest: true};
     Object.assign(toast, {level: d.critical ? "error" : "warning", title: digestTitle(d), message: d.message,
-                          timestamp: d.timestamp, link: "/#alerts", count: d.count, critical: d.critical});
+                          timestamp: d.timestamp, link: "/#alerts", count: d.count, critical: d.critical,
+                          worst: d.worst});
     show(toast);
   }
 
+  /* An alert digest from the server: into the toast on screen if there is one (it just counts up), else
+   * shown now if the last digest toast is DIGEST_MS old, else held until then. */
   function addToDigest(n) {
     if (!digest) { digest = {count: 0, critical: 0, message: n.message, timestamp: n.timestamp, worst: 0}; }
     digest.count += n.count || 1;
     digest.critical += n.critical || 0;
     var weight = (n.critical || 0) > 0 ? 2 : 1;
     if (weight >= digest.worst) { digest.worst = weight; digest.message = n.message; digest.timestamp = n.timestamp; }
-    var wait = Math.max(0, digestShownAt + DIGEST_MS - Date.now());
-    if (!digestTimer) { digestTimer = setTimeout(showDigest, wait); }
+    var onScreen = toasts.some(function (t) { return t.digest; });
+    var wait = onScreen ? 0 : Math.max(0, digestShownAt + DIGEST_MS - Date.now());
+    if (wait === 0) { clearTimeout(digestTimer); showDigest(); } else if (!digestTimer) { digestTimer = setTimeout(showDigest, wait); }
   }
 
   function renderBell() {
