@@ -219,9 +219,11 @@
       if (missing(v)) { return MISSING; }
       return Number(v).toLocaleString("en-US", {maximumFractionDigits: digits === undefined ? 2 : digits});
     },
-    money: function (v) {
+    money: function (v, currency) {
       if (missing(v)) { return MISSING; }
-      return Number(v).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+      var n = Number(v);
+      return (n < 0 ? "-" : "") + (currency || "") +
+        Math.abs(n).toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
     },
     percent: function (share, digits) {
       if (missing(share)) { return MISSING; }

@@ -12,7 +12,6 @@
   "use strict";
   var C = window.pulseCommon, node = C.node, timeOf = C.timeOf, RISK_COLORS = C.RISK_COLORS;
   var pages = {};
-  var money = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD", maximumFractionDigits: 0});
 
   function page(cfg) { return pages[cfg.page] || (pages[cfg.page] = {points: [], health: {}, shown: {}, drawn: 0}); }
 
@@ -49,7 +48,7 @@
 
   function fmt(value, format) {
     if (value === null || value === undefined) { return "—"; }
-    if (format === "money") { return money.format(value); }
+    if (format === "money") { return window.pulseFormat.money(value, "$"); }   // as Analysis shows sales
     if (format === "percent") { return value.toFixed(1) + "%"; }
     if (format === "rate") { return value.toFixed(1); }
     return Number(value).toLocaleString("en-US");
@@ -70,7 +69,7 @@
       var where = node("td");
       where.appendChild(C.link({store: d.store, dept: d.dept}));
       tr.appendChild(where);
-      cell(tr, "text-end", money.format(d.weekly_sales));
+      cell(tr, "text-end", window.pulseFormat.money(d.weekly_sales, "$"));
       cell(tr, "text-end", d.temperature === null || d.temperature === undefined ? "—" : Number(d.temperature).toFixed(1));
       cell(tr, "text-end", a.anomaly_score === null || a.anomaly_score === undefined ? "—" : Number(a.anomaly_score).toFixed(2));
       cell(tr, "text-end", a.cluster === null || a.cluster === undefined ? "—" : String(a.cluster));

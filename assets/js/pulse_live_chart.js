@@ -60,13 +60,20 @@
     return arrays;
   }
 
+  /* What an empty chart says instead of blank axes: why it is empty and what to do. */
+  var EMPTY = {text: "No events in this view yet.<br>Live data appears here as it arrives: an admin picks the source " +
+                     "(Admin \u2192 Data source),<br>or scripts post events to /api/v1/iot. A filter or range may also exclude them.",
+               showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: {size: 13, color: "#6c757d"},
+               bgcolor: "rgba(0,0,0,0)"};
+
   function figureOf(st, figure, arrays, s, req) {
     var zone = C.zone(), clock = st.view.clock === "event" ? "event time" : "received";
     var xaxis = Object.assign({}, figure.layout.xaxis, {title: {text: "Time (" + zone + ", " + clock + ")"}, type: "date"});
     if (s && s.to) { xaxis.range = [C.plotTime(new Date(s.from)), C.plotTime(new Date(s.to))]; xaxis.autorange = false; }
     else { delete xaxis.range; xaxis.autorange = true; }       // up to now: the data's extent, growing live
+    var empty = !arrays.some(function (a) { return a && a.x && a.x.length; });
     var layout = Object.assign({}, figure.layout, {xaxis: xaxis, meta: {req: req, range: st.view.range},
-      uirevision: st.view.range + JSON.stringify(st.selection) + st.view.clock});
+      uirevision: st.view.range + JSON.stringify(st.selection) + st.view.clock, annotations: empty ? [EMPTY] : []});
     return {data: figure.data.map(function (trace, i) {
       var a = arrays[i] || {x: [], y: []};
       return Object.assign({}, trace, {x: a.x, y: a.y, customdata: a.customdata || [], text: a.text || []});

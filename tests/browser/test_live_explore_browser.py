@@ -120,7 +120,7 @@ def test_filter_range_export_reload_drill_down_and_acknowledge(browser, srv):
     item = page.locator(f"{ITEM}[data-alert-id='{alert_id}']")           # drill into the alert...
     item.locator("[data-testid=alert-open]").click()
     page.wait_for_url(lambda url: f"/entity?store={STORE}&dept={DEPT}" in url)
-    wait_for(lambda: page.locator("h2").inner_text() == f"Store {STORE} · Dept {DEPT}", 20, "the entity's page", page)
+    wait_for(lambda: page.locator("h1").inner_text() == f"Store {STORE} · Dept {DEPT}", 20, "the entity's page", page)
     wait_for(lambda: status(page) == "Live", 20, "the entity page's socket")
     rendered(page, "entity-chart", "1h")
     wait_for(lambda: page.locator("#entity-health-chart .scatterlayer .trace").count() > 0, 20, "health over time", page)
