@@ -14,9 +14,7 @@
 
   function page(cfg) { return pages[cfg.page] || (pages[cfg.page] = {readings: {}, assets: {}}); }
 
-  function number(v) {
-    return Number(v).toLocaleString("en-US", {maximumFractionDigits: 2});
-  }
+  function number(v) { return window.pulseFormat.number(v, 2); }
 
   /* Asset cards and readings are drawn straight into their containers (no children in the layout, so
    * Dash never re-renders them), as DOM nodes with text nodes: every frame brings readings, and as
@@ -60,7 +58,7 @@
         make("td", {}, String(r.sensor_type)),
         make("td", {className: "text-end"}, number(r.value) + (r.unit ? " " + r.unit : "")),
         make("td", {}, make("span", {className: "badge text-bg-" + (QUALITY_COLORS[r.quality] || "secondary")}, String(r.quality))),
-        make("td", {className: "text-end"}, a.anomaly_score === null || a.anomaly_score === undefined ? "—" : Number(a.anomaly_score).toFixed(2)),
+        make("td", {className: "text-end"}, window.pulseFormat.number(a.anomaly_score, 2)),
         make("td", {}, make("span", {className: "badge text-bg-" + (RISK_COLORS[level] || "secondary")}, level + " " + a.risk_score)),
         make("td", {}, timeOf(r.received || r.timestamp))
       ]);

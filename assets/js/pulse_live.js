@@ -49,9 +49,9 @@
   function fmt(value, format) {
     if (value === null || value === undefined) { return "—"; }
     if (format === "money") { return window.pulseFormat.money(value, "$"); }   // as Analysis shows sales
-    if (format === "percent") { return value.toFixed(1) + "%"; }
-    if (format === "rate") { return value.toFixed(1); }
-    return Number(value).toLocaleString("en-US");
+    if (format === "percent") { return window.pulseFormat.percent(value / 100, 1); }   // the KPI is already x100
+    if (format === "rate") { return window.pulseFormat.number(value, 1); }
+    return window.pulseFormat.number(value, 0);
   }
 
   /* The points table and the health list change on almost every frame. They are drawn straight into
@@ -70,8 +70,8 @@
       where.appendChild(C.link({store: d.store, dept: d.dept}));
       tr.appendChild(where);
       cell(tr, "text-end", window.pulseFormat.money(d.weekly_sales, "$"));
-      cell(tr, "text-end", d.temperature === null || d.temperature === undefined ? "—" : Number(d.temperature).toFixed(1));
-      cell(tr, "text-end", a.anomaly_score === null || a.anomaly_score === undefined ? "—" : Number(a.anomaly_score).toFixed(2));
+      cell(tr, "text-end", window.pulseFormat.number(d.temperature, 1));
+      cell(tr, "text-end", window.pulseFormat.number(a.anomaly_score, 2));
       cell(tr, "text-end", a.cluster === null || a.cluster === undefined ? "—" : String(a.cluster));
       var badge = node("td");
       badge.appendChild(node("span", "badge text-bg-" + (RISK_COLORS[a.risk_level] || "secondary"),

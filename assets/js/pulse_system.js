@@ -11,10 +11,7 @@
 
   function C() { return window.pulseCommon; }
 
-  function num(v, digits) {
-    if (v === null || v === undefined || isNaN(v)) { return "—"; }
-    return Number(v).toLocaleString(undefined, {maximumFractionDigits: digits === undefined ? 1 : digits});
-  }
+  function num(v, digits) { return window.pulseFormat.number(v, digits === undefined ? 1 : digits); }
 
   function mb(bytes) { return bytes === undefined ? "—" : num(bytes / 1048576, 1) + " MB"; }
 
