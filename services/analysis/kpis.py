@@ -50,17 +50,20 @@ def period_totals(df: pd.DataFrame, mapping) -> tuple[str, pd.Series]:
     return period, df[mapping.values[0]].astype(float).groupby(period_keys(times, period)).sum()
 
 
-def trend_of(values) -> tuple[str, float | None]:
+def trend_of(values, positions=None) -> tuple[str, float | None]:
     """('increasing'|'flat'|'decreasing', relative change over the span), or ('not enough data', None)
-    for fewer than 3 values. Values are comparable per-period figures (means of complete periods)."""
+    for fewer than 3 values. Values are comparable per-period figures (means of complete periods);
+    `positions` places them in time (period numbers), so a period without rows is a gap, not a step."""
     values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
+    positions = np.arange(len(values), dtype=float) if positions is None else np.asarray(positions, dtype=float)
+    finite = np.isfinite(values)
+    values, positions = values[finite], positions[finite]
     if len(values) < MIN_TREND_PERIODS:
         return NOT_ENOUGH, None
     if values.mean() == 0:
         return "flat", 0.0
-    slope = np.polyfit(np.arange(len(values)), values, 1)[0]
-    change = float(slope * (len(values) - 1) / abs(values.mean()))
+    slope = np.polyfit(positions, values, 1)[0]
+    change = float(slope * (positions[-1] - positions[0]) / abs(values.mean()))
     if change > TREND_THRESHOLD:
         return "increasing", change
     if change < -TREND_THRESHOLD:
@@ -102,7 +105,9 @@ def trend_summary(times: pd.Series, values: pd.Series, period: str | None = None
     period = period or period_of(times)
     noun, adjective, _ = PERIODS[period]
     means, rows = complete_period_means(times, values, period)
-    trend, change = trend_of(means.to_numpy())
+    keys = means.index.to_numpy()
+    positions = (keys - keys[0]) / np.timedelta64(1, PERIODS[period][2]) if len(keys) else None
+    trend, change = trend_of(means.to_numpy(), positions)
     n = len(means)
     if trend == NOT_ENOUGH:
         basis = (f"Not enough data for a trend: it needs at least {MIN_TREND_PERIODS} complete {noun}s, "

@@ -94,3 +94,16 @@ def test_awkward_values_never_log_a_traceback(api_server, text, check):
     assert r.status_code in (200, 422) and check(r.json()), r.text
     after = api_server.log_path.read_text()[len(before):]
     assert "Traceback" not in after and "ERROR" not in after
+
+
+def test_sensor_types_come_back_with_units_and_the_trend_with_its_basis(api_server, tmp_path):
+    from services.simulation.sensor import generate_sensor_csv
+    data = generate_sensor_csv(tmp_path / "s.csv", assets=2, hours=12).read_bytes()
+    body = post(api_server, api_server.session(), data).json()
+    kpis = body["kpis"]
+    assert kpis["mixed_units"] and kpis["average"] is None                  # never one mean across units
+    assert {k["label"]: k["unit"] for k in kpis["by_type"]} == {
+        "current (A)": "A", "pressure (bar)": "bar", "temperature (°C)": "°C", "vibration (mm/s)": "mm/s"}
+    assert all(k["count"] == 24 and k["trend"] and k["trend_basis"] for k in kpis["by_type"])
+    retail = post(api_server, api_server.session(), RETAIL.encode()).json()["kpis"]
+    assert retail["trend"] in ("flat", "increasing", "decreasing") and "weekly means" in retail["trend_basis"]

@@ -65,3 +65,13 @@ def test_the_trend_of_an_uploaded_file_names_its_basis(tmp_path):
     path.write_text("Date,Sales\n" + "".join(f"{d:%Y-%m-%d},250\n" for d in days))
     kpis = compute_kpis(load_csv(path).df, load_csv(path).mapping)
     assert kpis["trend"] == "flat" and "weekly means" in kpis["trend_basis"] and "complete weeks" in kpis["trend_basis"]
+
+
+def test_periods_without_rows_are_gaps_in_time_not_steps():
+    """Monthly rows on weekly periods: the line is fitted on when each mean happened."""
+    times = pd.Series(pd.to_datetime(["2010-01-07", "2010-02-04", "2010-03-04", "2010-10-07", "2010-11-04"], utc=True))
+    values = pd.Series([100.0, 100.0, 100.0, 200.0, 200.0])       # a step late in the year
+    on_time = trend_summary(times, values, "W")
+    assert on_time["trend"] == "increasing" and on_time["trend_periods"] == 5
+    from services.analysis.kpis import trend_of
+    assert trend_of(values.to_numpy())[1] != pytest.approx(on_time["trend_change_pct"] / 100)
