@@ -53,6 +53,11 @@ def over_time(report: dict, value_label: str) -> go.Figure:
     data = report["charts"]["over_time"]
     fig = go.Figure(go.Scatter(x=data["start"], y=data["total"], mode="lines+markers", name="Total",
                                marker={"size": 4}))
+    partial = [i for i, whole in enumerate(data.get("complete") or []) if not whole]
+    if partial:                       # a partial week's total is low because the data does not fill it
+        fig.add_trace(go.Scatter(x=[data["start"][i] for i in partial], y=[data["total"][i] for i in partial],
+                                 mode="markers", name=f"Partial {data['period']}",
+                                 marker={"size": 10, "symbol": "circle-open", "color": INK}))
     if data.get("holiday"):
         xs = [x for x, h in zip(data["start"], data["holiday"]) if h]
         ys = [y for y, h in zip(data["total"], data["holiday"]) if h]

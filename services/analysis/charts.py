@@ -1,7 +1,9 @@
 """Chart data for the analysis page as plain lists (figures are built in pages/, not here).
 
 Per-period totals with holiday markers, a ranking of the first grouping column, and the value
-distribution. Everything is vectorised group-bys, so a 600k-row file takes milliseconds. A file that
+distribution. Everything is vectorised group-bys, so a 600k-row file takes milliseconds. Periods the
+data does not fill (a partial first or last week) are flagged (`complete`), so the chart can say why
+their totals are low. A file that
 mixes sensor types also gets `by_type`: per type (with its unit) the mean per period, the mean per
 group and the distribution, each drawn on its own axis.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from services.analysis.kpis import PERIODS, period_keys, period_of, period_totals
+from services.analysis.kpis import PERIODS, complete_flags, period_keys, period_of, period_totals
 from services.analysis.sensor_types import split_by_type
 
 RANKING_TOP = 20
@@ -28,7 +30,8 @@ def _starts(index, period: str) -> list[str]:
 def totals_over_time(df: pd.DataFrame, mapping, totals: tuple | None = None) -> dict:
     period, per_period = totals or period_totals(df, mapping)
     out = {"period": PERIODS[period][0], "start": _starts(per_period.index, period),
-           "total": _clean(per_period.round(2).tolist())}
+           "total": _clean(per_period.round(2).tolist()),
+           "complete": complete_flags(df[mapping.time], per_period.index, period).tolist()}
     if mapping.flag:
         keys = period_keys(df[mapping.time], period)
         holiday = df[mapping.flag].fillna(False).astype(bool).groupby(keys).any()

@@ -76,22 +76,30 @@ def _sampling_step(times: np.ndarray) -> np.timedelta64:
     return np.median(np.diff(distinct)) if len(distinct) > 1 else np.timedelta64(0, "ns")
 
 
-def complete_period_means(times: pd.Series, values: pd.Series, period: str) -> tuple[pd.Series, np.ndarray]:
-    """(mean value per complete period, the rows inside those periods as a boolean mask)."""
-    keys = period_keys(times, period)
+def complete_flags(times: pd.Series, period_index, period: str) -> np.ndarray:
+    """Per period of `period_index` (sorted datetime64 keys of the periods that have rows): whether the
+    data fills it. Only the first and the last can be partial."""
+    keep = np.ones(len(period_index), dtype=bool)
+    if not len(period_index):
+        return keep
     naive = times.dt.tz_localize(None).to_numpy()
-    means = values.astype(float).groupby(keys).mean()
-    if means.empty:
-        return means, np.zeros(len(times), dtype=bool)
     step = _sampling_step(naive)
-    first_start = np.datetime64(means.index[0], "ns")
-    last_end = np.datetime64(np.datetime64(means.index[-1]) + np.timedelta64(1, PERIODS[period][2]), "ns")
-    keep = np.ones(len(means), dtype=bool)
+    first_start = np.datetime64(period_index[0], "ns")
+    last_end = np.datetime64(np.datetime64(period_index[-1]) + np.timedelta64(1, PERIODS[period][2]), "ns")
     if naive.min() - first_start >= step:            # started after the first sample slot of its period
         keep[0] = False
     if last_end - naive.max() > step:                # ended before the last sample slot of its period
         keep[-1] = False
-    complete = means[keep]
+    return keep
+
+
+def complete_period_means(times: pd.Series, values: pd.Series, period: str) -> tuple[pd.Series, np.ndarray]:
+    """(mean value per complete period, the rows inside those periods as a boolean mask)."""
+    keys = period_keys(times, period)
+    means = values.astype(float).groupby(keys).mean()
+    if means.empty:
+        return means, np.zeros(len(times), dtype=bool)
+    complete = means[complete_flags(times, means.index, period)]
     rows = np.isin(keys, complete.index.to_numpy()) if len(complete) else np.zeros(len(times), dtype=bool)
     return complete, rows
 

@@ -139,11 +139,17 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
 
         custom = tmp_path / "meters.csv"                                 # unknown layout: mapping step
         custom.write_text("reading_day,site,kwh\n" + "".join(f"2024-01-{d:02d},{s},{d * 10 + len(s)}\n"
-                                                             for d in range(1, 29) for s in ("north", "south")))
+                                                             for d in range(1, 29) for s in ("=north", "south")))
         upload(page, custom)
         wait_for(lambda: "56 rows" in page.inner_text("[data-testid=upload-status]"), 20, "custom upload")
         wait_for(lambda: page.locator("#analysis-mapping.show").count() == 1, 20, "mapping step shown")
         wait_for(lambda: kpis(page)[5] == "56", 20, "KPIs from the suggested mapping")
+        wait_for(lambda: sorted(grid_column(page, "analysis-risk", "group")) == ["=north", "south"], 20, "risk rows")
+        with page.expect_download() as grid_csv:                        # the grid's own CSV export
+            page.click("#analysis-risk-csv")
+        exported = list(csv.reader(open(grid_csv.value.path(), newline="", encoding="utf-8-sig")))   # BOM: Excel
+        assert exported[0][:2] == ["Group", "Risk"] and "Anomaly share" in exported[0]
+        assert sorted(row[0] for row in exported[1:]) == ["'=north", "south"]      # no formula reaches a sheet
         assert page.locator("[data-testid=analysis-warnings]").count() == 0
 
         odd = tmp_path / "odd.csv"              # a value that is no finite number: left out, and said so

@@ -75,3 +75,10 @@ def test_periods_without_rows_are_gaps_in_time_not_steps():
     assert on_time["trend"] == "increasing" and on_time["trend_periods"] == 5
     from services.analysis.kpis import trend_of
     assert trend_of(values.to_numpy())[1] != pytest.approx(on_time["trend_change_pct"] / 100)
+
+
+def test_the_time_chart_flags_its_partial_periods():
+    from services.analysis.charts import totals_over_time
+    chart = totals_over_time(daily(np.full(340, 100.0)), DAILY)
+    assert chart["period"] == "week" and chart["complete"][0] is False and chart["complete"][-1] is False
+    assert all(chart["complete"][1:-1]) and chart["total"][1] == 700.0 and chart["total"][0] < 700.0
