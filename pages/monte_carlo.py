@@ -20,7 +20,7 @@ from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
 from components import finance_cards, finance_figures
-from services.finance import Cancelled, FinanceError, check_monte_carlo, run_recorded
+from services.finance import Cancelled, FinanceError, cancel_latest, check_monte_carlo, run_recorded, still_running
 from services.finance.forms import MONTE_CARLO_LABELS, monte_carlo_parameters
 from services.storage.calc_records import SUBMITTED
 from services.web.runtime_access import get_runtime
@@ -37,8 +37,6 @@ BEFORE_RUN = ("Run a simulation to see how NPV is spread over the scenarios: the
               "(P(NPV < 0)), the expected NPV, the 5th, 50th and 95th percentiles, and a histogram of every "
               "scenario's NPV.")
 WHILE_RUNNING = "The distribution of NPV appears here when the run completes."
-CANCELLED = "cancelled before it finished"
-CANCELLED_LATE = "cancelled (the run had just finished; its result was discarded)"
 
 
 class Ids(StrEnum):
@@ -159,44 +157,41 @@ def start(_n, *values):
           cancel=[Input(Ids.cancel, "n_clicks")], progress=Output(Ids.progress, "children"))
 def run(set_progress, job):
     """The background job: another process (or a Celery worker) runs the scenarios. It hands back only
-    which record ended; `show_record` draws it from the record, so a run cancelled meanwhile stays
+    which record ended; `show_finished` draws it from the record, so a run cancelled meanwhile stays
     cancelled. Between chunks it stops by itself once its record is no longer running (cancelled from a
     page Dash's own Cancel no longer reaches: one opened again after leaving)."""
     calc_records = get_runtime(dash.get_app().server).calc_records
-
-    def cancelled() -> bool:
-        now = calc_records.latest(job["user"], KIND)
-        return not (now and now["id"] == job["record"] and now["status"] == "running")
-
     try:
         run_recorded(calc_records, job["record"], job["parameters"],
                      lambda pct, message: set_progress(finance_cards.progress_bar(pct, message, PROGRESS_NAME)),
-                     cancelled, job["form"])
+                     lambda: not still_running(calc_records, job["user"], KIND, job["record"]), job["form"])
     except Cancelled:
         pass
     return job["record"]
 
 
-@callback(*VIEW, Input(Ids.finished, "data"), Input(Ids.poll, "n_intervals"), prevent_initial_call=True)
-def show_record(_finished, _n):
-    """The job ended, or a second passed while a run is on (started here, or earlier and still going
-    when the page opened): show the latest record. A job that died stops reporting and its record
-    reads as failed, which is how the page learns of it (Dash's own channel would just go quiet, or
-    poll a lost Celery task for ever): the status turns to Failed and Run is offered again."""
+@callback(*VIEW, Input(Ids.poll, "n_intervals"), prevent_initial_call=True)
+def follow_record(_n):
+    """A second passed while a run is on (started here, or earlier and still going when the page opened):
+    show the latest record. A job that died stops reporting and its record reads as failed, which is
+    how the page learns of it (Dash's own channel would just go quiet, or poll a lost Celery task for
+    ever): the status turns to Failed and Run is offered again. (Its own callback, not one with the
+    job's output as a second input: Dash holds back a callback while one of its inputs is the output
+    of a callback still running, which for a lost Celery task is for ever.)"""
+    return view(latest())
+
+
+@callback(*VIEW, Input(Ids.finished, "data"), prevent_initial_call=True)
+def show_finished(_record_id):
+    """The job ended: show the latest record at once rather than at the next poll."""
     return view(latest())
 
 
 @callback(*VIEW, Input(Ids.cancel, "n_clicks"), State(Ids.shown, "data"), prevent_initial_call=True)
 def cancel(_n, shown):
-    """Cancel wins. A running record is marked cancelled (the job stops at its next chunk if Dash has not
-    killed it already); a run that completed a moment before the click, whose result this page has not
-    shown, is covered by a cancelled record, so neither this page nor a later visit shows that result."""
-    record = latest()
-    if record and record["status"] == "running":
-        records().fail(record["id"], CANCELLED, status="cancelled")
-        record = latest()
-    if record and record["status"] == "completed" and shown is None:
-        records().fail(records().start(current_user.id, KIND), CANCELLED_LATE, status="cancelled")
+    """Cancel wins (services.finance.cancel_latest): whatever the job does next, the latest record says
+    cancelled. Dash's own cancel, on the same click, kills the job where it still can."""
+    cancel_latest(records(), current_user.id, KIND, result_shown=shown is not None)
     return view(latest())
 
 

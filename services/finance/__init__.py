@@ -15,9 +15,12 @@ from services.finance.montecarlo import Cancelled, monte_carlo
 from services.finance.montecarlo import check as montecarlo_check
 from services.finance.validate import FinanceError, count, dates, flows, number, rate
 
-__all__ = ["calculate", "check_monte_carlo", "run_recorded", "FinanceError", "Cancelled", "KINDS"]
+__all__ = ["calculate", "check_monte_carlo", "run_recorded", "still_running", "cancel_latest", "FinanceError",
+           "Cancelled", "KINDS"]
 
 CURVE_POINTS = 61
+CANCELLED = "cancelled before it finished"
+CANCELLED_LATE = "cancelled (the run had just finished; its result was discarded)"
 
 
 def _npv(p: dict, progress, cancelled) -> dict:
@@ -146,3 +149,23 @@ def run_recorded(records, record_id: str, parameters: dict, report: Callable[[in
     result = {**result, "parameters": parameters, "form": form}
     records.complete(record_id, result)
     return result
+
+
+def still_running(records, user_id: int, kind: str, record_id: str) -> bool:
+    """Whether a job should carry on: its record is the user's latest and still running (not cancelled,
+    not read as dead, not replaced by a newer run)."""
+    latest = records.latest(user_id, kind)
+    return bool(latest and latest["id"] == record_id and latest["status"] == "running")
+
+
+def cancel_latest(records, user_id: int, kind: str, result_shown: bool) -> None:
+    """Cancel wins. The user's running record is marked cancelled (its job stops at its next chunk if
+    nothing killed it already). A run that completed a moment before the click, while the page still
+    showed it running (`result_shown` False), is covered by a newer cancelled record: the latest record
+    is what every page shows, so its result is never shown, now or on a later visit."""
+    latest = records.latest(user_id, kind)
+    if latest and latest["status"] == "running":
+        records.fail(latest["id"], CANCELLED, status="cancelled")
+        latest = records.latest(user_id, kind)
+    if latest and latest["status"] == "completed" and not result_shown:
+        records.fail(records.start(user_id, kind), CANCELLED_LATE, status="cancelled")

@@ -25,6 +25,7 @@ def long_run_under_way(browser, server):
     """A logged-in Monte Carlo page with a long run started and reporting progress."""
     page, errors = logged_in_page(browser, server, "/monte-carlo")
     page.fill("#mc-flows", LONG)
+    page.fill("#mc-scenarios", "1000000")          # the form opens with the last result's inputs
     page.click("#mc-run")
     wait_for(lambda: progress(page) > 0, 30, "the run to report progress")
     return page, errors

@@ -70,7 +70,6 @@ def test_calculator_fields_are_named_by_their_labels():
 ])
 def test_the_profitability_index_hint_follows_the_value(value, hint):
     assert finance_cards.pi_hint(value) == hint
-    assert "worth doing" not in hint or (value is not None and round(value, 3) > 1) or "not worth" in hint
 
 
 def test_a_negative_pi_from_the_npv_calculation_is_not_called_worth_doing():
