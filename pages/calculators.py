@@ -81,7 +81,7 @@ def npv_tab():
             dbc.Row([number_input(Ids.investment, "Initial investment (t=0)", 1_000_000),
                      number_input(Ids.rate, "Discount rate %", 10),
                      number_input(Ids.finance_rate, "MIRR finance rate %", 8),
-                     number_input(Ids.reinvest_rate, "MIRR reinvest rate %", 6)], className="g-2 mb-1"),
+                     number_input(Ids.reinvest_rate, "MIRR reinvest rate %", 6)], className="g-2 mb-1 align-items-end"),
             html.Div(id=Ids.rate_source, className="small text-body-secondary mb-2",
                      **{"data-testid": "calc-rate-source"}),
             dbc.Row([dbc.Col([dbc.Label("Investment date (with a date on every row: XNPV / XIRR, actual/365)",
@@ -100,7 +100,7 @@ def npv_tab():
             dbc.Button("Add period", id=Ids.add_row, size="sm", color="secondary", outline=True, className="mt-2 me-2"),
             dbc.Label("Paste a column from a spreadsheet (one cash flow per line)", html_for=Ids.paste,
                       className="small mb-0 mt-2 d-block"),
-            dbc.Textarea(id=Ids.paste, placeholder="300000\n400000\n…", rows=2),
+            dbc.Textarea(id=Ids.paste, placeholder="e.g. 300000 on one line, 400000 on the next", rows=2),
             dbc.Button("Use pasted column", id=Ids.use_paste, size="sm", color="secondary", className="mt-1"),
         ], lg=5),
         dbc.Col([
