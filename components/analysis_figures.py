@@ -28,6 +28,11 @@ def _layout(fig: go.Figure, **extra) -> go.Figure:
     return fig
 
 
+def sized(*figs) -> list:
+    """Each figure and the element style that gives it its own height (a responsive graph takes the element's)."""
+    return [part for fig in figs for part in (fig, {"height": f"{fig.layout.height}px"})]
+
+
 def empty_figure(title: str = "") -> go.Figure:
     return _layout(go.Figure(), title=title)
 

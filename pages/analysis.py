@@ -88,7 +88,7 @@ def store():
 
 def _graph(gid):
     # Responsive: the width follows the card (also when the results appear after being hidden); the
-    # height is the figure's own, set on the element with each figure (sized()).
+    # height is the figure's own, set on the element with each figure (figures.sized()).
     graph = dcc.Graph(id=gid, figure=figures.empty_figure(), config={"displaylogo": False}, responsive=True,
                       style={"height": f"{figures.LAYOUT['height']}px"})
     return dbc.Col(dbc.Card(dcc.Loading(graph, type="circle")), lg=6, className="mb-3")
@@ -284,11 +284,6 @@ def _charts(*chart_ids) -> list[Output]:
     return [Output(chart, prop) for chart in chart_ids for prop in ("figure", "style")]
 
 
-def sized(*figs) -> list:
-    """Each figure and the element style that gives it its own height (a responsive graph takes the element's)."""
-    return [part for fig in figs for part in (fig, {"height": f"{fig.layout.height}px"})]
-
-
 @callback(*[Output(kpi_id(k), "children") for k, _ in KPIS], *_charts(Ids.chart_time, Ids.chart_rank, Ids.chart_dist),
           Output(Ids.groups, "options"), Output(Ids.message, "children", allow_duplicate=True),
           Output(Ids.trend_basis, "children"), Output(Ids.types_store, "data"),
@@ -301,14 +296,14 @@ def show_summary(upload_id, mapping, groups, start, end):
         report = summarize(parsed, groups, start, end)
     except (AnalysisError, UploadNotFound) as exc:     # dashes, not spinners that never stop
         blank = figures.empty_figure()
-        return (*[MISSING] * len(KPIS), *sized(blank, blank, blank), no_update,
+        return (*[MISSING] * len(KPIS), *figures.sized(blank, blank, blank), no_update,
                 dbc.Alert(str(exc), color="danger", className="py-1"), None, None)
     label = parsed.mapping.values[0]
     group_options = sorted(parsed.df[parsed.mapping.groups[0]].astype(str).unique(), key=lambda v: (len(v), v)) \
         if parsed.mapping.groups else []
     kpis = report["kpis"]
     types = {"key": _key(upload_id, mapping, groups, start, end), "types": kpis["by_type"]}
-    return (*[_kpi_text(kpis, k) for k, _ in KPIS], *sized(figures.over_time(report, label),
+    return (*[_kpi_text(kpis, k) for k, _ in KPIS], *figures.sized(figures.over_time(report, label),
             figures.ranking(report, label), figures.distribution(report, label)), group_options,
             _warnings(parsed.warnings), kpis["trend_basis"], types)
 
@@ -365,14 +360,14 @@ def show_detail(upload_id, mapping, groups, start, end):
         parsed = store().parsed(current_user.id, upload_id, _mapping(mapping), tenant=current_user.tenant)
         report = detail(parsed, groups, start, end)
     except (AnalysisError, UploadNotFound, ValueError):   # the summary callback shows the reason
-        return *sized(figures.empty_figure()), [], no_update, [], no_update, [], no_update, None
+        return *figures.sized(figures.empty_figure()), [], no_update, [], no_update, [], no_update, None
     group_columns = parsed.mapping.groups
     typed = bool(report["types"])
     segments = [{**s, "members": ", ".join(s["members"][:20]), "volatility_share": s["volatility"] / 100}
                 for s in report["segments"]]
     risk = [{**r, "volatility_share": r["volatility"] / 100, "decline": r["decline_pct"] / 100} for r in report["risk"]]
     risk_columns = RISK_COLUMNS[:1] + ([figures.column("type")] if typed else []) + RISK_COLUMNS[1:]
-    return (*sized(figures.anomaly_scatter(report, parsed.mapping.values[0], report["types"])),
+    return (*figures.sized(figures.anomaly_scatter(report, parsed.mapping.values[0], report["types"])),
             _anomaly_rows(report, group_columns), _anomaly_columns(group_columns, typed),
             segments, SEGMENT_COLUMNS, risk, risk_columns,
             {"key": _key(upload_id, mapping, groups, start, end), "by_type": report["anomalies"]["by_type"]})
