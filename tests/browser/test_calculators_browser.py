@@ -27,7 +27,7 @@ def long_run_under_way(browser, server):
     page.fill("#mc-flows", LONG)
     page.fill("#mc-scenarios", "1000000")          # the form opens with the last result's inputs
     page.click("#mc-run")
-    wait_for(lambda: progress(page) > 0, 30, "the run to report progress")
+    wait_for(lambda: progress(page) > 0, 60, "the run to report progress", page)   # a loaded machine: 60 s
     return page, errors
 
 
