@@ -181,7 +181,7 @@ def test_cancel_after_leaving_and_coming_back_stops_the_job(browser, server):
     cancelled_at = time.monotonic()
     wait_for(lambda: "Cancelled" in page.inner_text(STATUS), 10, "Cancelled", page)
     wait_for(lambda: running_children(server_proc) <= before, 60, "the job to stop", page)
-    assert time.monotonic() - cancelled_at < 4 * chunk_seconds, "the job did not stop at its next chunk"
+    assert time.monotonic() - cancelled_at < 6 * chunk_seconds, "the job did not stop at its next chunk"   # vs 12+
     assert record(server)["status"] == "cancelled"
     assert "Cancelled" in page.inner_text(STATUS) and page.locator("[data-testid=p50]").count() == 0
     assert errors == [], errors
