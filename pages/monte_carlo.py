@@ -153,7 +153,8 @@ def start(_n, *values):
 
 
 @callback(Output(Ids.finished, "data"), Input(Ids.job, "data"), background=True, prevent_initial_call=True,
-          interval=400, running=[(Output(Ids.run, "disabled"), True, False), (Output(Ids.cancel, "disabled"), False, True)],
+          interval=400,
+          running=[(Output(Ids.run, "disabled"), True, False), (Output(Ids.cancel, "disabled"), False, True)],
           cancel=[Input(Ids.cancel, "n_clicks")], progress=Output(Ids.progress, "children"))
 def run(set_progress, job):
     """The background job: another process (or a Celery worker) runs the scenarios. It hands back only

@@ -102,8 +102,10 @@ def assert_accessible(page) -> None:
     rules = ["label", "select-name", "aria-progressbar-name", "color-contrast"]
     for theme in ("light", "dark"):
         page.evaluate(f"() => document.documentElement.setAttribute('data-bs-theme', '{theme}')")
-        found = Axe().run(page, context="#_pages_content", options={"runOnly": {"type": "rule", "values": rules}}).response["violations"]
-        assert found == [], [(theme, v["id"], [(n["html"][:120], n["failureSummary"]) for n in v["nodes"]]) for v in found]
+        options = {"runOnly": {"type": "rule", "values": rules}}
+        found = Axe().run(page, context="#_pages_content", options=options).response["violations"]
+        assert found == [], [(theme, v["id"], [(n["html"][:120], n["failureSummary"]) for n in v["nodes"]])
+                             for v in found]
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
