@@ -5,14 +5,13 @@ the button beside each. AG Grid puts every value in the page as text, so a usern
 as that markup, never as HTML. Times stay ISO in the rows (they sort and export exactly) and the browser
 shows them in its own zone (assets/js/pulse_admin.js, on pulseFormat.time). The grid takes its colours
 from Bootstrap's variables, so it follows the colour mode (data-bs-theme on <html>) like the rest of the
-page. An audit entry's detail reads "role: analyst → admin", never as raw JSON. The page's tabs are built
-here too (tab_set), as WAI-ARIA describes them.
+page. An audit entry's detail reads "role: analyst → admin", never as raw JSON.
 """
 from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from components.formats import MISSING, header, number, percent
 
@@ -113,23 +112,6 @@ def describe_detail(action: str, detail: dict | None) -> str:
         parts.append(f"{_label(subject)}: {_value(subject, before)} → {_value(subject, after)}")
     parts += [f"{_label(k)}: {_value(k, v)}" for k, v in sorted(detail.items())]
     return "; ".join(parts) or "no change"
-
-
-def tab_set(store_id: str, tabs: list[tuple[str, str, object]], active: str) -> html.Div:
-    """Tabs whose every tab names its own panel (dbc.Tabs 2.0.4 gives them all the id "…-tab-null" and points
-    them at a panel that does not exist). `tabs` is [(key, label, content)]; the store `store_id` holds the
-    active key. All panels are in the page, the others hidden: switched in the browser (pulse_admin.showTab)."""
-    def tab(key, label):
-        chosen = key == active
-        return html.Li(html.Button(label, id=f"{store_id}-tab-{key}", type="button", role="tab",
-                                   className="nav-link active" if chosen else "nav-link",
-                                   **{"aria-selected": "true" if chosen else "false",
-                                      "aria-controls": f"{store_id}-pane-{key}"}),
-                       className="nav-item", role="presentation")
-    return html.Div([html.Ul([tab(key, label) for key, label, _ in tabs], className="nav nav-tabs", role="tablist"),
-                     *[html.Div(content, id=f"{store_id}-pane-{key}", role="tabpanel", hidden=key != active,
-                                **{"aria-labelledby": f"{store_id}-tab-{key}"}) for key, _, content in tabs],
-                     dcc.Store(id=store_id, data=active)])
 
 
 def notice(text: str, ok: bool = True) -> html.Div:

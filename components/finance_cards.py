@@ -10,7 +10,6 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components import formats
-from components.page_header import page_header
 
 money = formats.money            # thin aliases: these pages format as every other page does
 pct = formats.percent
@@ -42,16 +41,6 @@ def pi_hint(value) -> str:
     if shown >= 0:
         return "below 1: not worth doing (returns less than it costs)"
     return "negative: not worth doing (the cash flows lose money too)"
-
-
-def heading(title: str, *header_args, **header_kwargs) -> dbc.Row:
-    """page_header() with the title as the page's one <h1> (page_header writes an <h2>, and the
-    navbar has no heading), styled as before."""
-    header = page_header(title, *header_args, **header_kwargs)
-    first = header.children[0]
-    if isinstance(first.children, html.H2):
-        first.children = html.H1(title, className=first.children.className)
-    return header
 
 
 def result_card(title: str, value: str, note: str = "", testid: str = "result") -> dbc.Card:

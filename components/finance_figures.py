@@ -9,15 +9,17 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from components.graph_config import GRAPH_CONFIG
+
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 30, "b": 45}, "height": 320,
           "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
 MARKER_LINE = "#868e96"          # reference lines: mid-grey reads on both colour modes
-CONFIG = {"displaylogo": False}
 
 
 def graph(figure: go.Figure, label: str) -> dcc.Graph:
-    """A figure on a page, in a container named for assistive technology."""
-    return html.Div(dcc.Graph(figure=figure, config=CONFIG), className="finance-figure", role="img",
+    """A figure on a page, in a container named for assistive technology (a `figure`, not an `img`: the chart
+    holds focusable parts)."""
+    return html.Div(dcc.Graph(figure=figure, config=GRAPH_CONFIG), className="finance-figure", role="figure",
                     **{"aria-label": label})
 
 

@@ -15,6 +15,7 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 
 from components.alert_list import alert_filters, alert_list, register_alert_filters
 from components.explore import PrefixedIds, ViewIds, register_view
+from components.graph_config import GRAPH_CONFIG
 from components.kpi_card import kpi_card
 from components.live_socket import LiveSocket
 
@@ -73,7 +74,7 @@ def card(title, body, note_id: str | None = None, **kwargs) -> dbc.Card:
 def retail_view(ids: RetailIds, config: dict, health_chart: bool = False) -> list:
     """The screen below the header and view bar; `config` goes to the browser (render_config)."""
     chart = card("Weekly sales (anomalies marked)",
-                 dcc.Graph(id=ids.chart, figure=initial_figure(), config={"displaylogo": False}), ids.chart_note)
+                 dcc.Graph(id=ids.chart, figure=initial_figure(), config=GRAPH_CONFIG), ids.chart_note)
     points = card("Latest points, newest first", html.Div(dbc.Table([
         html.Thead(html.Tr([html.Th(h) for h in POINT_COLUMNS])),
         html.Tbody(id=ids.points, **{"data-testid": "points-body"}),
@@ -91,7 +92,7 @@ def retail_view(ids: RetailIds, config: dict, health_chart: bool = False) -> lis
     ]
     if health_chart:
         rows.append(dbc.Row([
-            dbc.Col(card("Health over time", dcc.Graph(id=ids.health_chart, config={"displaylogo": False},
+            dbc.Col(card("Health over time", dcc.Graph(id=ids.health_chart, config=GRAPH_CONFIG,
                                                        figure={"data": [], "layout": {"height": 240}})), lg=8, className="mb-3"),
             dbc.Col(health, lg=4, className="mb-3"),
         ], className="g-3"))

@@ -14,6 +14,7 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 
 from components.alert_list import alert_filters, alert_list, register_alert_filters
 from components.explore import PrefixedIds, ViewIds, register_view
+from components.graph_config import GRAPH_CONFIG
 from components.live_socket import LiveSocket
 from components.retail_view import card
 
@@ -38,7 +39,7 @@ def sensor_view(ids: SensorIds, config: dict, entity: bool = False) -> list:
     """The screen below the header and view bar; `config` goes to the browser (render_config)."""
     hint = "Waiting for the sensors…" if entity else "Choose an asset or a sensor above (or open an asset) to see its history."
     history = card("Sensor history (each type on its own axis; anomalies marked)",
-                   dcc.Graph(id=ids.chart, figure=empty_chart(hint), config={"displaylogo": False}), ids.chart_note)
+                   dcc.Graph(id=ids.chart, figure=empty_chart(hint), config=GRAPH_CONFIG), ids.chart_note)
     readings = card("Latest reading of every sensor", html.Div(dbc.Table([
         html.Thead(html.Tr([html.Th(h) for h in READING_COLUMNS])),
         html.Tbody(id=ids.readings, **{"data-testid": "readings-body"}),
@@ -55,7 +56,7 @@ def sensor_view(ids: SensorIds, config: dict, entity: bool = False) -> list:
     ]
     if entity:
         rows.append(dbc.Row(dbc.Col(card("Health over time", dcc.Graph(
-            id=ids.health_chart, figure={"data": [], "layout": {"height": 240}}, config={"displaylogo": False})), className="mb-3"), className="g-3"))
+            id=ids.health_chart, figure={"data": [], "layout": {"height": 240}}, config=GRAPH_CONFIG)), className="mb-3"), className="g-3"))
     rows.append(dbc.Row([dbc.Col(readings, lg=8, className="mb-3"), dbc.Col(alerts, lg=4, className="mb-3")],
                         className="g-3"))
     ids_for_browser = ids.for_browser() if entity else ids.for_browser("health_chart")

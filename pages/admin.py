@@ -19,7 +19,9 @@ from flask import abort
 from flask_login import current_user
 
 from components.admin_tables import (AUDIT_COLUMNS, KEYS_COLUMNS, USERS_COLUMNS, audit_rows, grid, grid_card, key_rows,
-                                     notice, redis_line, tab_set, user_rows)
+                                     notice, redis_line, user_rows)
+from components.confirm import confirm_dialog as confirm
+from components.tabs import register_tab_switch, tab_set
 from services.tenants.admin import AdminError
 from services.security.users import ROLES
 from services.web.runtime_access import get_runtime
@@ -185,14 +187,7 @@ def layout(**_query):
 def confirm_dialog():
     """One dialog asks before any action that ends something (a user's sessions, a key's use); what it is
     about waits in the `pending` store until Confirm or Cancel."""
-    return html.Div([
-        dcc.Store(id=Ids.pending),
-        dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Are you sure?")),
-                   dbc.ModalBody(id=Ids.confirm_body),
-                   dbc.ModalFooter([dbc.Button("Cancel", id=Ids.confirm_cancel, color="secondary"),
-                                    dbc.Button("Confirm", id=Ids.confirm_ok, color="danger")])],
-                  id=Ids.confirm, is_open=False, centered=True),
-    ])
+    return html.Div([dcc.Store(id=Ids.pending), confirm("admin")])
 
 
 def _attempt(action, done: str):
@@ -329,12 +324,7 @@ def show_audit(tab, _n):
 
 
 TAB_KEYS = ("users", "keys", "source", "thresholds", "audit")
-clientside_callback(ClientsideFunction("pulse_admin", "showTab"),
-                    *[Output(f"{Ids.tabs}-tab-{key}", "className") for key in TAB_KEYS],
-                    *[Output(f"{Ids.tabs}-tab-{key}", "aria-selected") for key in TAB_KEYS],
-                    *[Output(f"{Ids.tabs}-pane-{key}", "hidden") for key in TAB_KEYS],
-                    Output(Ids.tabs, "data"),
-                    *[Input(f"{Ids.tabs}-tab-{key}", "n_clicks") for key in TAB_KEYS], prevent_initial_call=True)
+register_tab_switch(Ids.tabs, TAB_KEYS)
 
 for _grid_id, _button_id in ((Ids.users_grid, Ids.users_csv), (Ids.keys_grid, Ids.keys_csv),
                              (Ids.audit_grid, Ids.audit_csv)):

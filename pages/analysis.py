@@ -18,7 +18,10 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from flask_login import current_user
 
 from components import analysis_figures as figures
-from components.formats import MISSING, number, percent, signed_percent
+from components.analysis_cards import kpi_text, type_card
+from components.confirm import confirm_dialog
+from components.formats import MISSING
+from components.graph_config import GRAPH_CONFIG
 from components.kpi_card import kpi_card
 from components.upload_zone import UploadZone
 from services.analysis import AnalysisError, Mapping, detail, summarize
@@ -33,13 +36,17 @@ dash.register_page(__name__, path="/analysis", name="Analysis", title="Analysis 
 UPLOAD = "analysis-upload"
 KPIS = (("average", "Average"), ("max", "Max"), ("min", "Min"), ("volatility", "Volatility"),
         ("holiday_average", "Holiday avg"), ("count", "Rows"), ("span", "Date span"), ("trend", "Trend"))
-VALUE_KPIS = {"average", "max", "min", "volatility", "trend"}
 
 
 class Ids(StrEnum):
     select = "analysis-select"
     delete = "analysis-delete"
+    confirm = "analysis-confirm"
+    confirm_body = "analysis-confirm-body"
+    confirm_ok = "analysis-confirm-ok"
+    confirm_cancel = "analysis-confirm-cancel"
     message = "analysis-message"
+    notes = "analysis-notes"
     mapping = "analysis-mapping"
     map_time = "analysis-map-time"
     map_value = "analysis-map-value"
@@ -89,7 +96,7 @@ def store():
 def _graph(gid):
     # Responsive: the width follows the card (also when the results appear after being hidden); the
     # height is the figure's own, set on the element with each figure (figures.sized()).
-    graph = dcc.Graph(id=gid, figure=figures.empty_figure(), config={"displaylogo": False}, responsive=True,
+    graph = dcc.Graph(id=gid, figure=figures.empty_figure(), config=GRAPH_CONFIG, responsive=True,
                       style={"height": f"{figures.LAYOUT['height']}px"})
     return dbc.Col(dbc.Card(dcc.Loading(graph, type="circle")), lg=6, className="mb-3")
 
@@ -166,6 +173,7 @@ def layout(**_query):
                                         className="flex-nowrap"),
                          role="group", **{"aria-labelledby": f"{Ids.select}-label"}),
                 html.Div(id=Ids.message, className="mt-2", **{"data-testid": "analysis-message"}),
+                html.Div(id=Ids.notes, className="mt-2"),       # how the chosen file was read: its own place
             ], lg=6),
         ], className="mb-3"),
         dbc.Collapse(dbc.Card(dbc.CardBody([
@@ -174,42 +182,8 @@ def layout(**_query):
         dcc.Store(id=Ids.mapping_store),
         _empty_state(),
         results,
+        confirm_dialog("analysis", "Delete this upload?", "Delete"),
     ], fluid=True, className="analysis-page")
-
-
-def _kpi_text(kpis: dict, key: str):
-    if kpis.get("mixed_units") and key in VALUE_KPIS:
-        return [MISSING, html.Div("per sensor type, below", className="kpi-hint")]
-    if kpis.get("mixed_units") and key == "holiday_average":
-        return MISSING
-    if key == "span":
-        written = f" (dates read as {kpis['date_format']})" if kpis.get("date_format") else ""
-        return [f"{kpis['days']:,} days", html.Div(f"{kpis['first'][:10]} → {kpis['last'][:10]}{written}",
-                                                   className="kpi-hint")]
-    if key == "trend":
-        return trend_text(kpis)
-    if key == "volatility":
-        return percent(None if kpis[key] is None else kpis[key] / 100)
-    return number(kpis[key])
-
-
-def trend_text(kpis: dict) -> str:
-    """'flat (+0.19 %)', 'increasing (+12.40 %)' or 'not enough data'."""
-    change = kpis.get("trend_change_pct")
-    return kpis["trend"] if change is None else f"{kpis['trend']} ({signed_percent(change / 100 + 0.0)})"  # no -0
-
-
-def _type_card(kind: dict, anomalies: dict | None):
-    flagged = anomalies.get(kind["label"]) if anomalies is not None else None
-    facts = [("Mean", number(kind["average"])), ("Min", number(kind["min"])), ("Max", number(kind["max"])),
-             ("Volatility", percent(None if kind["volatility"] is None else kind["volatility"] / 100)),
-             ("Trend", trend_text(kind)), ("Anomalies", "…" if anomalies is None else number(flagged or 0)),
-             ("Rows", number(kind["count"]))]
-    return dbc.Col(html.Div(dbc.CardBody([
-        html.H3(kind["label"], className="h6 mb-2"),
-        html.Dl([part for name, value in facts for part in (html.Dt(name), html.Dd(value))], className="type-facts"),
-        html.Div(kind["trend_basis"], className="kpi-hint"),
-    ]), className="card h-100", **{"data-testid": "analysis-type-kpis"}), xs=12, md=6, xl=3, className="mb-3")
 
 
 def _key(upload_id, mapping, groups, start, end) -> str:
@@ -221,11 +195,22 @@ def _mapping(data) -> Mapping | None:
     return Mapping(data["time"], tuple(data["values"]), tuple(data["groups"])) if data else None
 
 
+@callback(Output(Ids.confirm, "is_open"), Output(Ids.confirm_body, "children"),
+          Input(Ids.delete, "n_clicks"), Input(Ids.confirm_cancel, "n_clicks"), Input(Ids.confirm_ok, "n_clicks"),
+          State(Ids.select, "value"), State(Ids.select, "options"), prevent_initial_call=True)
+def ask_before_deleting(_delete, _cancel, _ok, selected, options):
+    """Delete asks first, naming the file; Confirm (refresh_uploads deletes) or Cancel closes the dialog."""
+    if ctx.triggered_id != Ids.delete or not selected:
+        return False, no_update
+    label = next((o["label"] for o in options or [] if o["value"] == selected), "this upload")
+    return True, f"“{label}” and its analysis are removed for good; other uploads stay."
+
+
 @callback(Output(Ids.select, "options"), Output(Ids.select, "value"), Output(Ids.message, "children"),
-          Input(UploadZone.ids.done(UPLOAD), "data"), Input(Ids.delete, "n_clicks"), State(Ids.select, "value"))
-def refresh_uploads(uploaded, _delete, selected):
+          Input(UploadZone.ids.done(UPLOAD), "data"), Input(Ids.confirm_ok, "n_clicks"), State(Ids.select, "value"))
+def refresh_uploads(uploaded, _confirmed, selected):
     message = no_update
-    if ctx.triggered_id == Ids.delete and selected:
+    if ctx.triggered_id == Ids.confirm_ok and selected:
         try:
             store().delete(current_user.id, selected, tenant=current_user.tenant)
             message, selected = dbc.Alert("Upload deleted.", color="secondary", className="py-1"), None
@@ -285,7 +270,7 @@ def _charts(*chart_ids) -> list[Output]:
 
 
 @callback(*[Output(kpi_id(k), "children") for k, _ in KPIS], *_charts(Ids.chart_time, Ids.chart_rank, Ids.chart_dist),
-          Output(Ids.groups, "options"), Output(Ids.message, "children", allow_duplicate=True),
+          Output(Ids.groups, "options"), Output(Ids.notes, "children"),
           Output(Ids.trend_basis, "children"), Output(Ids.types_store, "data"),
           *FILTER_INPUTS, prevent_initial_call=True)
 def show_summary(upload_id, mapping, groups, start, end):
@@ -303,7 +288,7 @@ def show_summary(upload_id, mapping, groups, start, end):
         if parsed.mapping.groups else []
     kpis = report["kpis"]
     types = {"key": _key(upload_id, mapping, groups, start, end), "types": kpis["by_type"]}
-    return (*[_kpi_text(kpis, k) for k, _ in KPIS], *figures.sized(figures.over_time(report, label),
+    return (*[kpi_text(kpis, k) for k, _ in KPIS], *figures.sized(figures.over_time(report, label),
             figures.ranking(report, label), figures.distribution(report, label)), group_options,
             _warnings(parsed.warnings), kpis["trend_basis"], types)
 
@@ -325,7 +310,7 @@ def show_types(types, anomalies):
         return None
     counts = anomalies["by_type"] if anomalies and anomalies["key"] == types["key"] else None
     return [html.H2("By sensor type", className="h6"),
-            dbc.Row([_type_card(kind, counts) for kind in types["types"]], className="g-3")]
+            dbc.Row([type_card(kind, counts) for kind in types["types"]], className="g-3")]
 
 
 def _anomaly_rows(report: dict, groups: tuple) -> list[dict]:

@@ -18,6 +18,8 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from components import finance_cards, finance_figures
 from components.formats import time_cell
 from components.live_socket import LiveSocket
+from components.page_header import page_header
+from components.tabs import register_tab_switch, tab_set
 from services.finance import FinanceError, calculate
 from services.finance.forms import GROWTH_PERCENT, RATE_PERCENT, number, pasted_column, percent, positive, table_flows
 from services.finance.scenarios import ai_adoption_flows
@@ -59,6 +61,7 @@ class Ids(StrEnum):
     tornado = "calc-tornado"
     two_way = "calc-two-way"
     sens_error = "calc-sens-error"
+    tabs = "calc-tabs"
 
 
 def rows(flows) -> list[dict]:
@@ -91,12 +94,14 @@ def npv_tab():
             dbc.RadioItems(id=Ids.convention, value="t0", inline=True, className="small mb-2", options=[
                 {"label": "Investment at t=0, flows at period ends (numpy-financial)", "value": "t0"},
                 {"label": "Spreadsheet NPV() (discounts the first value too)", "value": "spreadsheet"}]),
-            dash_table.DataTable(id=Ids.table, data=rows(START_FLOWS), editable=True, row_deletable=True,
-                                 columns=[{"name": "Period", "id": "period", "editable": False},
-                                          {"name": "Cash flow (end of period)", "id": "cash_flow", "type": "numeric"},
-                                          {"name": "Date (optional: XNPV/XIRR)", "id": "date"}],
-                                 style_table={"maxHeight": "320px", "overflowY": "auto", "overflowX": "auto"},
-                                 style_cell={"fontFamily": "inherit", "fontSize": ".9rem"}),
+            html.Div(dash_table.DataTable(
+                id=Ids.table, data=rows(START_FLOWS), editable=True, row_deletable=True,
+                columns=[{"name": "Period", "id": "period", "editable": False},
+                         {"name": "Cash flow (end of period)", "id": "cash_flow", "type": "numeric"},
+                         {"name": "Date (optional: XNPV/XIRR)", "id": "date"}],
+                style_cell={"fontFamily": "inherit", "fontSize": ".9rem"}),
+                # the scrolling box, not the table's own: focusable and named, so a keyboard can scroll it
+                className="calc-flows", tabIndex="0", role="region", **{"aria-label": "Cash flows"}),
             dbc.Button("Add period", id=Ids.add_row, size="sm", color="secondary", outline=True, className="mt-2 me-2"),
             dbc.Label("Paste a column from a spreadsheet (one cash flow per line)", html_for=Ids.paste,
                       className="small mb-0 mt-2 d-block"),
@@ -149,10 +154,9 @@ def sensitivity_tab():
 
 def layout(**_query):
     return dbc.Container([
-        finance_cards.heading("Calculators", SOCKET, ["market", "notifications"], spacing="mb-2"),
-        dbc.Tabs([dbc.Tab(npv_tab(), label="NPV & IRR", tab_id="npv"),
-                  dbc.Tab(roi_tab(), label="ROI & AI adoption", tab_id="roi"),
-                  dbc.Tab(sensitivity_tab(), label="Sensitivity", tab_id="sensitivity")], active_tab="npv"),
+        page_header("Calculators", SOCKET, ["market", "notifications"], spacing="mb-2"),
+        tab_set(Ids.tabs, [("npv", "NPV & IRR", npv_tab()), ("roi", "ROI & AI adoption", roi_tab()),
+                           ("sensitivity", "Sensitivity", sensitivity_tab())], active="npv"),
         dcc.Store(id=Ids.market_rate),
     ], fluid=True)
 
@@ -270,3 +274,6 @@ def update_sensitivity(table, investment, rate, move, growth):
                                   "moves down and up"),
             finance_figures.graph(finance_figures.two_way(result["two_way"]), "NPV for each discount rate and growth"),
             "", False)
+
+
+register_tab_switch(Ids.tabs, ("npv", "roi", "sensitivity"))

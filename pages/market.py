@@ -12,8 +12,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
-from components import finance_cards
+from components.graph_config import GRAPH_CONFIG
 from components.live_socket import LiveSocket
+from components.page_header import page_header
 
 dash.register_page(__name__, path="/market", name="Market", title="Market · Pulseboard", order=3)
 
@@ -62,7 +63,7 @@ def card(key: str, title: str) -> dbc.Card:
 
 def layout(**_query):
     return dbc.Container([
-        finance_cards.heading("Market", SOCKET, ["market", "notifications"], Ids.updated),
+        page_header("Market", SOCKET, ["market", "notifications"], Ids.updated),
         dbc.Row([dbc.Col(card(key, title), xs=6, md=4, xl=True, className="mb-3") for key, title, _ in INDICATORS],
                 className="g-3"),
         dbc.Card([
@@ -71,7 +72,7 @@ def layout(**_query):
                 dbc.Col(dbc.Select(id=Ids.indicator, options=[{"label": t, "value": k} for k, t, _ in INDICATORS],
                                    value="discount_rate", style={"minWidth": "14rem"}), width="auto"),
             ], className="align-items-center g-2")),
-            dbc.CardBody(dcc.Graph(id=Ids.history, config={"displaylogo": False}), className="p-1 market-figure"),
+            dbc.CardBody(dcc.Graph(id=Ids.history, config=GRAPH_CONFIG), className="p-1 market-figure"),
         ]),
         dcc.Store(id=Ids.history_data),
         dcc.Store(id=Ids.render_config, data={"indicators": [{"key": k, "format": f} for k, _, f in INDICATORS],

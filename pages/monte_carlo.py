@@ -20,6 +20,7 @@ from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
 from components import finance_cards, finance_figures
+from components.page_header import page_header
 from services.finance import Cancelled, FinanceError, cancel_latest, check_monte_carlo, run_recorded, still_running
 from services.finance.forms import MONTE_CARLO_LABELS, monte_carlo_parameters
 from services.storage.calc_records import SUBMITTED
@@ -107,7 +108,7 @@ def layout(**_query):
     stored_form = (((record or {}).get("result") or {}).get("form") or {}) if shown else {}
     form = {**DEFAULTS, **stored_form}          # a shown result refills the form it came from
     return dbc.Container([
-        finance_cards.heading("Monte Carlo NPV", "monte-carlo", ["notifications"], spacing="mb-2"),
+        page_header("Monte Carlo NPV", "monte-carlo", ["notifications"], spacing="mb-2"),
         dbc.Label("Base cash flows, one per period (end of period; paste a column)", html_for=field_id("flows"),
                   className="small mb-0"),
         dbc.Textarea(id=field_id("flows"), value=form["flows"], rows=3),

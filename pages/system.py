@@ -14,6 +14,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, clientside_callback, dcc, html
 
+from components.graph_config import GRAPH_CONFIG
 from components.live_socket import LiveSocket
 from components.page_header import page_header
 
@@ -51,7 +52,7 @@ def layout(**_query):
         page_header("System", SOCKET, ["system", "notifications"], Ids.updated, waiting="waiting for the first update…"),
         html.Div(id=Ids.cards, className="system-cards mb-3"),
         dbc.Card([dbc.CardHeader("Events per second: in (accepted) vs out (processed)", className="fw-semibold"),
-                  dbc.CardBody(dcc.Graph(id=Ids.chart, config={"displaylogo": False},
+                  dbc.CardBody(dcc.Graph(id=Ids.chart, config=GRAPH_CONFIG,
                                          figure={"data": [], "layout": {"height": 260}}), className="p-1")],
                  className="kpi-card mb-3"),
         dbc.Row([dbc.Col(panel(table_id, title), md=6, xl=4, className="mb-3") for table_id, title in TABLES],

@@ -30,19 +30,6 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     pulse_admin: {
-      /* components/admin_tables.tab_set: the clicked tab ("<set>-tab-<key>") is selected and shows its panel
-       * ("<set>-pane-<key>"); the set's store gets the key. Outputs are told apart by their id and property. */
-      showTab: function () {
-        var ctx = window.dash_clientside.callback_context;
-        var tab = ctx.triggered_id;
-        var pane = tab.replace("-tab-", "-pane-");
-        return ctx.outputs_list.map(function (out) {
-          if (out.property === "className") { return out.id === tab ? "nav-link active" : "nav-link"; }
-          if (out.property === "aria-selected") { return out.id === tab ? "true" : "false"; }
-          if (out.property === "hidden") { return out.id !== pane; }
-          return tab.slice(tab.lastIndexOf("-tab-") + 5);
-        });
-      },
       exportCsv: function (clicks) {
         return clicks ? true : window.dash_clientside.no_update;
       },

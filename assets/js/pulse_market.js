@@ -60,7 +60,9 @@
         });
         var sparks = cfg.indicators.map(function (k) { return spark(k.key); });
         var via = frame.via === "poll" ? " (polling)" : "";
-        return values.concat(changes, sparks, [history.slice(), "updated " + window.pulseCommon.timeOf(new Date()) + via]);
+        var updated = latest ? "updated " + window.pulseCommon.timeOf(new Date()) + via
+          : "no market data yet: the values appear with the feed's first report (an admin can check it on System)";
+        return values.concat(changes, sparks, [history.slice(), updated]);
       },
       history: function (data, key, cfg) {
         var rows = data || [];

@@ -159,6 +159,20 @@ def test_upload_analyse_filter_export(browser, tmp_path):  # noqa: F811
         warning = page.locator("[data-testid=analysis-warnings]")
         wait_for(lambda: warning.count() == 1 and "not a finite number" in warning.inner_text(), 20, "the warning shown")
         assert "6" in warning.inner_text()                               # names the line (header is line 1)
+
+        def names():
+            return [u["name"] for u in page.evaluate("fetch('/api/v1/uploads').then(r => r.json())")["uploads"]]
+        dialog = page.get_by_role("dialog")                          # Delete asks first, naming the file
+        page.click("#analysis-delete")
+        wait_for(lambda: dialog.count() == 1 and "odd.csv" in dialog.inner_text(), 10, "the question", page)
+        page.click("#analysis-confirm-cancel")
+        wait_for(lambda: dialog.count() == 0, 10, "the dialog closed", page)
+        assert "odd.csv" in names()                                      # Cancel changed nothing
+        page.click("#analysis-delete")
+        wait_for(lambda: dialog.count() == 1, 10, "the question again", page)
+        page.click("#analysis-confirm-ok")
+        wait_for(lambda: "Upload deleted" in page.inner_text("[data-testid=analysis-message]"), 10, "deleted", page)
+        assert sorted(names()) == ["meters.csv", "stores.csv"]
         assert all("400" in e for e in errors), errors                   # only the refused bad upload
     finally:
         server.stop()

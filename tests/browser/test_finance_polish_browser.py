@@ -143,6 +143,11 @@ def test_calculator_results_never_break_inside_a_number(browser, server, size):
     wait_for(lambda: page.locator("[data-testid=roi]").count() == 1, 10, "the ROI cards", page)
     assert_cards_whole(page)
     assert page.evaluate(OVERFLOW) <= 0
+    page.keyboard.press("ArrowRight")             # tabs as WAI-ARIA describes them: the arrow keys move and select
+    wait_for(lambda: page.get_attribute("#calc-tabs-tab-sensitivity", "aria-selected") == "true"
+             and page.is_visible("#calc-tabs-pane-sensitivity") and not page.is_visible("#calc-tabs-pane-roi"), 10,
+             "the Sensitivity tab chosen from the keyboard", page)
+    assert page.evaluate("document.activeElement.id") == "calc-tabs-tab-sensitivity"
     page.goto(server.url + "/market")
     wait_for(lambda: "%" in page.inner_text("[data-testid=market-value] >> nth=0"), 20, "a market value", page)
     assert page.evaluate(OVERFLOW) <= 0

@@ -211,3 +211,13 @@ def test_assets_chart_each_sensor_type_on_its_axis_and_acknowledge_a_sensor_aler
     wait_for(lambda: item.locator("[data-testid=alert-status]").inner_text().startswith("Acknowledged by admin"), 10,
              "acknowledged", page)
     assert errors == [], errors
+
+
+def test_market_without_a_feed_says_why_instead_of_spinning(browser, srv):
+    """This server runs no market feed: the cards show dashes and the page says the values come with the
+    feed's first report, rather than spinners that never stop."""
+    page, errors = logged_in_page(browser, srv, "/market")
+    wait_for(lambda: "no market data yet" in page.inner_text("#market-updated"), 20, "the explanation", page)
+    assert {v.inner_text() for v in page.query_selector_all("[data-testid=market-value]")} == {"—"}
+    assert page.locator("#_pages_content .spinner-border").count() == 0
+    assert errors == [], errors

@@ -46,12 +46,13 @@ def test_a_grid_sorts_filters_exports_and_follows_the_colour_mode():
 
 
 def test_each_tab_names_its_own_panel_and_only_the_active_panel_shows():
-    from components.admin_tables import tab_set
+    from components.tabs import tab_set
     tabs = tab_set("t", [("a", "First", "one"), ("b", "Second", "two")], active="b")
     bar, first, second, store = tabs.children
     buttons = [item.children for item in bar.children]
     assert bar.role == "tablist" and [b.id for b in buttons] == ["t-tab-a", "t-tab-b"]
     assert [getattr(b, "aria-controls") for b in buttons] == ["t-pane-a", "t-pane-b"]
     assert [getattr(b, "aria-selected") for b in buttons] == ["false", "true"]
+    assert [b.tabIndex for b in buttons] == ["-1", "0"]                 # only the chosen tab is in the Tab order
     assert (first.hidden, second.hidden, getattr(second, "aria-labelledby")) == (True, False, "t-tab-b")
     assert store.data == "b"
