@@ -162,6 +162,8 @@ class Config:
     max_upload_mb: float = 200.0
     max_rows: int = 3_000_000
     max_columns: int = 500
+    # A background calculation whose record has not reported for this long reads as failed (its worker died)
+    calc_stale_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -229,6 +231,7 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
     ("MAX_UPLOAD_MB", "max_upload_mb", _float(0.001)),
     ("MAX_ROWS", "max_rows", _int(1)),
     ("MAX_COLUMNS", "max_columns", _int(2)),
+    ("CALC_STALE_SECONDS", "calc_stale_seconds", _float(2.0)),
 )
 
 

@@ -79,7 +79,8 @@ class Runtime:
         self.admin = AdminService(self.users, self.api_keys, self.settings, self.audit, self.sign_out_everywhere,
                                   self.backend.redis_status)
         self.jobs = CalculationJobs(self.hub)     # WebSocket `calculate` requests
-        self.calc_records = CalcRecords(self.db)  # how the pages' background calculations went
+        # how the pages' background calculations went (a record silent for CALC_STALE_SECONDS: failed)
+        self.calc_records = CalcRecords(self.db, stale_seconds=config.calc_stale_seconds)
 
     def history_raw_since(self) -> float:
         """The oldest time raw events are still kept for (older ranges come from the rollups)."""

@@ -7,10 +7,10 @@ while the page polls: leave the page and the result would be lost. So the job al
 latest record when it opens: a run finished while you were away is there when you come back.
 
 The record is opened by the web process when the run is submitted, before the job exists (message
-SUBMITTED), and the job only updates it. A record "running" with no report for STALE_SECONDS is read
+SUBMITTED), and the job only updates it. A record "running" with no report for `stale_seconds` (CALC_STALE_SECONDS) is read
 as failed (DEAD): whether its process was killed before its first report or mid-run, or its Celery
 worker was lost, it is never stuck at running. The open page reads the record every second while a
-run is on, so it shows "Failed" at most STALE_SECONDS (+ 1 s) after the job's last report. Only the
+run is on, so it shows "Failed" at most `stale_seconds` (+ 1 s) after the job's last report. Only the
 20 newest records per user and kind are kept.
 """
 from __future__ import annotations
@@ -24,16 +24,17 @@ from sqlalchemy import delete, insert, select, update
 from services.storage.db import Database
 from services.storage.schema import calc_records as table
 
-STALE_SECONDS = 30.0
+STALE_SECONDS = 30.0            # the default of CALC_STALE_SECONDS
 SUBMITTED = "waiting for the job to start"
 DEAD = "The calculation stopped unexpectedly (its worker process ended); run it again."
 KEEP = 20
 
 
 class CalcRecords:
-    def __init__(self, db: Database, clock=time.time):
+    def __init__(self, db: Database, clock=time.time, stale_seconds: float = STALE_SECONDS):
         self.db = db
         self.clock = clock
+        self.stale_seconds = stale_seconds
 
     def start(self, user_id: int, kind: str) -> str:
         record_id, now = uuid.uuid4().hex, self.clock()
@@ -66,6 +67,6 @@ class CalcRecords:
             return None
         record = dict(rows[0])
         record["result"] = json.loads(record["result"]) if record["result"] else None
-        if record["status"] == "running" and self.clock() - record["updated_at"] > STALE_SECONDS:
+        if record["status"] == "running" and self.clock() - record["updated_at"] > self.stale_seconds:
             record.update(status="failed", message=DEAD)
         return record

@@ -35,6 +35,19 @@ def test_a_job_that_stopped_reporting_reads_as_failed(database):
     assert latest["status"] == "failed" and latest["message"] == DEAD and "run it again" in DEAD
 
 
+def test_the_silence_that_means_failed_is_configurable(database):
+    from services.config import Config
+    assert Config.from_env({}).calc_stale_seconds == STALE_SECONDS
+    assert Config.from_env({"CALC_STALE_SECONDS": "12"}).calc_stale_seconds == 12
+    now = [1000.0]
+    records = CalcRecords(database, clock=lambda: now[0], stale_seconds=12)
+    records.start(1, "monte_carlo")
+    now[0] += 11
+    assert records.latest(1, "monte_carlo")["status"] == "running"
+    now[0] += 2
+    assert records.latest(1, "monte_carlo")["status"] == "failed"
+
+
 def test_a_job_that_died_before_its_first_report_reads_as_failed_just_as_soon(database):
     """The record is opened at submit (by the web process), so a job killed before it wrote anything
     is covered by the same rule, counted from the submit."""
