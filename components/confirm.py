@@ -8,15 +8,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 
 
-def confirm_ids(prefix: str) -> dict[str, str]:
-    return {part: f"{prefix}-confirm{suffix}" for part, suffix in
-            (("modal", ""), ("body", "-body"), ("ok", "-ok"), ("cancel", "-cancel"))}
-
-
 def confirm_dialog(prefix: str, title: str = "Are you sure?", ok_label: str = "Confirm") -> dbc.Modal:
-    ids = confirm_ids(prefix)
+    dialog = f"{prefix}-confirm"
     return dbc.Modal([dbc.ModalHeader(dbc.ModalTitle(title)),
-                      dbc.ModalBody(id=ids["body"]),
-                      dbc.ModalFooter([dbc.Button("Cancel", id=ids["cancel"], color="secondary"),
-                                       dbc.Button(ok_label, id=ids["ok"], color="danger")])],
-                     id=ids["modal"], is_open=False, centered=True)
+                      dbc.ModalBody(id=f"{dialog}-body"),
+                      dbc.ModalFooter([dbc.Button("Cancel", id=f"{dialog}-cancel", color="secondary"),
+                                       dbc.Button(ok_label, id=f"{dialog}-ok", color="danger")])],
+                     id=dialog, is_open=False, centered=True)

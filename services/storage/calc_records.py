@@ -7,8 +7,8 @@ while the page polls: leave the page and the result would be lost. So the job al
 latest record when it opens: a run finished while you were away is there when you come back.
 
 The record is opened by the web process when the run is submitted, before the job exists (message
-SUBMITTED), and the job only updates it. A record "running" with no report for `stale_seconds` (CALC_STALE_SECONDS) is read
-as failed (DEAD): whether its process was killed before its first report or mid-run, or its Celery
+SUBMITTED), and the job only updates it. A record "running" with no report for `stale_seconds`
+(CALC_STALE_SECONDS) is read as failed (DEAD): whether its process was killed before its first report or mid-run, or its Celery
 worker was lost, it is never stuck at running. The open page reads the record every second while a
 run is on, so it shows "Failed" at most `stale_seconds` (+ 1 s) after the job's last report. Only the
 20 newest records per user and kind are kept.
