@@ -15,7 +15,6 @@ from pathlib import Path
 import dash
 from flask import Flask, g
 from flask_login import current_user
-from flask_sock import Sock
 
 from components import theme
 from components.navbar import navbar
@@ -24,6 +23,7 @@ from services.web import (admin_api, alerts_api, analysis_api, api, auth, histor
                           preferences_api, uploads_api)
 from services.config import Config
 from services.web.socket import LiveConnection
+from services.web.upgrade import websocket_route
 from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
 from services.runtime.runtime import Runtime
@@ -45,8 +45,6 @@ def create_app(config: Config | None = None) -> Flask:
         PREFERRED_URL_SCHEME="https" if config.https else "http",
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(days=config.session_max_days),   # "keep me signed in" only
-        SOCK_SERVER_OPTIONS={"ping_interval": config.ws_ping_interval,
-                             "max_message_size": config.ws_max_message_bytes},
         MAX_CONTENT_LENGTH=int(config.max_upload_mb * 2**20) + 2**20,   # + room for multipart framing
     )
     init_runtime(server, runtime)
@@ -72,11 +70,8 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(admin_api.bp)
     server.register_blueprint(preferences_api.bp)
     server.register_blueprint(monitoring.bp)
-    sock = Sock(server)
-
-    @sock.route("/ws")
-    def websocket(ws):
-        LiveConnection(ws, g.ws_principal, runtime).serve()     # set by the gate: session user or ticket
+    websocket_route(server, "/ws", lambda ws: LiveConnection(ws, g.ws_principal, runtime).serve(),   # g: the gate's
+                    {"ping_interval": config.ws_ping_interval, "max_message_size": config.ws_max_message_bytes})
 
     app = mount_dash(server, background_manager(server, config))
     init_security_headers(server, app.csp_hashes, https=config.https, trust_proxy=config.trust_proxy)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
+from services.realtime.frames import FrameCache
 from services.realtime.hub import CHANNELS
 from services.realtime.outbox import Outbox
 from services.realtime.protocol import close_code_for
@@ -34,6 +35,7 @@ class ConnectionRegistry:
     def __init__(self):
         self._lock = threading.Lock()
         self._connections: dict[int, "Connection"] = {}
+        self.frames = FrameCache()          # their batch frames, encoded once per tick and content
         self.opened_total = 0
         self._closed_counts = dict.fromkeys((name for name, _ in FRAME_COUNTERS), 0)   # of sockets gone
 
@@ -83,4 +85,4 @@ class ConnectionRegistry:
         totals = {name: closed[name] + sum(getattr(c.outbox, attribute) for c in conns)
                   for name, attribute in FRAME_COUNTERS}
         return {"connections": len(conns), "connections_by_channel": by_channel,
-                "connections_opened_total": self.opened_total, **totals}
+                "connections_opened_total": self.opened_total, **totals, **self.frames.stats()}

@@ -10,8 +10,10 @@ pipeline or any other client. The outbox is bounded by construction:
   too far behind to catch up frame by frame and the connection is told to close (1013), after which
   the client reconnects and fetches what it missed by alert id. Nothing is dropped silently.
 
-Frames go out at most once per `interval` seconds; replies to the client's own requests (pong,
-error, snapshot) go out at once. If the client has been unable to take frames for `stall_seconds`
+Frames go out at most once per `interval` seconds, on the process's frame clock (the interval's grid,
+services.realtime.frames.tick), so that every socket with the same subscriptions takes the same messages
+at the same tick and `FrameCache` encodes their frame once; a frame's `seq` is its tick. Replies to the
+client's own requests (pong, error, snapshot) go out at once. If the client has been unable to take frames for `stall_seconds`
 and points were dropped meanwhile, its next frame is a fresh snapshot instead of stale deltas.
 """
 from __future__ import annotations
@@ -21,16 +23,20 @@ import time
 from collections import OrderedDict, deque
 from typing import Callable
 
+from services.realtime.frames import EncodedFrame, FrameCache, tick
 from services.realtime.hub import Message, channel_of
 from services.realtime.protocol import batch_frame
 
 DROPPABLE_CHANNELS = frozenset({"iot"})
+MAX_INPUTS = 1000          # hub deliveries remembered for the frame's cache key; past that it is not shared
 
 
 class Outbox:
     def __init__(self, interval: float = 0.1, max_points: int = 100, max_reliable: int = 5000,
-                 stall_seconds: float = 2.0, snapshot: Callable[[], str | None] | None = None, clock=time.monotonic):
+                 stall_seconds: float = 2.0, snapshot: Callable[[], str | None] | None = None, clock=time.monotonic,
+                 frames: FrameCache | None = None):
         self.interval = interval
+        self.frames = frames or FrameCache()
         self.max_points = max_points
         self.max_reliable = max_reliable
         self.stall_seconds = stall_seconds
@@ -42,6 +48,7 @@ class Outbox:
         self._reliable: list[str] = []
         self._direct: deque = deque()
         self._dropped = 0
+        self._inputs: list | None = []   # (topic, message list) delivered since the last frame: its cache key
         self.seq = 0
         self.last_frame_at = 0.0
         self.closed = False
@@ -58,6 +65,10 @@ class Outbox:
             if self.closed:
                 return
             was_pending = self._pending()
+            if self._inputs is not None:
+                self._inputs.append((topic_name, messages))
+                if len(self._inputs) > MAX_INPUTS:
+                    self._inputs = None
             for m in messages:
                 if m.key is not None:
                     if self._keyed.pop((channel, m.key), None) is not None:
@@ -99,8 +110,17 @@ class Outbox:
     def _pending(self) -> bool:
         return bool(self._keyed or self._points or self._reliable)
 
-    def next_frame(self, timeout: float) -> list[str]:
-        """Wait up to `timeout` seconds for something to send; returns the frames to send, in order.
+    def _due(self, now: float) -> float:
+        """When the next frame may go: the first tick of the frame clock after the last frame's."""
+        if self.interval <= 0:
+            return now
+        if not self.last_frame_at:
+            return now
+        return (tick(self.last_frame_at, self.interval) + 1) * self.interval
+
+    def next_frame(self, timeout: float) -> list[str | EncodedFrame]:
+        """Wait up to `timeout` seconds for something to send; returns the frames to send, in order:
+        replies as text, batch frames as `EncodedFrame`s (shared with the sockets that take the same).
 
         Blocking uses real time; the rate limit uses `self.clock` (injectable for tests).
         """
@@ -114,7 +134,7 @@ class Outbox:
                 remaining = deadline - time.monotonic()
                 if self._pending():
                     now = self.clock()
-                    due = self.last_frame_at + self.interval
+                    due = self._due(now)
                     if now >= due:
                         return self._take_frame(now)
                     remaining = min(remaining, due - now)
@@ -125,8 +145,8 @@ class Outbox:
                 self._cond.wait(max(remaining, 0.0005))
             return []
 
-    def _take_frame(self, now: float) -> list[str]:
-        frames = []
+    def _take_frame(self, now: float) -> list[str | EncodedFrame]:
+        frames: list[str | EncodedFrame] = []
         stalled = self.last_frame_at and now - self.last_frame_at > self.stall_seconds
         snapshot = self.snapshot() if self.snapshot is not None and stalled and self._dropped else None
         if snapshot is not None:       # None: no snapshot to be had now (its database is away); deltas then
@@ -138,13 +158,20 @@ class Outbox:
             messages = self._reliable
         else:
             messages = [*self._keyed.values(), *self._points, *self._reliable]
-        self.seq += 1
-        frames.append(batch_frame(self.seq, messages, self._dropped))
+        self.seq = max(self.seq + 1, tick(now, self.interval) if self.interval > 0 else 0)
+        dropped, inputs = self._dropped, self._inputs
+        build = lambda: batch_frame(self.seq, messages, dropped)   # noqa: E731
+        if snapshot is None and inputs is not None:     # the same deliveries make the same frame: share it
+            key = (self.seq, dropped, *((name, id(delivered)) for name, delivered in inputs))
+            frames.append(self.frames.get(key, inputs, build))
+        else:
+            frames.append(EncodedFrame(build()))
         self.points_dropped_total += self._dropped
         self._keyed.clear()
         self._points.clear()
         self._reliable = []
         self._dropped = 0
+        self._inputs = []
         self.last_frame_at = now
         self.frames_sent += 1
         return frames

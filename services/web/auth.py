@@ -8,7 +8,7 @@ sign-ins are rate limited per username and per client address (flask-limiter; in
 REDIS_URL is set, so all web workers count together): past the limit the login page answers 429
 with Retry-After.
 `gate()` runs before every request: it lets through only the login page and static assets, checks
-the Origin of WebSocket upgrades (flask-sock completes the handshake before the route runs, so this
+the Origin of WebSocket upgrades (the handshake is answered as soon as the route runs, so this
 is the last point where a 403 can still be answered instead of a 101), and answers anonymous
 requests with a redirect (pages) or a 401 JSON body (API, Dash routes, WebSocket).
 """
@@ -73,7 +73,7 @@ def gate():
 
 
 def _ws_gate():
-    """Before the upgrade (flask-sock answers 101 before the route runs): Origin, who, and the caps.
+    """Before the upgrade (the route answers 101 first thing): Origin, who, and the caps.
 
     A browser sends its Origin and session cookie; a script may come with a ticket from
     `POST /api/token` instead, and without an Origin (a present Origin must still be allowed).

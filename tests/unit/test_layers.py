@@ -27,7 +27,7 @@ ALLOWED = {
     "web": {"scoring", "analysis", "finance", "storage", "security", "ingest", "realtime", "tenants",
             "history", "pipeline", "simulation", "cluster", "runtime"},
 }
-WEB_FRAMEWORKS = ("flask", "flask_login", "flask_sock", "flask_wtf", "flask_limiter", "flask_talisman", "werkzeug")
+WEB_FRAMEWORKS = ("flask", "flask_login", "flask_wtf", "flask_limiter", "flask_talisman", "werkzeug")
 
 
 def imports(path: Path):

@@ -9,6 +9,7 @@ import time
 from types import SimpleNamespace
 
 from simple_websocket import ConnectionClosed
+from wsproto.connection import ConnectionState
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.config import Config
@@ -25,6 +26,7 @@ class StandInSocket:
         self.sent, self.closed_with, self.connected, self.shut = [], None, True, False
         self.sock = SimpleNamespace(sendall=lambda data: None, shutdown=self._shutdown, settimeout=lambda seconds: None)
         self.thread = None
+        self.ws, self.deflate = SimpleNamespace(state=ConnectionState.OPEN), False   # wsproto's state; no deflate
 
     def _shutdown(self, how):
         self.shut = True
