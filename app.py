@@ -23,6 +23,7 @@ from services.web import (admin_api, alerts_api, analysis_api, api, auth, histor
                           preferences_api, uploads_api)
 from services.config import Config
 from services.web.socket import LiveConnection
+from services.web.serving import EmbeddedServer
 from services.web.upgrade import websocket_route
 from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
@@ -70,8 +71,7 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(admin_api.bp)
     server.register_blueprint(preferences_api.bp)
     server.register_blueprint(monitoring.bp)
-    websocket_route(server, "/ws", lambda ws: LiveConnection(ws, g.ws_principal, runtime).serve(),   # g: the gate's
-                    {"ping_interval": config.ws_ping_interval, "max_message_size": config.ws_max_message_bytes})
+    websocket_route(server, "/ws", lambda: LiveConnection(g.ws_principal, runtime), config)   # g: set by the gate
 
     app = mount_dash(server, background_manager(server, config))
     init_security_headers(server, app.csp_hashes, https=config.https, trust_proxy=config.trust_proxy)
@@ -116,10 +116,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     redact_tickets_in_logs()
-    from werkzeug.serving import make_server
     config = Config.from_env()
     try:   # bind first: a busy port fails before any thread starts and before a first admin's password is made
-        httpd = make_server(config.host, config.port, None, threaded=True)
+        httpd = EmbeddedServer(config.host, config.port)
     except OSError as exc:
         raise SystemExit(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
     try:

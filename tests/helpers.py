@@ -320,6 +320,7 @@ FIGURES = {
     "last_score_ms": NUMBER, "avg_score_ms": NUMBER, "last_score_ms_per_event": NUMBER,
     "avg_score_ms_per_event": NUMBER, "queue_depth": int, "queue_capacity": int,
     "frames_sent": int, "messages_merged": int, "points_coalesced": int, "resyncs": int,
+    "frames_encoded": int, "frames_shared": int,
     "rejected": dict, "rejected_total": int, "rejected_requests": dict,
     "redis": dict, "background_cache": dict, "memory_rss_bytes": int, "cpu_percent": NUMBER,
 }

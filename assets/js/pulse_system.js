@@ -90,7 +90,10 @@
   }
 
   function frames(s) {
-    var rows = [["frames sent", num(s.frames_sent, 0)], ["updates merged (coalesced)", num(s.messages_merged, 0)],
+    var rows = [["frames sent", num(s.frames_sent, 0)],
+                ["frames encoded (once for every socket taking the same)", num(s.frames_encoded, 0)],
+                ["frames shared (taken already encoded)", num(s.frames_shared, 0)],
+                ["updates merged (coalesced)", num(s.messages_merged, 0)],
                 ["points dropped (over the per-frame cap)", num(s.points_coalesced, 0)],
                 ["resyncs (snapshots to slow clients)", num(s.resyncs, 0)], ["batches", num(s.batches, 0)],
                 ["batch errors", num(s.batch_errors, 0)], ["events processed", num(s.processed, 0)]];

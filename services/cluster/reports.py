@@ -23,7 +23,7 @@ REPORT_STALE_SECONDS = 10.0
 SYSTEM_CACHE_SECONDS = 10
 SUMMED = ("processed", "batches", "batch_errors", "alerts", "dead_lettered", "reclaimed", "stale_commits",
           "redis_errors", "connections", "connections_opened_total", "frames_sent", "points_coalesced", "resyncs",
-          "model_fit_errors", "messages_merged")
+          "model_fit_errors", "messages_merged", "frames_encoded", "frames_shared")
 AVERAGED = ("avg_score_ms", "avg_score_ms_per_event", "last_score_ms_per_event")   # mean over workers that scored
 
 

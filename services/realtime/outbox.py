@@ -1,7 +1,7 @@
 """Per-connection coalescing queue: what one WebSocket client has yet to receive.
 
-The hub adds messages from the ingest thread; the connection's sender thread takes frames. The
-two never wait on each other beyond a short lock, so a slow or stalled client cannot slow the
+The hub adds messages from the ingest thread; the socket loop takes frames on its ticks, and is
+woken (`on_ready`) for replies and closes. The two never wait on each other beyond a short lock, so a slow or stalled client cannot slow the
 pipeline or any other client. The outbox is bounded by construction:
 
 - keyed messages (KPIs, health per entity, system stats) replace their unsent predecessor;
@@ -34,7 +34,7 @@ MAX_INPUTS = 1000          # hub deliveries remembered for the frame's cache key
 class Outbox:
     def __init__(self, interval: float = 0.1, max_points: int = 100, max_reliable: int = 5000,
                  stall_seconds: float = 2.0, snapshot: Callable[[], str | None] | None = None, clock=time.monotonic,
-                 frames: FrameCache | None = None):
+                 frames: FrameCache | None = None, on_ready: Callable[[], None] | None = None):
         self.interval = interval
         self.frames = frames or FrameCache()
         self.max_points = max_points
@@ -42,7 +42,8 @@ class Outbox:
         self.stall_seconds = stall_seconds
         self.snapshot = snapshot
         self.clock = clock
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self.on_ready = on_ready        # called (outside the lock) when a reply, a close or an overflow waits
         self._keyed: OrderedDict = OrderedDict()
         self._points: deque = deque(maxlen=max_points)
         self._reliable: list[str] = []
@@ -61,10 +62,9 @@ class Outbox:
     # -- producer side (hub thread) ---------------------------------------------------------
     def add(self, topic_name: str, messages: list[Message]) -> None:
         channel = channel_of(topic_name)
-        with self._cond:
+        with self._lock:
             if self.closed:
                 return
-            was_pending = self._pending()
             if self._inputs is not None:
                 self._inputs.append((topic_name, messages))
                 if len(self._inputs) > MAX_INPUTS:
@@ -80,70 +80,57 @@ class Outbox:
                     self._points.append(m.json)
                 else:
                     self._reliable.append(m.json)
-            if len(self._reliable) > self.max_reliable:
+            newly_over = len(self._reliable) > self.max_reliable and not self.overflowed
+            if newly_over:
                 self.overflowed = True
-            if not was_pending or self.overflowed:
-                # A sender with data already pending is asleep until its frame is due; waking
-                # it for every publish would cost a thread switch per batch per client for nothing.
-                self._cond.notify()
+        if newly_over:
+            self._ready()           # frames wait for their tick; an overflow closes the socket now
 
     def direct(self, encoded: str) -> None:
         """Queue a reply to send ahead of any frame and outside the rate limit."""
-        with self._cond:
+        with self._lock:
             self._direct.append(encoded)
-            self._cond.notify()
+        self._ready()
 
     def close(self) -> None:
         """No more frames; replies already queued stay for `take_direct` (the last word before a close)."""
-        with self._cond:
+        with self._lock:
             self.closed = True
-            self._cond.notify_all()
+        self._ready()
+
+    def _ready(self) -> None:
+        if self.on_ready is not None:
+            self.on_ready()
 
     def take_direct(self) -> list[str]:
         """The replies queued but not yet sent, e.g. the `rate_limited` errors that explain a 1008 close."""
-        with self._cond:
+        with self._lock:
             out = list(self._direct)
             self._direct.clear()
             return out
 
-    # -- consumer side (the connection's sender thread) --------------------------------------
-    def _pending(self) -> bool:
+    # -- consumer side (the socket loop, services.web.socket_loop) ---------------------------
+    def pending(self) -> bool:
         return bool(self._keyed or self._points or self._reliable)
 
     def _due(self, now: float) -> float:
         """When the next frame may go: the first tick of the frame clock after the last frame's."""
-        if self.interval <= 0:
-            return now
-        if not self.last_frame_at:
+        if self.interval <= 0 or not self.last_frame_at:
             return now
         return (tick(self.last_frame_at, self.interval) + 1) * self.interval
 
-    def next_frame(self, timeout: float) -> list[str | EncodedFrame]:
-        """Wait up to `timeout` seconds for something to send; returns the frames to send, in order:
-        replies as text, batch frames as `EncodedFrame`s (shared with the sockets that take the same).
-
-        Blocking uses real time; the rate limit uses `self.clock` (injectable for tests).
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not self.closed:
-                if self._direct:
-                    out = list(self._direct)
-                    self._direct.clear()
-                    return out
-                remaining = deadline - time.monotonic()
-                if self._pending():
-                    now = self.clock()
-                    due = self._due(now)
-                    if now >= due:
-                        return self._take_frame(now)
-                    remaining = min(remaining, due - now)
-                elif remaining <= 0:
-                    return []
-                if deadline - time.monotonic() <= 0:
-                    return []
-                self._cond.wait(max(remaining, 0.0005))
-            return []
+    def take(self, now: float | None = None) -> list[str | EncodedFrame]:
+        """What may be sent now, in order, without waiting: the replies (text), then the batch frame
+        (an `EncodedFrame`, shared with the sockets that take the same) if one is due. `now`: on
+        `self.clock` (injectable for tests)."""
+        with self._lock:
+            out: list[str | EncodedFrame] = list(self._direct)
+            self._direct.clear()
+            if not self.closed and self.pending():
+                now = self.clock() if now is None else now
+                if now >= self._due(now):
+                    out.extend(self._take_frame(now))
+            return out
 
     def _take_frame(self, now: float) -> list[str | EncodedFrame]:
         frames: list[str | EncodedFrame] = []

@@ -77,6 +77,8 @@ class StatsCollector:
                 ("pulse_ws_points_coalesced", "points_coalesced", "Points merged away by per-client coalescing"),
                 ("pulse_ws_messages_merged", "messages_merged", "Keyed updates replaced by a newer one before sending"),
                 ("pulse_ws_resyncs", "resyncs", "Snapshots sent to clients that fell behind"),
+                ("pulse_ws_frames_encoded", "frames_encoded", "Batch frames encoded (each serves every socket taking it)"),
+                ("pulse_ws_frames_shared", "frames_shared", "Batch frames another socket took already encoded"),
                 ("pulse_dead_lettered", "dead_lettered", "Events sent to the dead-letter stream"),
                 ("pulse_reclaimed", "reclaimed", "Events taken over from a stalled or dead worker")):
             yield CounterMetricFamily(name, help_text, value=float(stats.get(key) or 0))

@@ -1,69 +1,79 @@
-"""The `/ws` upgrade: simple-websocket's server, accepting permessage-deflate without context takeover.
+"""The `/ws` upgrade: the handshake, then the socket handed to the process's `SocketLoop`.
 
-Why not flask-sock's route as it is: simple-websocket accepts a browser's permessage-deflate offer with
-context takeover both ways, so every socket keeps its own compressor and decompressor between messages
-(about 300 KB each), and the same frame compresses to different bytes on every socket. Accepted with
-`server_no_context_takeover` and `client_no_context_takeover` (RFC 7692 7.1.1; every browser supports
-both), each message is compressed on its own: nothing stays per socket between messages, and a frame
-deflated once suits every socket that negotiated it (services.realtime.frames).
+permessage-deflate is accepted with `server_no_context_takeover` and `client_no_context_takeover`
+(RFC 7692 7.1.1; every browser supports both): each message is compressed on its own, so no socket
+keeps a compressor or a decompressor between messages (about 300 KB each with context takeover), and
+a frame deflated once suits every socket that negotiated it (services.realtime.frames).
 
-The route returns as flask-sock's does: under Werkzeug a response whose status line the connection's
-own shutdown keeps off the wire (services.web.socket.LiveConnection), under gunicorn nothing at all.
+After the 101 the request has nothing left to do. Under `python app.py` (services.web.serving) the
+request thread returns at once and the server leaves the socket open for the loop; under gunicorn's
+gevent worker the request's greenlet waits for the loop to finish with the socket (gunicorn closes
+the connection when the request returns). Either way the response object writes nothing: not one
+HTTP byte goes onto an upgraded socket.
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, Response, request
-from simple_websocket import ConnectionClosed, Server
+from flask import Flask, Response, jsonify, request
+from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 from wsproto.extensions import PerMessageDeflate
 
+from services.web.socket import write_timeout
+from services.web.socket_loop import SocketLoop
 
-class SharedDeflateServer(Server):
-    """simple-websocket's Server with its handshake's one choice changed: the deflate parameters.
-    `deflate` says whether the client's offer was accepted (frames then go out compressed)."""
-
-    deflate = False
-
-    def handshake(self) -> None:
-        head = b"GET / HTTP/1.1\r\n" + b"".join(
-            f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}\r\n".encode()
-            for key, value in self.environ.items() if key.startswith("HTTP_")) + b"\r\n"
-        self.ws.receive_data(head)
-        response = b""
-        for event in self.ws.events():
-            if isinstance(event, Request):
-                self.subprotocol = self.choose_subprotocol(event)
-                response += self.ws.send(AcceptConnection(subprotocol=self.subprotocol, extensions=[
-                    PerMessageDeflate(client_no_context_takeover=True, server_no_context_takeover=True)]))
-        self.deflate = b"permessage-deflate" in response.lower()
-        self.sock.send(response)
-        self.connected = bool(response)
+HANDOVER = "pulse.ws_handover"        # set by the embedded server: it can leave an upgraded socket open
+ADOPTED = "pulse.ws_adopted"          # set by the route: this request's socket now belongs to the loop
 
 
-def websocket_route(app: Flask, path: str, handler: Callable, options: dict) -> None:
-    """Serve WebSocket upgrades at `path` with `handler(ws)` (the route matches upgrade requests only)."""
+def handshake(environ: dict) -> tuple[WSConnection, bytes, bool]:
+    """The server's side of the opening handshake from the request's headers: the protocol state to
+    go on with, the 101 response to write (b"" if the request is not a valid upgrade) and whether
+    permessage-deflate was agreed."""
+    ws = WSConnection(ConnectionType.SERVER)
+    ws.receive_data(b"GET / HTTP/1.1\r\n" + b"".join(
+        f"{'-'.join(p.capitalize() for p in key[5:].split('_'))}: {value}\r\n".encode("latin-1")
+        for key, value in environ.items() if key.startswith("HTTP_")) + b"\r\n")
+    response = b""
+    for event in ws.events():
+        if isinstance(event, Request):
+            response += ws.send(AcceptConnection(extensions=[
+                PerMessageDeflate(client_no_context_takeover=True, server_no_context_takeover=True)]))
+    return ws, response, b"permessage-deflate" in response.lower()
+
+
+class _Upgraded(Response):
+    """The route's answer once the socket is the loop's: it writes nothing, whichever the server."""
+
+    def __call__(self, environ, start_response):
+        if "gunicorn.socket" in environ:
+            raise StopIteration()           # gunicorn: the request was handled, write no response
+        raise ConnectionAbortedError()      # Werkzeug: a dropped connection, nothing written
+
+
+def websocket_route(app: Flask, path: str, make_handler: Callable, config) -> SocketLoop:
+    """Serve WebSocket upgrades at `path`: `make_handler()` gives the connection (a LiveConnection)
+    once the request passed the gate. The loop starts with the first socket, not before."""
+    loop = SocketLoop(config.ws_frame_interval, config.ws_ping_interval, config.ws_max_message_bytes,
+                      write_timeout(config))
 
     def view():
-        ws = SharedDeflateServer(request.environ, **options)
-        try:
-            handler(ws)
-        except ConnectionClosed:
-            pass
-        try:
-            ws.close()
-        except Exception:       # noqa: BLE001 - already closed, whichever way
-            pass
-        mode = ws.mode
-
-        class Upgraded(Response):
-            def __call__(self, *args, **kwargs):
-                if mode == "gunicorn":
-                    raise StopIteration()
-                return super().__call__(*args, **kwargs) if mode == "werkzeug" else []
-
-        return Upgraded()
+        environ = request.environ
+        sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+        ws, response, deflate = handshake(environ)
+        if sock is None or not response:
+            return jsonify(error="bad_request", message="not a WebSocket upgrade this server can take"), 400
+        handler = make_handler()
+        sock.sendall(response)
+        handler.open()
+        peer = loop.adopt(sock, ws, deflate, handler)
+        if environ.get(HANDOVER):
+            environ[ADOPTED] = True
+        else:
+            peer.finished.wait()
+        return _Upgraded()
 
     view.__name__ = f"websocket_{path.strip('/').replace('/', '_') or 'root'}"
     app.route(path, websocket=True)(view)
+    return loop

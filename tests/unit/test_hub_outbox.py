@@ -1,6 +1,5 @@
 """Hub fan-out and the per-connection coalescing outbox (pure logic, fake clock where time matters)."""
 import json
-import threading
 
 from services.realtime.hub import InMemoryHub, Message, Subscription, topic
 from services.realtime.frames import FrameCache
@@ -61,7 +60,7 @@ def test_frames_coalesce_keyed_messages_and_cap_points():
     box.add("default:kpis", [Message("kpi_update", "kpis", '{"type":"kpi_update","v":2}')])
     box.add("default:iot", [point(i) for i in range(5)])
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":1}')])
-    [frame] = frame_messages(box.next_frame(timeout=0.01))
+    [frame] = frame_messages(box.take())
     assert frame["type"] == "batch" and frame["seq"] == 1000 and frame["dropped"] == 2      # the frame clock's tick
     kinds = [(m["type"], m.get("v", m.get("n", m.get("id")))) for m in frame["messages"]]
     assert kinds == [("kpi_update", 2), ("iot_update", 2), ("iot_update", 3), ("iot_update", 4), ("alert", 1)]
@@ -71,13 +70,13 @@ def test_frame_rate_is_limited_but_direct_replies_are_not():
     clock = FakeClock()
     box = Outbox(interval=0.1, clock=clock)
     box.add("default:iot", [point(1)])
-    assert len(box.next_frame(timeout=0.01)) == 1
+    assert len(box.take()) == 1
     box.add("default:iot", [point(2)])
-    assert box.next_frame(timeout=0.01) == []          # 100 ms have not passed on the fake clock
+    assert box.take() == []          # 100 ms have not passed on the fake clock
     box.direct('{"type":"pong"}')
-    assert box.next_frame(timeout=0.01) == ['{"type":"pong"}']
+    assert box.take() == ['{"type":"pong"}']
     clock.now += 0.1
-    [frame] = frame_messages(box.next_frame(timeout=0.01))
+    [frame] = frame_messages(box.take())
     assert frame["seq"] == 1001 and frame["messages"][0]["n"] == 2
 
 
@@ -87,7 +86,7 @@ def test_alerts_are_never_dropped_and_overflow_is_flagged():
     assert not box.overflowed
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":10}')])
     assert box.overflowed                      # the connection will be closed with 1013, not trimmed
-    [frame] = frame_messages(box.next_frame(timeout=0.01))
+    [frame] = frame_messages(box.take())
     assert [m["id"] for m in frame["messages"]] == list(range(11))
 
 
@@ -95,11 +94,11 @@ def test_a_stalled_client_gets_a_snapshot_instead_of_stale_deltas():
     clock = FakeClock()
     box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: '{"type":"snapshot"}', clock=clock)
     box.add("default:iot", [point(0)])
-    box.next_frame(timeout=0.01)
+    box.take()
     clock.now += 5                              # the sender was blocked for 5 s
     box.add("default:iot", [point(i) for i in range(1, 6)])
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
-    snapshot, batch = frame_messages(box.next_frame(timeout=0.01))
+    snapshot, batch = frame_messages(box.take())
     assert snapshot["type"] == "snapshot"
     assert [m["type"] for m in batch["messages"]] == ["alert"]   # the alert still arrives
     assert box.resyncs == 1
@@ -109,31 +108,33 @@ def test_a_stalled_client_gets_the_deltas_while_no_snapshot_can_be_had():
     clock = FakeClock()
     box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: None, clock=clock)   # database away
     box.add("default:iot", [point(0)])
-    box.next_frame(timeout=0.01)
+    box.take()
     clock.now += 5
     box.add("default:iot", [point(i) for i in range(1, 6)])
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
-    [batch] = frame_messages(box.next_frame(timeout=0.01))
+    [batch] = frame_messages(box.take())
     assert batch["type"] == "batch" and batch["dropped"] == 3
     assert [m["type"] for m in batch["messages"]] == ["iot_update", "iot_update", "alert"]
     assert box.resyncs == 0
 
 
-def test_next_frame_wakes_up_when_data_arrives():
-    box = Outbox(interval=0.0)
-    result = []
-    t = threading.Thread(target=lambda: result.append(box.next_frame(timeout=5)))
-    t.start()
-    box.add("default:iot", [point(1)])
-    t.join(2)
-    assert not t.is_alive() and len(result[0]) == 1
+def test_the_loop_is_woken_for_replies_closes_and_overflow_but_not_for_frames():
+    woken = []
+    box = Outbox(interval=0.1, max_reliable=1, clock=FakeClock(), on_ready=lambda: woken.append(1))
+    box.add("default:iot", [point(1)])                      # taken on the frame clock's next tick
+    assert woken == []
+    box.direct('{"type":"pong"}')
+    box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":1}')] * 2)   # over max_reliable
+    box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":3}')])       # still over: once
+    box.close()
+    assert len(woken) == 3 and box.overflowed and box.closed
 
 
 def test_closed_outbox_ignores_new_messages_and_returns_nothing():
     box = Outbox(interval=0.0)
     box.close()
     box.add("default:iot", [point(1)])
-    assert box.next_frame(timeout=0.01) == []
+    assert box.take() == []
 
 
 def test_sockets_taking_the_same_deliveries_on_the_same_tick_share_one_encoded_frame():
@@ -145,14 +146,14 @@ def test_sockets_taking_the_same_deliveries_on_the_same_tick_share_one_encoded_f
     hub.subscribe(Subscription(boxes[2].add), ["default:iot"])          # fewer channels: a frame of its own
     hub.publish("default:iot", [point(i) for i in range(3)])
     hub.publish("default:kpis", [Message("kpi_update", "kpis", '{"type":"kpi_update","v":1}')])
-    [a], [b], [c] = (box.next_frame(timeout=0.01) for box in boxes)
+    [a], [b], [c] = (box.take() for box in boxes)
     assert a is b and a is not c
     assert json.loads(a.text)["messages"] == json.loads(b.text)["messages"] != json.loads(c.text)["messages"]
     assert frames.stats() == {"frames_encoded": 2, "frames_shared": 1}
     assert a.wire(True) is b.wire(True) and a.wire(False) is b.wire(False)     # the bytes too, once each
     clock.now += 0.1                        # the next tick: equal deliveries again, a new frame (its own seq)
     hub.publish("default:iot", [point(9)])
-    [d], [e] = (box.next_frame(timeout=0.01) for box in boxes[:2])
+    [d], [e] = (box.take() for box in boxes[:2])
     assert d is e and json.loads(d.text)["seq"] == 1001 and d is not a
 
 
@@ -163,5 +164,5 @@ def test_a_socket_that_missed_a_delivery_does_not_get_the_others_frame():
     first.add("default:iot", batch)
     first.add("default:iot", [point(2)])
     late.add("default:iot", batch)
-    [a], [b] = first.next_frame(timeout=0.01), late.next_frame(timeout=0.01)
+    [a], [b] = first.take(), late.take()
     assert a is not b and len(json.loads(a.text)["messages"]) == 2 and len(json.loads(b.text)["messages"]) == 1

@@ -1,52 +1,17 @@
-"""LiveConnection when something fails inside it, in-process with a stand-in socket: an exception while
-handling a client message gets an `error` reply and the socket stays up; an exception anywhere else ends
-the socket with 1011. Either way nothing escapes `serve` (the WSGI server would write an HTTP 500 onto the
-upgraded socket) and the registry entry, the sender thread and the TCP connection are released. A database
+"""LiveConnection when something fails inside it, in-process without a socket (the socket loop calls
+these methods): an exception while handling a client message gets an `error` reply and the socket stays
+up; an exception in the periodic check ends the socket with 1011 after the replies already queued.
+Nothing escapes either, and `released` frees the registry entry and the hub subscription. A database
 that cannot be reached is not a failure of the socket: the message gets `database_unavailable`."""
 import json
-import threading
-import time
 from types import SimpleNamespace
 
-from simple_websocket import ConnectionClosed
-from wsproto.connection import ConnectionState
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.config import Config
 from services.realtime.connections import ConnectionRegistry
 from services.realtime.hub import InMemoryHub
 from services.web.socket import LiveConnection
-
-
-class StandInSocket:
-    """What LiveConnection uses of a simple_websocket.Server: it reads `inbox`, then the client leaves."""
-
-    def __init__(self, inbox, fail_receive: Exception | None = None):
-        self.inbox, self.fail_receive = list(inbox), fail_receive
-        self.sent, self.closed_with, self.connected, self.shut = [], None, True, False
-        self.sock = SimpleNamespace(sendall=lambda data: None, shutdown=self._shutdown, settimeout=lambda seconds: None)
-        self.thread = None
-        self.ws, self.deflate = SimpleNamespace(state=ConnectionState.OPEN), False   # wsproto's state; no deflate
-
-    def _shutdown(self, how):
-        self.shut = True
-
-    def receive(self, timeout=None):
-        if self.fail_receive is not None and not self.inbox:
-            raise self.fail_receive
-        if self.inbox:
-            return self.inbox.pop(0)
-        time.sleep(0.3)            # let the sender write the replies, then the client goes away
-        self.connected = False
-        return None
-
-    def send(self, data):
-        if not self.connected:
-            raise ConnectionClosed(1000, "")
-        self.sent.append(json.loads(data))
-
-    def close(self, reason=None, message=None):
-        self.closed_with, self.connected = (reason, message), False
 
 
 class FailingHub(InMemoryHub):
@@ -67,29 +32,50 @@ def runtime(hub=None, snapshot=None):
 USER = SimpleNamespace(id=1, username="ann", role="viewer", tenant="t1")
 
 
-def serve(ws, rt):
-    threads = threading.active_count()
-    conn = LiveConnection(ws, USER, rt)
-    conn.serve()                                  # returns, never raises
-    time.sleep(0.1)
-    assert rt.connections.all() == [] and ws.shut and threading.active_count() == threads
+class BrokenStatusHub(InMemoryHub):
+    def status(self):
+        raise RuntimeError("hub status broke")
+
+
+def opened(rt) -> LiveConnection:
+    conn = LiveConnection(USER, rt)
+    conn.open()
+    assert rt.connections.all() == [conn]
     return conn
 
 
+def replies(conn) -> list[dict]:
+    return [json.loads(text) for text in conn.outbox.take_direct()]
+
+
 def test_a_message_whose_handling_fails_gets_an_error_and_the_socket_stays_up():
-    ws = StandInSocket([json.dumps({"type": "subscribe", "channels": ["kpis"], "id": 1}),
-                        json.dumps({"type": "ping", "id": 2})])
-    serve(ws, runtime(FailingHub()))
-    kinds = [(m["type"], m.get("code"), m.get("id")) for m in ws.sent]
-    assert ("error", "server_error", None) in kinds and ("pong", None, 2) in kinds
-    assert ws.closed_with is None                 # the client left on its own
+    rt = runtime(FailingHub())
+    conn = opened(rt)
+    conn.message(json.dumps({"type": "subscribe", "channels": ["kpis"], "id": 1}))      # never raises
+    conn.message(json.dumps({"type": "ping", "id": 2}))
+    kinds = [(m["type"], m.get("code"), m.get("id")) for m in replies(conn)]
+    assert kinds[0][0] == "welcome" and ("error", "server_error", None) in kinds and ("pong", None, 2) in kinds
+    assert not conn.outbox.closed                   # no close asked for
 
 
-def test_an_exception_outside_a_message_closes_with_1011():
-    ws = StandInSocket([json.dumps({"type": "ping", "id": 1})], fail_receive=RuntimeError("reader broke"))
-    serve(ws, runtime())
-    assert ws.closed_with == (1011, "server error")
-    assert [m["type"] for m in ws.sent] == ["welcome", "pong"]
+def test_a_failure_outside_a_message_closes_with_1011_after_the_replies_queued():
+    rt = runtime(BrokenStatusHub())
+    conn = opened(rt)
+    conn.message(json.dumps({"type": "ping", "id": 1}))
+    conn.check()                                    # the periodic check fails: never raises either
+    assert conn.outbox.closed
+    code, reason, last_words = conn.closing()
+    assert (code, reason) == (1011, "server error")
+    assert [json.loads(t)["type"] for t in last_words] == ["welcome", "pong"]
+    conn.released()
+    assert rt.connections.all() == [] and rt.hub.subscriber_count() == 0
+
+
+def test_a_signed_out_socket_says_so_in_a_message_before_its_close():
+    conn = opened(runtime())
+    conn.close(4001, "signed out")
+    code, reason, last_words = conn.closing()
+    assert (code, reason) == (4001, "signed out") and json.loads(last_words[-1])["type"] == "session_ended"
 
 
 def test_nesting_deeper_than_the_limit_is_refused_before_parsing():
@@ -108,8 +94,9 @@ def test_nesting_deeper_than_the_limit_is_refused_before_parsing():
 
 
 def test_a_snapshot_asked_for_while_the_database_is_away_gets_database_unavailable_and_the_socket_stays_up():
-    ws = StandInSocket([json.dumps({"type": "snapshot", "id": 1}), json.dumps({"type": "ping", "id": 2})])
-    serve(ws, runtime(snapshot=database_away))
-    kinds = [(m["type"], m.get("code"), m.get("id")) for m in ws.sent]
+    conn = opened(runtime(snapshot=database_away))
+    conn.message(json.dumps({"type": "snapshot", "id": 1}))
+    conn.message(json.dumps({"type": "ping", "id": 2}))
+    kinds = [(m["type"], m.get("code"), m.get("id")) for m in replies(conn)]
     assert ("error", "database_unavailable", None) in kinds and ("pong", None, 2) in kinds
-    assert ws.closed_with is None
+    assert not conn.outbox.closed

@@ -1,0 +1,335 @@
+"""Every WebSocket of the process on one loop: no thread per socket.
+
+A thread per socket (or three, as before) costs its stack and its malloc arena once it has done real
+work, 100-500 KB a socket; a thousand dashboards would need a gigabyte and thousands of threads
+queueing for the GIL. Here one thread (under gunicorn's gevent worker, one greenlet) owns every socket
+after the handshake: it reads with wsproto, answers pings and closes, and on each tick of the frame
+clock takes every connection's due frame (services.realtime.frames: encoded once for all the
+sockets that take it) and writes it without blocking. Writes that do not fit wait in the socket's
+own queue; a socket with a backlog takes no new frame (its outbox coalesces meanwhile, and after
+two seconds resyncs it with a snapshot), and one that takes nothing for `write_timeout` is dropped.
+
+Client messages, and the periodic session and hub checks, may touch the database: they run on a
+small pool of workers, a socket's messages one at a time and in order, never on the loop.
+"""
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from wsproto import WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
+from wsproto.frame_protocol import CloseReason
+
+from services.realtime.frames import EncodedFrame, tick
+
+log = logging.getLogger(__name__)
+
+BACKLOG_BYTES = 256 * 1024        # a socket with this much unwritten takes no new frame
+CLOSE_WAIT_SECONDS = 1.0          # after our close frame, how long the client has to answer it
+CHECK_SECONDS = 1.0               # how often the connections' checks run (on the pool)
+RECV_BYTES = 65536
+WORKERS = 4
+
+
+class Handler(Protocol):
+    """What the loop needs of a connection (services.web.socket.LiveConnection)."""
+    outbox: object
+
+    def message(self, data) -> None: ...
+    def check(self) -> None: ...
+    def closing(self) -> tuple[int, str, list[str]]: ...
+    def released(self) -> None: ...
+
+
+class Peer:
+    """One socket's state on the loop."""
+
+    def __init__(self, sock: socket.socket, ws: WSConnection, deflate: bool, handler: Handler, now: float,
+                 ping_interval: float | None):
+        self.sock, self.ws, self.deflate, self.handler = sock, ws, deflate, handler
+        self.out: deque[memoryview] = deque()
+        self.out_bytes = 0
+        self.blocked_since: float | None = None
+        self.parts: list = []
+        self.size = 0
+        self.inbox: deque = deque()         # messages waiting for the pool, handled one at a time
+        self.busy = False
+        self.next_ping = now + ping_interval if ping_interval else None
+        self.awaiting_pong = False
+        self.close_by: float | None = None  # set once our close frame is queued
+        self.finished = threading.Event()
+
+
+class SocketLoop:
+    def __init__(self, interval: float, ping_interval: float | None, max_message: int | None, write_timeout: float):
+        self.interval, self.ping_interval = interval, ping_interval
+        self.max_message, self.write_timeout = max_message, write_timeout
+        self._lock = threading.Lock()
+        self._calls: deque = deque()
+        self._peers: set[Peer] = set()
+        self._thread: threading.Thread | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._wake_r = self._wake_w = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._next_check = 0.0
+
+    # -- from other threads ----------------------------------------------------------------------
+    def adopt(self, sock: socket.socket, ws: WSConnection, deflate: bool, handler: Handler) -> Peer:
+        """Take over an upgraded socket (the 101 already written); `peer.finished` is set once it is
+        closed and released."""
+        self._start()
+        peer = Peer(sock, ws, deflate, handler, time.monotonic(), self.ping_interval)
+        handler.outbox.on_ready = lambda: self.call(self._service, peer)
+        self.call(self._add, peer)
+        return peer
+
+    def call(self, fn, *args) -> None:
+        """Run `fn(*args)` on the loop, soon."""
+        self._calls.append((fn, args))
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass                    # a wake-up is already waiting (or the loop is gone)
+
+    def count(self) -> int:
+        return len(self._peers)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._selector = selectors.DefaultSelector()
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._wake_w.setblocking(False)
+            self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+            self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="ws-work")
+            self._thread = threading.Thread(target=self._run, name="ws-loop", daemon=True)
+            self._thread.start()
+
+    # -- the loop --------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            now = time.monotonic()
+            next_tick = (tick(now, self.interval) + 1) * self.interval
+            for key, mask in self._selector.select(max(0.0, next_tick - now)):
+                try:
+                    if key.data is None:
+                        self._drain_wake()
+                    elif mask & selectors.EVENT_READ:
+                        self._read(key.data)
+                    if key.data is not None and mask & selectors.EVENT_WRITE:
+                        self._flush(key.data)
+                except Exception:           # noqa: BLE001 - one socket's failure ends that socket only
+                    log.exception("websocket loop: a socket failed")
+                    self._finish(key.data)
+            while self._calls:
+                fn, args = self._calls.popleft()
+                try:
+                    fn(*args)
+                except Exception:           # noqa: BLE001
+                    log.exception("websocket loop: a call failed")
+            if time.monotonic() >= next_tick:
+                self._tick(time.monotonic())
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _add(self, peer: Peer) -> None:
+        peer.sock.setblocking(False)
+        self._peers.add(peer)
+        self._selector.register(peer.sock, selectors.EVENT_READ, peer)
+        self._service(peer)
+
+    def _tick(self, now: float) -> None:
+        check = now >= self._next_check
+        if check:
+            self._next_check = now + CHECK_SECONDS
+        for peer in list(self._peers):
+            try:
+                self._service(peer, now, frames=True)
+            except Exception:               # noqa: BLE001
+                log.exception("websocket loop: servicing a socket failed")
+                self._finish(peer)
+        if check:
+            self._pool.submit(self._check, [p.handler for p in self._peers if p.close_by is None])
+
+    def _service(self, peer: Peer, now: float | None = None, frames: bool = False) -> None:
+        """Write what the connection has for its socket: replies now, a due frame on a tick; start the
+        close it asked for; ping; give up on a socket that takes nothing or never answers our close."""
+        if peer not in self._peers:
+            return
+        now = time.monotonic() if now is None else now
+        outbox = peer.handler.outbox
+        if peer.close_by is not None:
+            if now >= peer.close_by:
+                self._finish(peer)
+            return
+        if outbox.closed or outbox.overflowed:
+            self._close(peer)
+            return
+        if frames and peer.out_bytes < BACKLOG_BYTES:
+            items = outbox.take()
+        else:
+            items = outbox.take_direct()
+        for item in items:
+            self._queue(peer, item.wire(peer.deflate) if isinstance(item, EncodedFrame)
+                        else peer.ws.send(TextMessage(data=item)))
+        if peer.next_ping is not None and now >= peer.next_ping:
+            if peer.awaiting_pong:
+                self._close(peer, (CloseReason.POLICY_VIOLATION, "Ping/Pong timeout"))
+                return
+            peer.awaiting_pong, peer.next_ping = True, now + self.ping_interval
+            self._queue(peer, peer.ws.send(Ping()))
+        if peer.blocked_since is not None and now - peer.blocked_since > self.write_timeout:
+            log.info("websocket: a client took nothing for %.0f s; dropping it", now - peer.blocked_since)
+            self._finish(peer)
+
+    @staticmethod
+    def _check(handlers: list) -> None:
+        """On the pool: the connections' periodic checks (session, hub); each closes its socket if it must."""
+        for handler in handlers:
+            try:
+                handler.check()
+            except Exception:               # noqa: BLE001
+                log.exception("websocket: a connection's check failed")
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _read(self, peer: Peer) -> None:
+        try:
+            data = peer.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._finish(peer)
+            return
+        peer.ws.receive_data(data)
+        for event in peer.ws.events():
+            if isinstance(event, Message):
+                peer.size += len(event.data)
+                if self.max_message and peer.size > self.max_message:
+                    self._close(peer, (CloseReason.MESSAGE_TOO_BIG, "Message is too big"))
+                    return
+                peer.parts.append(event.data)
+                if event.message_finished:
+                    joined = ("" if isinstance(event, TextMessage) else b"").join(peer.parts)
+                    peer.parts, peer.size = [], 0
+                    self._received(peer, joined)
+            elif isinstance(event, Ping):
+                if peer.ws.state is ConnectionState.OPEN:
+                    self._queue(peer, peer.ws.send(event.response()))
+            elif isinstance(event, Pong):
+                peer.awaiting_pong = False
+            elif isinstance(event, CloseConnection):
+                if peer.ws.state is not ConnectionState.CLOSED:    # the client spoke first (or wsproto for it)
+                    self._queue(peer, peer.ws.send(CloseConnection(event.code, event.reason)))
+                self._finish(peer)
+                return
+
+    def _received(self, peer: Peer, data) -> None:
+        peer.inbox.append(data)
+        if not peer.busy:
+            peer.busy = True
+            self._pool.submit(self._handle, peer)
+
+    def _handle(self, peer: Peer) -> None:
+        """On the pool: the socket's messages in order, one at a time."""
+        while True:
+            try:
+                data = peer.inbox.popleft()
+            except IndexError:
+                self.call(self._idle, peer)
+                return
+            try:
+                peer.handler.message(data)
+            except Exception:               # noqa: BLE001 - LiveConnection.message answers errors itself
+                log.exception("websocket: handling a message failed")
+
+    def _idle(self, peer: Peer) -> None:
+        if peer.inbox:
+            self._pool.submit(self._handle, peer)
+        else:
+            peer.busy = False
+
+    # -- writing and closing ---------------------------------------------------------------------
+    def _queue(self, peer: Peer, data: bytes) -> None:
+        if data:
+            peer.out.append(memoryview(data))
+            peer.out_bytes += len(data)
+        self._flush(peer)
+
+    def _flush(self, peer: Peer) -> None:
+        while peer.out:
+            chunk = peer.out[0]
+            try:
+                sent = peer.sock.send(chunk)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._finish(peer)
+                return
+            peer.out_bytes -= sent
+            if sent < len(chunk):
+                peer.out[0] = chunk[sent:]
+                if peer.blocked_since is None:
+                    peer.blocked_since = time.monotonic()
+                    self._selector.modify(peer.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, peer)
+                return
+            peer.out.popleft()
+        if peer.blocked_since is not None:
+            peer.blocked_since = None
+            self._selector.modify(peer.sock, selectors.EVENT_READ, peer)
+
+    def _close(self, peer: Peer, why: tuple[int, str] | None = None) -> None:
+        """Send the connection's last words and a close frame; the client has CLOSE_WAIT_SECONDS to answer."""
+        if peer.close_by is not None or peer not in self._peers:
+            return
+        code, reason, last_words = peer.handler.closing() if why is None else (*why, [])
+        for text in last_words:
+            self._queue(peer, peer.ws.send(TextMessage(data=text)))
+        if peer.ws.state is ConnectionState.OPEN:
+            self._queue(peer, peer.ws.send(CloseConnection(code, reason)))
+        peer.close_by = time.monotonic() + CLOSE_WAIT_SECONDS
+
+    def _finish(self, peer: Peer) -> None:
+        """The end, however it came: write what can still go, shut the TCP connection, release."""
+        if peer is None or peer not in self._peers:
+            return
+        self._peers.discard(peer)
+        try:
+            self._selector.unregister(peer.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        for chunk in peer.out:
+            try:
+                peer.sock.send(chunk)
+            except OSError:
+                break
+        try:
+            peer.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        peer.sock.close()
+        self._pool.submit(self._release, peer)
+
+    def _release(self, peer: Peer) -> None:
+        try:
+            peer.handler.released()
+        except Exception:                   # noqa: BLE001
+            log.exception("websocket: releasing a connection failed")
+        finally:
+            peer.finished.set()
