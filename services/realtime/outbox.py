@@ -14,10 +14,13 @@ Frames go out at most once per `interval` seconds, on the process's frame clock 
 services.realtime.frames.tick), so that every socket with the same subscriptions takes the same messages
 at the same tick and `FrameCache` encodes their frame once; a frame's `seq` is its tick. Replies to the
 client's own requests (pong, error, snapshot) go out at once. If the client has been unable to take frames for `stall_seconds`
-and points were dropped meanwhile, its next frame is a fresh snapshot instead of stale deltas.
+and points were dropped meanwhile, it gets a fresh snapshot instead of stale deltas: `take` then asks for
+one (`resync_wanted`) and sends nothing more until `resync` (on a worker: it reads the database) has
+put it first in line.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -26,6 +29,8 @@ from typing import Callable
 from services.realtime.frames import EncodedFrame, FrameCache, tick
 from services.realtime.hub import Message, channel_of
 from services.realtime.protocol import batch_frame
+
+log = logging.getLogger(__name__)
 
 DROPPABLE_CHANNELS = frozenset({"iot"})
 MAX_INPUTS = 1000          # hub deliveries remembered for the frame's cache key; past that it is not shared
@@ -50,6 +55,7 @@ class Outbox:
         self._direct: deque = deque()
         self._dropped = 0
         self._inputs: list | None = []   # (topic, message list) delivered since the last frame: its cache key
+        self._resync: str | None = None    # "wanted" -> "building" -> None (done), or "unavailable" (deltas next)
         self.seq = 0
         self.last_frame_at = 0.0
         self.closed = False
@@ -126,33 +132,56 @@ class Outbox:
         with self._lock:
             out: list[str | EncodedFrame] = list(self._direct)
             self._direct.clear()
-            if not self.closed and self.pending():
+            if not self.closed and self.pending() and self._resync not in ("wanted", "building"):
                 now = self.clock() if now is None else now
                 if now >= self._due(now):
-                    out.extend(self._take_frame(now))
+                    stalled = self.last_frame_at and now - self.last_frame_at > self.stall_seconds
+                    if stalled and self._dropped and self.snapshot is not None and self._resync is None:
+                        self._resync = "wanted"
+                    else:
+                        self._resync = None
+                        out.append(self._take_frame(now))
             return out
 
-    def _take_frame(self, now: float) -> list[str | EncodedFrame]:
-        frames: list[str | EncodedFrame] = []
-        stalled = self.last_frame_at and now - self.last_frame_at > self.stall_seconds
-        snapshot = self.snapshot() if self.snapshot is not None and stalled and self._dropped else None
-        if snapshot is not None:       # None: no snapshot to be had now (its database is away); deltas then
-            # Behind: deltas would be stale; send the current state, then the alerts it missed.
-            frames.append(snapshot)
+    def claim_resync(self) -> bool:
+        """True once per wanted resync: the caller then runs `resync` (off the socket loop)."""
+        with self._lock:
+            if self._resync != "wanted":
+                return False
+            self._resync = "building"
+            return True
+
+    def resync(self) -> None:
+        """Put a fresh snapshot first in line in place of the stale deltas (the alerts pending since stay,
+        for the next frame). No snapshot to be had now (its database is away): the deltas go after all."""
+        try:
+            snapshot = self.snapshot()
+        except Exception:                   # noqa: BLE001 - the socket must not wait for it forever
+            log.exception("a resync's snapshot failed; the deltas go instead")
+            snapshot = None
+        with self._lock:
+            if snapshot is None:
+                self._resync = "unavailable"
+                return
+            self._direct.append(snapshot)
             self._keyed.clear()
             self._points.clear()
+            self._dropped = 0
+            self._inputs = None             # what is left (the alerts) is this socket's own: not shared
             self.resyncs += 1
-            messages = self._reliable
-        else:
-            messages = [*self._keyed.values(), *self._points, *self._reliable]
+            self._resync = None
+        self._ready()
+
+    def _take_frame(self, now: float) -> EncodedFrame:
+        messages = [*self._keyed.values(), *self._points, *self._reliable]
         self.seq = max(self.seq + 1, tick(now, self.interval) if self.interval > 0 else 0)
         dropped, inputs = self._dropped, self._inputs
         build = lambda: batch_frame(self.seq, messages, dropped)   # noqa: E731
-        if snapshot is None and inputs is not None:     # the same deliveries make the same frame: share it
+        if inputs is not None:              # the same deliveries make the same frame: share it
             key = (self.seq, dropped, *((name, id(delivered)) for name, delivered in inputs))
-            frames.append(self.frames.get(key, inputs, build))
+            frame = self.frames.get(key, inputs, build)
         else:
-            frames.append(EncodedFrame(build()))
+            frame = EncodedFrame(build())
         self.points_dropped_total += self._dropped
         self._keyed.clear()
         self._points.clear()
@@ -161,4 +190,4 @@ class Outbox:
         self._inputs = []
         self.last_frame_at = now
         self.frames_sent += 1
-        return frames
+        return frame

@@ -181,12 +181,14 @@ class SocketLoop:
             self._close(peer)
             return
         if frames and peer.out_bytes < BACKLOG_BYTES:
-            items = outbox.take()
+            items = outbox.take(now)            # the tick's time for all: one seq, so one frame per content
         else:
             items = outbox.take_direct()
         for item in items:
             self._queue(peer, item.wire(peer.deflate) if isinstance(item, EncodedFrame)
                         else peer.ws.send(TextMessage(data=item)))
+        if outbox.claim_resync():           # behind: a fresh snapshot, built where the database may be waited for
+            self._pool.submit(outbox.resync)
         if peer.next_ping is not None and now >= peer.next_ping:
             if peer.awaiting_pong:
                 self._close(peer, (CloseReason.POLICY_VIOLATION, "Ping/Pong timeout"))
