@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from services.realtime.frames import FrameCache
+from services.realtime.frames import FrameCache, RecentTexts
 from services.realtime.hub import CHANNELS
 from services.realtime.outbox import Outbox
 from services.realtime.protocol import close_code_for
@@ -36,6 +36,7 @@ class ConnectionRegistry:
         self._lock = threading.Lock()
         self._connections: dict[int, "Connection"] = {}
         self.frames = FrameCache()          # their batch frames, encoded once per tick and content
+        self.snapshots = RecentTexts()      # their resync snapshots, built once per tenant and filter at a time
         self.opened_total = 0
         self._closed_counts = dict.fromkeys((name for name, _ in FRAME_COUNTERS), 0)   # of sockets gone
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import struct
 import threading
+import time
 import zlib
-from typing import Callable
+from typing import Callable, Hashable
 
 OPCODE_TEXT = 0x1
 FIN, RSV1 = 0x80, 0x40
@@ -104,3 +105,29 @@ class FrameCache:
     def stats(self) -> dict:
         with self._lock:
             return {"frames_encoded": self.built, "frames_shared": self.shared}
+
+
+class RecentTexts:
+    """A text (a snapshot) built at most once per `ttl` seconds per key, for every socket that asks
+    meanwhile: after a stall or a hub resync every socket of a tenant wants the same snapshot at once,
+    and building it reads the database."""
+
+    def __init__(self, ttl: float = 0.25, clock=time.monotonic):
+        self.ttl, self.clock = ttl, clock
+        self._lock = threading.Lock()
+        self._texts: dict[Hashable, tuple[float, str]] = {}
+        self.built = self.shared = 0
+
+    def get(self, key: Hashable, build: Callable[[], str]) -> str:
+        now = self.clock()
+        with self._lock:
+            found = self._texts.get(key)
+            if found is not None and now - found[0] < self.ttl:
+                self.shared += 1
+                return found[1]
+        text = build()                      # outside the lock (it reads the database); may raise
+        with self._lock:
+            self.built += 1
+            self._texts = {k: v for k, v in self._texts.items() if now - v[0] < self.ttl}
+            self._texts[key] = (now, text)
+        return text

@@ -13,8 +13,8 @@ pipeline or any other client. The outbox is bounded by construction:
 Frames go out at most once per `interval` seconds, on the process's frame clock (the interval's grid,
 services.realtime.frames.tick), so that every socket with the same subscriptions takes the same messages
 at the same tick and `FrameCache` encodes their frame once; a frame's `seq` is its tick. Replies to the
-client's own requests (pong, error, snapshot) go out at once. If the client has been unable to take frames for `stall_seconds`
-and points were dropped meanwhile, it gets a fresh snapshot instead of stale deltas: `take` then asks for
+client's own requests (pong, error, snapshot) go out at once. If what waits for the client has waited `stall_seconds` (it
+could not take frames) and points were dropped meanwhile, it gets a fresh snapshot instead of stale deltas: `take` then asks for
 one (`resync_wanted`) and sends nothing more until `resync` (on a worker: it reads the database) has
 put it first in line.
 """
@@ -57,6 +57,7 @@ class Outbox:
         self._inputs: list | None = []   # (topic, message list) delivered since the last frame: its cache key
         self._resync: str | None = None    # "wanted" -> "building" -> None (done), or "unavailable" (deltas next)
         self.seq = 0
+        self.pending_since = 0.0            # when what waits now began to wait
         self.last_frame_at = 0.0
         self.closed = False
         self.overflowed = False
@@ -71,6 +72,8 @@ class Outbox:
         with self._lock:
             if self.closed:
                 return
+            if not self.pending():
+                self.pending_since = self.clock()
             if self._inputs is not None:
                 self._inputs.append((topic_name, messages))
                 if len(self._inputs) > MAX_INPUTS:
@@ -135,7 +138,7 @@ class Outbox:
             if not self.closed and self.pending() and self._resync not in ("wanted", "building"):
                 now = self.clock() if now is None else now
                 if now >= self._due(now):
-                    stalled = self.last_frame_at and now - self.last_frame_at > self.stall_seconds
+                    stalled = now - self.pending_since > self.stall_seconds     # waiting, not idle, that long
                     if stalled and self._dropped and self.snapshot is not None and self._resync is None:
                         self._resync = "wanted"
                     else:

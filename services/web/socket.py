@@ -208,10 +208,12 @@ class LiveConnection:
         return protocol.encode(self.runtime.snapshot(self.tenant, selection=self.selection))
 
     def _snapshot_if_reachable(self) -> str | None:
-        """A snapshot, or None while the database cannot be reached (its alerts live there): a resync
-        then waits for the database (the hub check tries again), the socket stays open."""
+        """A resync's snapshot, or None while the database cannot be reached (its alerts live there): a
+        resync then waits for the database (the hub check tries again), the socket stays open. Shared
+        with the sockets of the same tenant and filter that resync within a quarter of a second (after a
+        stall or a hub resync they all do at once): services.realtime.frames.RecentTexts."""
         try:
-            return self._snapshot_json()
+            return self.runtime.connections.snapshots.get((self.tenant, self.selection), self._snapshot_json)
         except Exception as exc:
             if not unavailable(exc):
                 raise

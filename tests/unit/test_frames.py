@@ -7,7 +7,8 @@ from wsproto.connection import Connection
 from wsproto.events import TextMessage
 from wsproto.extensions import PerMessageDeflate
 
-from services.realtime.frames import DEFLATE_TAIL, EncodedFrame, FrameCache, deflate_message, tick, wire_frame
+from services.realtime.frames import (DEFLATE_TAIL, EncodedFrame, FrameCache, RecentTexts, deflate_message, tick,
+                                     wire_frame)
 
 
 def client(deflate: bool) -> Connection:
@@ -59,3 +60,18 @@ def test_the_cache_keeps_one_tick_and_counts():
 
 def test_tick_is_the_interval_grid():
     assert tick(100.05, 0.1) == 1000 and tick(100.15, 0.1) == 1001 and tick(0.0, 0.1) == 0
+
+
+def test_recent_texts_are_built_once_per_key_within_their_ttl():
+    now = [10.0]
+    texts, built = RecentTexts(ttl=0.25, clock=lambda: now[0]), []
+
+    def build(text):
+        return lambda: built.append(text) or text
+
+    assert texts.get(("t1", None), build("a")) == "a"
+    assert texts.get(("t1", None), build("b")) == "a"        # within the ttl: the same text
+    assert texts.get(("t2", None), build("c")) == "c"        # another tenant: its own
+    now[0] += 0.3
+    assert texts.get(("t1", None), build("d")) == "d" and built == ["a", "c", "d"]
+    assert (texts.built, texts.shared) == (3, 1)

@@ -95,9 +95,9 @@ def test_a_stalled_client_gets_a_snapshot_instead_of_stale_deltas():
     box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: '{"type":"snapshot"}', clock=clock)
     box.add("default:iot", [point(0)])
     box.take()
-    clock.now += 5                              # the sender was blocked for 5 s
     box.add("default:iot", [point(i) for i in range(1, 6)])
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
+    clock.now += 5                              # it could take no frame for 5 s while this waited
     assert box.take() == [] and box.claim_resync() and not box.claim_resync()   # asked for, once
     assert box.take() == []                     # nothing stale goes while the snapshot is built
     box.resync()                                # on a worker: it reads the database
@@ -107,14 +107,25 @@ def test_a_stalled_client_gets_a_snapshot_instead_of_stale_deltas():
     assert box.resyncs == 1
 
 
+def test_a_quiet_spell_is_not_a_stall():
+    clock = FakeClock()
+    box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: '{"type":"snapshot"}', clock=clock)
+    box.add("default:iot", [point(0)])
+    box.take()
+    clock.now += 5                              # nothing to send for 5 s, then a burst over the cap
+    box.add("default:iot", [point(i) for i in range(1, 6)])
+    [batch] = frame_messages(box.take())
+    assert batch["type"] == "batch" and batch["dropped"] == 3 and box.resyncs == 0
+
+
 def test_a_stalled_client_gets_the_deltas_while_no_snapshot_can_be_had():
     clock = FakeClock()
     box = Outbox(interval=0.1, max_points=2, stall_seconds=2.0, snapshot=lambda: None, clock=clock)   # database away
     box.add("default:iot", [point(0)])
     box.take()
-    clock.now += 5
     box.add("default:iot", [point(i) for i in range(1, 6)])
     box.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
+    clock.now += 5
     assert box.take() == [] and box.claim_resync()
     box.resync()
     [batch] = frame_messages(box.take())
