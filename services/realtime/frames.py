@@ -51,12 +51,13 @@ def deflate_message(data: bytes) -> bytes:
 
 
 class EncodedFrame:
-    """A frame's text and, built on first use and then kept, its bytes on the wire, plain or deflated."""
+    """A frame's text and, built on first use and then kept, its bytes on the wire, plain or deflated;
+    `dropped` and `merged`: what coalescing left out of it (counted by every socket that sends it)."""
 
-    __slots__ = ("text", "_plain", "_deflated", "_lock")
+    __slots__ = ("text", "dropped", "merged", "_plain", "_deflated", "_lock")
 
-    def __init__(self, text: str):
-        self.text = text
+    def __init__(self, text: str, dropped: int = 0, merged: int = 0):
+        self.text, self.dropped, self.merged = text, dropped, merged
         self._plain: bytes | None = None
         self._deflated: bytes | None = None
         self._lock = threading.Lock()
@@ -85,7 +86,7 @@ class FrameCache:
         self.built = 0          # frames encoded
         self.shared = 0         # frames handed out again from the cache
 
-    def get(self, key: tuple, inputs, build: Callable[[], str]) -> EncodedFrame:
+    def get(self, key: tuple, inputs, build: Callable[[], EncodedFrame]) -> EncodedFrame:
         """The frame for `key` (its first element the tick), built by `build` if this tick has not yet;
         `inputs`: the objects whose identities the key names, kept with the frame."""
         with self._lock:
@@ -95,7 +96,7 @@ class FrameCache:
             if found is not None:
                 self.shared += 1
                 return found[0]
-        frame = EncodedFrame(build())       # outside the lock: other keys are built meanwhile
+        frame = build()                     # outside the lock: other keys are built meanwhile
         with self._lock:
             self.built += 1
             if key[0] == self._tick:

@@ -37,6 +37,17 @@ class Message(NamedTuple):
 Deliver = Callable[[str, list[Message]], None]
 
 
+class Delivery(list):
+    """One publish's messages as every subscriber gets them (the same list object: an outbox names a
+    frame by it), with the count each outbox would otherwise make per socket."""
+
+    __slots__ = ("unkeyed",)
+
+    def __init__(self, messages):
+        super().__init__(messages)
+        self.unkeyed = sum(1 for m in self if m.key is None)
+
+
 def topic(tenant: str, channel: str) -> str:
     return f"{tenant}:{channel}"
 
@@ -114,6 +125,8 @@ class InMemoryHub(Hub):
             return
         with self._lock:
             targets = list(self._subscribers.get(topic_name, {}).values())
+        if not isinstance(messages, Delivery):
+            messages = Delivery(messages)
         for sub in targets:
             try:
                 sub.deliver(topic_name, messages)

@@ -1,8 +1,9 @@
 """Per-connection coalescing queue: what one WebSocket client has yet to receive.
 
 The hub adds messages from the ingest thread; the socket loop takes frames on its ticks, and is
-woken (`on_ready`) for replies and closes. The two never wait on each other beyond a short lock, so a slow or stalled client cannot slow the
-pipeline or any other client. The outbox is bounded by construction:
+woken (`on_ready`) for replies, closes and overflows. The two never wait on each other beyond a
+short lock, so a slow or stalled client cannot slow the pipeline or any other client. What a frame
+carries:
 
 - keyed messages (KPIs, health per entity, system stats) replace their unsent predecessor;
 - points (`iot` channel) keep only the newest `max_points`; the rest are counted as `dropped`;
@@ -10,13 +11,17 @@ pipeline or any other client. The outbox is bounded by construction:
   too far behind to catch up frame by frame and the connection is told to close (1013), after which
   the client reconnects and fetches what it missed by alert id. Nothing is dropped silently.
 
+Adding costs O(1) per socket: the outbox keeps the hub's message lists as they came (`_inputs`) and
+coalesces only when a frame is taken, once for every socket that took the same lists on the same
+tick (`FrameCache`: a thousand sockets, one coalescing, one encoding). A socket that takes no frame
+for many deliveries folds them into bounded state (`FOLD_AT`), so its memory stays bounded too.
+
 Frames go out at most once per `interval` seconds, on the process's frame clock (the interval's grid,
-services.realtime.frames.tick), so that every socket with the same subscriptions takes the same messages
-at the same tick and `FrameCache` encodes their frame once; a frame's `seq` is its tick. Replies to the
-client's own requests (pong, error, snapshot) go out at once. If what waits for the client has waited `stall_seconds` (it
-could not take frames) and points were dropped meanwhile, it gets a fresh snapshot instead of stale deltas: `take` then asks for
-one (`resync_wanted`) and sends nothing more until `resync` (on a worker: it reads the database) has
-put it first in line.
+services.realtime.frames.tick); a frame's `seq` is its tick. Replies to the client's own requests
+(pong, error, snapshot) go out at once. If what waits for the client has waited `stall_seconds` (it
+could not take frames) and points were dropped meanwhile, it gets a fresh snapshot instead of stale
+deltas: `take` asks for one (`claim_resync`) and sends nothing more until `resync` (on a worker: it
+reads the database) has put it first in line.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from typing import Callable
+from typing import Callable, Iterable
 
 from services.realtime.frames import EncodedFrame, FrameCache, tick
 from services.realtime.hub import Message, channel_of
@@ -33,7 +38,47 @@ from services.realtime.protocol import batch_frame
 log = logging.getLogger(__name__)
 
 DROPPABLE_CHANNELS = frozenset({"iot"})
-MAX_INPUTS = 1000          # hub deliveries remembered for the frame's cache key; past that it is not shared
+FOLD_AT = 64               # deliveries kept as they came; past that they are folded (a socket that takes no frames)
+
+
+def unkeyed(messages: list[Message]) -> int:
+    """Messages without a coalescing key (the hub counts them once per publish: services.realtime.hub.Delivery)."""
+    count = getattr(messages, "unkeyed", None)
+    return sum(1 for m in messages if m.key is None) if count is None else count
+
+
+class Coalesced:
+    """Deliveries coalesced: the keyed messages by key (latest wins, moved to the end), the newest points,
+    every reliable message; `dropped` points over the cap and `merged` keyed messages replaced."""
+
+    def __init__(self, max_points: int):
+        self.keyed: OrderedDict = OrderedDict()
+        self.points: deque = deque(maxlen=max_points)
+        self.reliable: list[Message] = []
+        self.dropped = self.merged = 0
+
+    def add(self, deliveries: Iterable[tuple[str, list[Message]]]) -> "Coalesced":
+        for channel, messages in deliveries:
+            for m in messages:
+                if m.key is not None:
+                    if self.keyed.pop((channel, m.key), None) is not None:
+                        self.merged += 1
+                    self.keyed[(channel, m.key)] = m
+                elif channel in DROPPABLE_CHANNELS:
+                    if len(self.points) == self.points.maxlen:
+                        self.dropped += 1
+                    self.points.append(m)
+                else:
+                    self.reliable.append(m)
+        return self
+
+    def deliveries(self) -> list[tuple[str, list[Message]]]:
+        """The same content as deliveries again (to fold more into it, or to coalesce it with later ones)."""
+        return [(channel, [m]) for (channel, _), m in self.keyed.items()] + \
+            [(next(iter(DROPPABLE_CHANNELS)), list(self.points)), ("", self.reliable)]
+
+    def frame_text(self, seq: int) -> str:
+        return batch_frame(seq, [m.json for m in (*self.keyed.values(), *self.points, *self.reliable)], self.dropped)
 
 
 class Outbox:
@@ -49,13 +94,11 @@ class Outbox:
         self.clock = clock
         self._lock = threading.Lock()
         self.on_ready = on_ready        # called (outside the lock) when a reply, a close or an overflow waits
-        self._keyed: OrderedDict = OrderedDict()
-        self._points: deque = deque(maxlen=max_points)
-        self._reliable: list[str] = []
+        self._inputs: list[tuple[str, list[Message]]] = []   # deliveries since the last frame, as they came
+        self._folded: Coalesced | None = None     # what was folded (then the frame is this socket's own)
+        self._points = self._reliable = 0         # points and reliable messages waiting
         self._direct: deque = deque()
-        self._dropped = 0
-        self._inputs: list | None = []   # (topic, message list) delivered since the last frame: its cache key
-        self._resync: str | None = None    # "wanted" -> "building" -> None (done), or "unavailable" (deltas next)
+        self._resync: str | None = None   # "wanted" -> "building" -> None (done), or "unavailable" (deltas next)
         self.seq = 0
         self.pending_since = 0.0            # when what waits now began to wait
         self.last_frame_at = 0.0
@@ -72,28 +115,28 @@ class Outbox:
         with self._lock:
             if self.closed:
                 return
-            if not self.pending():
+            if not self._inputs and self._folded is None:
                 self.pending_since = self.clock()
-            if self._inputs is not None:
-                self._inputs.append((topic_name, messages))
-                if len(self._inputs) > MAX_INPUTS:
-                    self._inputs = None
-            for m in messages:
-                if m.key is not None:
-                    if self._keyed.pop((channel, m.key), None) is not None:
-                        self.messages_merged += 1     # an unsent update replaced by a newer one
-                    self._keyed[(channel, m.key)] = m.json
-                elif channel in DROPPABLE_CHANNELS:
-                    if len(self._points) == self.max_points:
-                        self._dropped += 1
-                    self._points.append(m.json)
-                else:
-                    self._reliable.append(m.json)
-            newly_over = len(self._reliable) > self.max_reliable and not self.overflowed
+            self._inputs.append((channel, messages))
+            if channel in DROPPABLE_CHANNELS:
+                self._points += len(messages)
+            else:
+                self._reliable += unkeyed(messages)
+            if len(self._inputs) > FOLD_AT:
+                self._fold()
+            newly_over = self._reliable > self.max_reliable and not self.overflowed
             if newly_over:
                 self.overflowed = True
         if newly_over:
             self._ready()           # frames wait for their tick; an overflow closes the socket now
+
+    def _fold(self) -> None:
+        folded = Coalesced(self.max_points)
+        if self._folded is not None:
+            folded.add(self._folded.deliveries())
+            folded.dropped, folded.merged = self._folded.dropped, self._folded.merged
+        self._folded = folded.add(self._inputs)
+        self._inputs = []
 
     def direct(self, encoded: str) -> None:
         """Queue a reply to send ahead of any frame and outside the rate limit."""
@@ -120,7 +163,7 @@ class Outbox:
 
     # -- consumer side (the socket loop, services.web.socket_loop) ---------------------------
     def pending(self) -> bool:
-        return bool(self._keyed or self._points or self._reliable)
+        return bool(self._inputs) or self._folded is not None
 
     def _due(self, now: float) -> float:
         """When the next frame may go: the first tick of the frame clock after the last frame's."""
@@ -139,7 +182,8 @@ class Outbox:
                 now = self.clock() if now is None else now
                 if now >= self._due(now):
                     stalled = now - self.pending_since > self.stall_seconds     # waiting, not idle, that long
-                    if stalled and self._dropped and self.snapshot is not None and self._resync is None:
+                    dropped = self._points > self.max_points
+                    if stalled and dropped and self.snapshot is not None and self._resync is None:
                         self._resync = "wanted"
                     else:
                         self._resync = None
@@ -167,30 +211,32 @@ class Outbox:
                 self._resync = "unavailable"
                 return
             self._direct.append(snapshot)
-            self._keyed.clear()
-            self._points.clear()
-            self._dropped = 0
-            self._inputs = None             # what is left (the alerts) is this socket's own: not shared
+            self._fold()                    # keep only the alerts (this socket's own frame from now)
+            self._folded.keyed.clear()
+            self._folded.points.clear()
+            self._folded.dropped = 0
+            self._points = 0
             self.resyncs += 1
             self._resync = None
         self._ready()
 
     def _take_frame(self, now: float) -> EncodedFrame:
-        messages = [*self._keyed.values(), *self._points, *self._reliable]
         self.seq = max(self.seq + 1, tick(now, self.interval) if self.interval > 0 else 0)
-        dropped, inputs = self._dropped, self._inputs
-        build = lambda: batch_frame(self.seq, messages, dropped)   # noqa: E731
-        if inputs is not None:              # the same deliveries make the same frame: share it
-            key = (self.seq, dropped, *((name, id(delivered)) for name, delivered in inputs))
-            frame = self.frames.get(key, inputs, build)
+        seq, inputs = self.seq, self._inputs
+        if self._folded is None:            # the same deliveries on the same tick make the same frame: share it
+            key = (seq, *((channel, id(delivered)) for channel, delivered in inputs))
+            frame = self.frames.get(key, inputs, lambda: self._encoded(Coalesced(self.max_points).add(inputs), seq))
         else:
-            frame = EncodedFrame(build())
-        self.points_dropped_total += self._dropped
-        self._keyed.clear()
-        self._points.clear()
-        self._reliable = []
-        self._dropped = 0
-        self._inputs = []
+            self._fold()
+            frame = self._encoded(self._folded, seq)
+        self.points_dropped_total += frame.dropped
+        self.messages_merged += frame.merged
+        self._inputs, self._folded = [], None
+        self._points = self._reliable = 0
         self.last_frame_at = now
         self.frames_sent += 1
         return frame
+
+    @staticmethod
+    def _encoded(coalesced: Coalesced, seq: int) -> EncodedFrame:
+        return EncodedFrame(coalesced.frame_text(seq), coalesced.dropped, coalesced.merged)

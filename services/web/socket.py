@@ -16,6 +16,7 @@ from services.realtime.selection import Selection
 from services.realtime import protocol
 from services.realtime.protocol import CLOSE_DISABLED, CLOSE_POLICY, CLOSE_SERVER_ERROR, CLOSE_SIGNED_OUT, CLOSE_TRY_AGAIN
 from services.realtime.hub import Subscription, topics_for
+from services.realtime.frames import tick
 from services.realtime.outbox import Outbox
 from services.security.ratelimit import TokenBuckets
 from services.storage.db import unavailable
@@ -49,7 +50,8 @@ class LiveConnection:
         self._close_request: tuple[int, str] | None = None
         self._snapshot_owed = False         # a resync's snapshot the database could not give yet
         self._hub_seen: tuple | None = None
-        self.opened = self._policed = time.monotonic()
+        self.opened = time.monotonic()
+        self._policy_round = tick(self.opened, config.ws_session_check)
         self._inbound = TokenBuckets(config.ws_message_rate, 2 * config.ws_message_rate)
         self.refused_messages = 0
 
@@ -77,14 +79,17 @@ class LiveConnection:
             log.exception("connection %s: handling a client message failed", self.id)
             self._reply(protocol.error("server_error", "the server could not handle this message"))
 
-    def check(self) -> None:
+    def check(self, memo: dict | None = None) -> None:
         """Every second or so (on a worker): tell the client about the hub, and close the socket if its
-        user is gone or disabled or it never subscribed. A failure here ends the socket with 1011."""
+        user is gone or disabled or it never subscribed. A failure here ends the socket with 1011.
+        The session check runs on the rounds of WS_SESSION_CHECK seconds, the same for every socket,
+        and `memo` (one per round of the loop) answers a user's other sockets from the first one's."""
         try:
             self._hub_seen = self._hub_status(self._hub_seen)
-            if time.monotonic() - self._policed >= self.runtime.config.ws_session_check:
-                self._policed = time.monotonic()
-                reason = self._policy_check()
+            policy_round = tick(time.monotonic(), self.runtime.config.ws_session_check)
+            if policy_round != self._policy_round:
+                self._policy_round = policy_round
+                reason = self._policy_check({} if memo is None else memo)
                 if reason is not None:
                     self.close(*reason)
         except Exception:
@@ -131,11 +136,14 @@ class LiveConnection:
             self.outbox.direct(protocol.encode(protocol.error(
                 "rate_limited", f"at most {self.runtime.config.ws_message_rate:g} messages a second; this one was dropped")))
 
-    def _policy_check(self) -> tuple[int, str] | None:
+    def _policy_check(self, memo: dict) -> tuple[int, str] | None:
         """Why this socket must close now, if it must: the user is gone or disabled, or it idles.
         The database unreachable decides nothing: the socket stays open and is checked again later."""
+        principal = (type(self.user).__name__, getattr(self.user, "prefix", None), self.user.id,
+                     getattr(self.user, "session_key", None))
         try:
-            ended = self.runtime.principal_ended(self.user)
+            ended = memo[principal] if principal in memo else memo.setdefault(
+                principal, self.runtime.principal_ended(self.user))
         except Exception as exc:
             if not unavailable(exc):
                 raise

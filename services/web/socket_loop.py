@@ -44,7 +44,7 @@ class Handler(Protocol):
     outbox: object
 
     def message(self, data) -> None: ...
-    def check(self) -> None: ...
+    def check(self, memo: dict) -> None: ...
     def closing(self) -> tuple[int, str, list[str]]: ...
     def released(self) -> None: ...
 
@@ -201,10 +201,12 @@ class SocketLoop:
 
     @staticmethod
     def _check(handlers: list) -> None:
-        """On the pool: the connections' periodic checks (session, hub); each closes its socket if it must."""
+        """On the pool: the connections' periodic checks (session, hub); each closes its socket if it must.
+        One memo for the round: a user's sockets share one look at the session."""
+        memo: dict = {}
         for handler in handlers:
             try:
-                handler.check()
+                handler.check(memo)
             except Exception:               # noqa: BLE001
                 log.exception("websocket: a connection's check failed")
 

@@ -47,7 +47,7 @@ def test_the_cache_keeps_one_tick_and_counts():
     cache, built = FrameCache(), []
 
     def build(text):
-        return lambda: built.append(text) or text
+        return lambda: built.append(text) or EncodedFrame(text)
 
     a = cache.get((5, "k"), None, build("a"))
     assert cache.get((5, "k"), None, build("again")) is a and built == ["a"]

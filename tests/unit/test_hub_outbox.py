@@ -3,7 +3,7 @@ import json
 
 from services.realtime.hub import InMemoryHub, Message, Subscription, topic
 from services.realtime.frames import FrameCache
-from services.realtime.outbox import Outbox
+from services.realtime.outbox import FOLD_AT, Coalesced, Outbox
 
 
 class FakeClock:
@@ -182,3 +182,21 @@ def test_a_socket_that_missed_a_delivery_does_not_get_the_others_frame():
     late.add("default:iot", batch)
     [a], [b] = first.take(), late.take()
     assert a is not b and len(json.loads(a.text)["messages"]) == 2 and len(json.loads(b.text)["messages"]) == 1
+
+
+def test_a_socket_that_takes_nothing_for_long_keeps_bounded_state_and_loses_nothing_it_should_get():
+    box = Outbox(interval=0.1, max_points=5, clock=FakeClock())
+    deliveries = []
+    for i in range(500):
+        deliveries.append(("default:iot", [point(i), point(i + 1000)]))
+        deliveries.append(("default:kpis", [Message("kpi_update", "kpis", f'{{"type":"kpi_update","v":{i}}}')]))
+        if i % 50 == 0:
+            deliveries.append(("default:alerts", [Message("alert", None, f'{{"type":"alert","id":{i}}}')]))
+    for topic_name, messages in deliveries:
+        box.add(topic_name, messages)
+        assert len(box._inputs) <= FOLD_AT
+    [frame] = frame_messages(box.take())
+    expected = Coalesced(5).add((name.split(":")[1], messages) for name, messages in deliveries)
+    assert frame == json.loads(expected.frame_text(frame["seq"]))
+    assert frame["dropped"] == 995 and [m["id"] for m in frame["messages"] if m["type"] == "alert"] == list(range(0, 500, 50))
+    assert box.messages_merged == 499 and box.points_dropped_total == 995

@@ -29,7 +29,7 @@ class Handler:
         self.threads.add(threading.current_thread().name)
         self.outbox.direct(json.dumps({"type": "echo", "text": text}))
 
-    def check(self):
+    def check(self, memo):
         pass
 
     def closing(self):
