@@ -31,8 +31,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from wsproto import WSConnection
-from wsproto.connection import ConnectionState
+from wsproto.connection import Connection, ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
 from wsproto.frame_protocol import CloseReason
 
@@ -71,7 +70,7 @@ def _send_holding_the_gil():
 class Peer:
     """One socket's state on the loop."""
 
-    def __init__(self, sock: socket.socket, ws: WSConnection, deflate: bool, handler: Handler, now: float,
+    def __init__(self, sock: socket.socket, ws: Connection, deflate: bool, handler: Handler, now: float,
                  ping_interval: float | None):
         self.sock, self.ws, self.deflate, self.handler = sock, ws, deflate, handler
         self.out: deque[bytes] = deque()   # whole writes; the first one sent up to `out_offset`
@@ -104,7 +103,7 @@ class SocketLoop:
         self._flags = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
 
     # -- from other threads ----------------------------------------------------------------------
-    def adopt(self, sock: socket.socket, ws: WSConnection, deflate: bool, handler: Handler) -> Peer:
+    def adopt(self, sock: socket.socket, ws: Connection, deflate: bool, handler: Handler) -> Peer:
         """Take over an upgraded socket (the 101 already written); `peer.finished` is set once it is
         closed and released."""
         self._start()
@@ -375,4 +374,5 @@ class SocketLoop:
         except Exception:                   # noqa: BLE001
             log.exception("websocket: releasing a connection failed")
         finally:
+            peer.handler.outbox.on_ready = None     # the one cycle (outbox -> peer -> handler): freed now, not at a GC
             peer.finished.set()

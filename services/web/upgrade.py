@@ -17,6 +17,7 @@ from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import Connection
 from wsproto.events import AcceptConnection, Request
 from wsproto.extensions import PerMessageDeflate
 
@@ -27,9 +28,10 @@ HANDOVER = "pulse.ws_handover"        # set by the embedded server: it can leave
 ADOPTED = "pulse.ws_adopted"          # set by the route: this request's socket now belongs to the loop
 
 
-def handshake(environ: dict) -> tuple[WSConnection, bytes, bool]:
+def handshake(environ: dict) -> tuple[Connection | None, bytes, bool]:
     """The server's side of the opening handshake from the request's headers: the protocol state to
-    go on with, the 101 response to write (b"" if the request is not a valid upgrade) and whether
+    go on with (wsproto's connection alone: the HTTP parser's state is not kept for the socket's life),
+    the 101 response to write (b"" if the request is not a valid upgrade) and whether
     permessage-deflate was agreed."""
     ws = WSConnection(ConnectionType.SERVER)
     ws.receive_data(b"GET / HTTP/1.1\r\n" + b"".join(
@@ -40,7 +42,7 @@ def handshake(environ: dict) -> tuple[WSConnection, bytes, bool]:
         if isinstance(event, Request):
             response += ws.send(AcceptConnection(extensions=[
                 PerMessageDeflate(client_no_context_takeover=True, server_no_context_takeover=True)]))
-    return ws, response, b"permessage-deflate" in response.lower()
+    return ws.connection, response, b"permessage-deflate" in response.lower()
 
 
 class _Upgraded(Response):
@@ -62,7 +64,7 @@ def websocket_route(app: Flask, path: str, make_handler: Callable, config) -> So
         environ = request.environ
         sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
         ws, response, deflate = handshake(environ)
-        if sock is None or not response:
+        if sock is None or ws is None or not response:
             return jsonify(error="bad_request", message="not a WebSocket upgrade this server can take"), 400
         handler = make_handler()
         sock.sendall(response)
