@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import queue
 from typing import Protocol
 
 from wsproto.connection import Connection, ConnectionState
@@ -67,6 +67,28 @@ def _send_holding_the_gil():
     return send
 
 
+class Workers:
+    """A few daemon threads taking calls off one queue. Not a ThreadPoolExecutor: its threads are
+    joined at interpreter exit, and under gunicorn's gevent worker that join hangs the worker's exit
+    (the greenlets it waits for no longer run); a daemon worker is simply let go."""
+
+    def __init__(self, count: int, name: str):
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        for n in range(count):
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True).start()
+
+    def submit(self, fn, *args) -> None:
+        self._calls.put((fn, args))
+
+    def _work(self) -> None:
+        while True:
+            fn, args = self._calls.get()
+            try:
+                fn(*args)
+            except Exception:               # noqa: BLE001 - one call's failure ends that call only
+                log.exception("websocket worker: a call failed")
+
+
 class Peer:
     """One socket's state on the loop."""
 
@@ -88,7 +110,8 @@ class Peer:
 
 
 class SocketLoop:
-    def __init__(self, interval: float, ping_interval: float | None, max_message: int | None, write_timeout: float):
+    def __init__(self, interval: float, ping_interval: float | None, max_message: int | None, write_timeout: float,
+                 keep_gil: bool = True):
         self.interval, self.ping_interval = interval, ping_interval
         self.max_message, self.write_timeout = max_message, write_timeout
         self._lock = threading.Lock()
@@ -97,9 +120,9 @@ class SocketLoop:
         self._thread: threading.Thread | None = None
         self._selector: selectors.BaseSelector | None = None
         self._wake_r = self._wake_w = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Workers | None = None
         self._next_check = 0.0
-        self._send = _send_holding_the_gil()
+        self._send = _send_holding_the_gil() if keep_gil else None     # False: socket.send (bench/socket_loop.py)
         self._flags = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
 
     # -- from other threads ----------------------------------------------------------------------
@@ -132,7 +155,7 @@ class SocketLoop:
             self._wake_r.setblocking(False)
             self._wake_w.setblocking(False)
             self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-            self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="ws-work")
+            self._pool = Workers(WORKERS, "ws-work")
             self._thread = threading.Thread(target=self._run, name="ws-loop", daemon=True)
             self._thread.start()
 
