@@ -70,12 +70,23 @@ def login(url: str, username: str, password: str) -> Http:
     return session
 
 
+class Client(simple_websocket.Client):
+    """simple-websocket's client, also reading the frames that came in with the handshake's response.
+    The server sends `welcome` at once, often in the same TCP read as its 101; simple-websocket 1.1
+    leaves such frames unread until the server sends something more (here: never, until the client
+    subscribes after the welcome). Its reader thread starts after `handshake`, so this is race-free."""
+
+    def handshake(self):
+        super().handshake()
+        self.connected = self._handle_events()
+
+
 def connect(url: str, session: Http) -> simple_websocket.Client:
     """Open the socket with a ticket (valid once, for 60 s): no cookie on the socket itself."""
     status, body = session.request("POST", "/api/token")
     if status != 200:
         raise SystemExit(f"no ticket ({status}): {body.get('error')}")
-    return simple_websocket.Client.connect(url.replace("http", "ws", 1) + body["ws_path"], headers={"Origin": url})
+    return Client.connect(url.replace("http", "ws", 1) + body["ws_path"], headers={"Origin": url})
 
 
 def describe(m: dict) -> str | None:
