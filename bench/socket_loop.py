@@ -89,14 +89,16 @@ def run(sockets: int, seconds: float, busy: bool, keep_gil: bool) -> dict:
         while time.monotonic() < stop:
             pass
 
-    threading.Thread(target=read, daemon=True).start()
-    if busy:
-        threading.Thread(target=burn, daemon=True).start()
+    helpers = [threading.Thread(target=read, daemon=True)] + ([threading.Thread(target=burn, daemon=True)] if busy else [])
+    for thread in helpers:
+        thread.start()
     points = [Message("iot_update", None, POINT)] * 25
     while time.monotonic() < stop:
         hub.publish("t:iot", list(points))
         hub.publish("t:kpis", [Message("kpi_update", "kpis", '{"type":"kpi_update","v":1}')])
         time.sleep(0.05)
+    for thread in helpers:
+        thread.join()
     for end in ends:
         end.close()
     ticks.sort()
