@@ -28,13 +28,13 @@ import socket
 import threading
 import time
 from collections import deque
-import queue
 from typing import Protocol
 
 from wsproto.connection import Connection, ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
 from wsproto.frame_protocol import CloseReason
 
+from services.background import Workers
 from services.realtime.frames import EncodedFrame, tick
 
 log = logging.getLogger(__name__)
@@ -65,28 +65,6 @@ def _send_holding_the_gil():
     send.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
     send.restype = ctypes.c_ssize_t
     return send
-
-
-class Workers:
-    """A few daemon threads taking calls off one queue. Not a ThreadPoolExecutor: its threads are
-    joined at interpreter exit, and under gunicorn's gevent worker that join hangs the worker's exit
-    (the greenlets it waits for no longer run); a daemon worker is simply let go."""
-
-    def __init__(self, count: int, name: str):
-        self._calls: queue.SimpleQueue = queue.SimpleQueue()
-        for n in range(count):
-            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True).start()
-
-    def submit(self, fn, *args) -> None:
-        self._calls.put((fn, args))
-
-    def _work(self) -> None:
-        while True:
-            fn, args = self._calls.get()
-            try:
-                fn(*args)
-            except Exception:               # noqa: BLE001 - one call's failure ends that call only
-                log.exception("websocket worker: a call failed")
 
 
 class Peer:
