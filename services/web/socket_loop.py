@@ -334,6 +334,18 @@ class SocketLoop:
         if peer.blocked_since is not None:
             peer.blocked_since = None
             self._selector.modify(peer.sock, selectors.EVENT_READ, peer)
+        if peer.close_by is not None:
+            self._half_close(peer)
+
+    @staticmethod
+    def _half_close(peer: Peer) -> None:
+        """Our close frame is out: send FIN behind it (RFC 6455 5.5.1, the server closes TCP first), so a
+        client that never answers the close frame still sees the end at once; its answer, or its own FIN,
+        is still read and ends the connection before CLOSE_WAIT_SECONDS."""
+        try:
+            peer.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     def _close(self, peer: Peer, why: tuple[int, str] | None = None) -> None:
         """Send the connection's last words and a close frame; the client has CLOSE_WAIT_SECONDS to answer."""
@@ -342,9 +354,11 @@ class SocketLoop:
         code, reason, last_words = peer.handler.closing() if why is None else (*why, [])
         for text in last_words:
             self._queue(peer, peer.ws.send(TextMessage(data=text)))
+        peer.close_by = time.monotonic() + CLOSE_WAIT_SECONDS
         if peer.ws.state is ConnectionState.OPEN:
             self._queue(peer, peer.ws.send(CloseConnection(code, reason)))
-        peer.close_by = time.monotonic() + CLOSE_WAIT_SECONDS
+        else:
+            self._flush(peer)
 
     def _finish(self, peer: Peer) -> None:
         """The end, however it came: write what can still go, shut the TCP connection, release."""
