@@ -24,7 +24,7 @@ from services.web import (admin_api, alerts_api, analysis_api, api, auth, histor
 from services.config import Config
 from services.web.socket import LiveConnection
 from services.web.serving import EmbeddedServer
-from services.web.upgrade import websocket_route
+from services.web.upgrade import close_sockets, websocket_route
 from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
 from services.runtime.runtime import Runtime
@@ -133,6 +133,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        close_sockets(server)
         runtime.stop()
 
 

@@ -36,6 +36,24 @@ def post_worker_init(worker):
         runtime.start_web()
     else:
         runtime.start()
+    _close_sockets_on_sigterm(worker)
+
+
+def _close_sockets_on_sigterm(worker):
+    """A graceful stop (SIGTERM) waits up to graceful_timeout for open requests to end, and an open
+    WebSocket never ends by itself: close them all (1012, the clients reconnect elsewhere or to the
+    next worker), off the signal handler as gunicorn's gevent worker does its own quit."""
+    import signal
+    import threading
+
+    from services.web.upgrade import close_sockets
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(sig, frame):
+        threading.Thread(target=close_sockets, args=(worker.wsgi,), daemon=True).start()
+        previous(sig, frame)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)      # as gunicorn set it: requests' system calls go on
 
 
 def worker_exit(server, worker):

@@ -77,13 +77,24 @@ class Deployment:
                                   "--appendonly", "no", "--dir", str(self.workdir)])
             import redis
             wait_until(redis.Redis(port=redis_port).ping, 10, "redis-server")
-            self._start("web", [sys.executable, "-m", "gunicorn", "app:server"])
             self._start("worker", [sys.executable, "-m", "services.runtime.worker"])
             wait_until(lambda: "consuming" in (self.workdir / "worker.log").read_text(), 90, "the worker")
-        else:
-            self._start("web", [sys.executable, str(ROOT / "app.py")])
-        wait_until(lambda: requests.get(self.url + "/login", timeout=2).status_code == 200, 90, "the web server")
+        self.start_web()
         return self
+
+    def start_web(self, log_name: str = "web") -> None:
+        """Start the web process (again, for a restart: its log under another name) and wait until it answers."""
+        cmd = ([sys.executable, "-m", "gunicorn", "app:server"] if self.mode == "gunicorn"
+               else [sys.executable, str(ROOT / "app.py")])
+        self._start(log_name, cmd)
+        self.procs["web"] = self.procs.pop(log_name)
+        wait_until(lambda: requests.get(self.url + "/login", timeout=2).status_code == 200, 90, "the web server")
+
+    def stop_web(self, timeout: float = 60) -> None:
+        """Stop the web process as an operator would: Ctrl-C for app.py, SIGTERM for gunicorn."""
+        proc = self.procs["web"]
+        proc.send_signal(signal.SIGINT if self.mode == "embedded" else signal.SIGTERM)
+        proc.wait(timeout)
 
     @property
     def web_pid(self) -> int:

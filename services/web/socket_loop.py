@@ -28,63 +28,25 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import Protocol
 
 from wsproto.connection import Connection, ConnectionState
-from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
+from wsproto.events import CloseConnection, Message, Ping, Pong, TextMessage
 from wsproto.frame_protocol import CloseReason
 
 from services.background import Workers
+from services.memory import release_free_memory
 from services.realtime.frames import EncodedFrame, tick
+from services.web.socket_peer import Handler, Peer, send_holding_the_gil
 
 log = logging.getLogger(__name__)
 
 BACKLOG_BYTES = 256 * 1024        # a socket with this much unwritten takes no new frame
 CLOSE_WAIT_SECONDS = 1.0          # after our close frame, how long the client has to answer it
 CHECK_SECONDS = 1.0               # how often the connections' checks run (on the pool)
+TRIM_AFTER_CLOSES = 100           # this many sockets gone and none for TRIM_QUIET_SECONDS: give memory back
+TRIM_QUIET_SECONDS = 2.0
 RECV_BYTES = 65536
 WORKERS = 4
-
-
-class Handler(Protocol):
-    """What the loop needs of a connection (services.web.socket.LiveConnection)."""
-    outbox: object
-
-    def message(self, data) -> None: ...
-    def check(self, memo: dict) -> None: ...
-    def closing(self) -> tuple[int, str, list[str]]: ...
-    def released(self) -> None: ...
-
-
-def _send_holding_the_gil():
-    """libc's send(2) as a function that keeps the GIL during the call, or None where there is none."""
-    try:
-        send = ctypes.PyDLL(None, use_errno=True).send
-    except (OSError, AttributeError):
-        return None
-    send.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    send.restype = ctypes.c_ssize_t
-    return send
-
-
-class Peer:
-    """One socket's state on the loop."""
-
-    def __init__(self, sock: socket.socket, ws: Connection, deflate: bool, handler: Handler, now: float,
-                 ping_interval: float | None):
-        self.sock, self.ws, self.deflate, self.handler = sock, ws, deflate, handler
-        self.out: deque[bytes] = deque()   # whole writes; the first one sent up to `out_offset`
-        self.out_offset = 0
-        self.out_bytes = 0
-        self.blocked_since: float | None = None
-        self.parts: list = []
-        self.size = 0
-        self.inbox: deque = deque()         # messages waiting for the pool, handled one at a time
-        self.busy = False
-        self.next_ping = now + ping_interval if ping_interval else None
-        self.awaiting_pong = False
-        self.close_by: float | None = None  # set once our close frame is queued
-        self.finished = threading.Event()
 
 
 class SocketLoop:
@@ -100,8 +62,11 @@ class SocketLoop:
         self._wake_r = self._wake_w = None
         self._pool: Workers | None = None
         self._next_check = 0.0
-        self._send = _send_holding_the_gil() if keep_gil else None     # False: socket.send (bench/socket_loop.py)
+        self._send = send_holding_the_gil() if keep_gil else None     # False: socket.send (bench/socket_loop.py)
         self._flags = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
+        self._closing_all: tuple[int, str] | None = None       # shutdown()'s close, for every socket
+        self._emptied = threading.Event()
+        self._closed_since_trim, self._last_close = 0, 0.0
 
     # -- from other threads ----------------------------------------------------------------------
     def adopt(self, sock: socket.socket, ws: Connection, deflate: bool, handler: Handler) -> Peer:
@@ -120,6 +85,18 @@ class SocketLoop:
             self._wake_w.send(b"\0")
         except (BlockingIOError, OSError):
             pass                    # a wake-up is already waiting (or the loop is gone)
+
+    def shutdown(self, code: int = 1012, reason: str = "server restarting",
+                 timeout: float = CLOSE_WAIT_SECONDS + 1) -> bool:
+        """Close every socket with `code`, and any adopted from now on: a stopping server tells its
+        clients (1012 Service Restart: they come back with their backoff) rather than letting the
+        process's exit reset them, and gunicorn's graceful stop need not wait for sockets to end by
+        themselves. True when every socket was finished within `timeout`."""
+        self._closing_all = (code, reason)
+        if self._thread is None:
+            return True
+        self.call(self._close_all)
+        return self._emptied.wait(timeout)
 
     def count(self) -> int:
         return len(self._peers)
@@ -173,7 +150,16 @@ class SocketLoop:
         peer.sock.setblocking(False)
         self._peers.add(peer)
         self._selector.register(peer.sock, selectors.EVENT_READ, peer)
+        if self._closing_all is not None:
+            self._close(peer, self._closing_all)
+            return
         self._service(peer)
+
+    def _close_all(self) -> None:
+        for peer in list(self._peers):
+            self._close(peer, self._closing_all)
+        if not self._peers:
+            self._emptied.set()
 
     def _tick(self, now: float) -> None:
         check = now >= self._next_check
@@ -187,6 +173,9 @@ class SocketLoop:
                 self._finish(peer)
         if check:
             self._pool.submit(self._check, [p.handler for p in self._peers if p.close_by is None])
+            if self._closed_since_trim >= TRIM_AFTER_CLOSES and now - self._last_close > TRIM_QUIET_SECONDS:
+                self._closed_since_trim = 0             # a wave of closes is over: its memory goes back
+                self._pool.submit(release_free_memory)
 
     def _service(self, peer: Peer, now: float | None = None, frames: bool = False) -> None:
         """Write what the connection has for its socket: replies now, a due frame on a tick; start the
@@ -365,6 +354,9 @@ class SocketLoop:
         if peer is None or peer not in self._peers:
             return
         self._peers.discard(peer)
+        self._closed_since_trim, self._last_close = self._closed_since_trim + 1, time.monotonic()
+        if self._closing_all is not None and not self._peers:
+            self._emptied.set()
         try:
             self._selector.unregister(peer.sock)
         except (KeyError, ValueError, OSError):

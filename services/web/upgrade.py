@@ -26,6 +26,7 @@ from services.web.socket_loop import SocketLoop
 
 HANDOVER = "pulse.ws_handover"        # set by the embedded server: it can leave an upgraded socket open
 ADOPTED = "pulse.ws_adopted"          # set by the route: this request's socket now belongs to the loop
+SOCKET_LOOPS = "pulse.socket_loops"   # app.extensions: the loops of the app's WebSocket routes
 
 
 def handshake(environ: dict) -> tuple[Connection | None, bytes, bool]:
@@ -78,4 +79,12 @@ def websocket_route(app: Flask, path: str, make_handler: Callable, config) -> So
 
     view.__name__ = f"websocket_{path.strip('/').replace('/', '_') or 'root'}"
     app.route(path, websocket=True)(view)
+    app.extensions.setdefault(SOCKET_LOOPS, []).append(loop)
     return loop
+
+
+def close_sockets(app: Flask) -> None:
+    """The server is stopping: every WebSocket of `app` closes with 1012 (Service Restart), and the
+    clients reconnect with their backoff to whichever process serves next."""
+    for loop in app.extensions.get(SOCKET_LOOPS, []):
+        loop.shutdown()

@@ -1,11 +1,13 @@
 """The /ws handler's failure paths under gunicorn's gevent workers (the embedded server's:
 integration/test_ws_lifecycle.py): deep JSON gets an error, an oversized message a 1009 close, and
 nothing but WebSocket frames ever reaches the client, then the end of the TCP connection."""
+import signal
 import struct
+import time
 
 import pytest
 
-from helpers import GUNICORN, LiveServer
+from helpers import GUNICORN, LiveServer, close_frame, recv_json
 from raw_ws import OPCODE_CLOSE, OPCODE_TEXT, RawSocket, close_of
 
 
@@ -41,3 +43,23 @@ def test_oversized_messages_close_with_1009_and_free_the_socket(web):
     raw.text({"type": "ping", "id": "room"})
     assert raw.messages_until(lambda m: m["type"] == "pong")[-1]["id"] == "room"
     raw.close()
+
+
+def test_a_graceful_stop_closes_the_sockets_with_1012_and_does_not_wait_for_them(tmp_path, redis_server):
+    """SIGTERM: gunicorn waits up to graceful_timeout (10 s) for open requests, and a WebSocket never ends
+    by itself; the worker closes them (1012, Service Restart) and the server is gone well before that."""
+    server = LiveServer(tmp_path / "graceful", command=GUNICORN, REDIS_URL=redis_server.url, SIMULATOR="off",
+                        WEB_CONCURRENCY=1).start()
+    try:
+        session = server.session()
+        sockets = [server.ws(session) for _ in range(3)]
+        for ws in sockets:
+            recv_json(ws)                                   # welcome: the worker holds the socket
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        for ws in sockets:
+            assert close_frame(ws)[:2] == (1012, "server restarting")
+        server.proc.wait(9)
+        assert time.monotonic() - started < 9
+    finally:
+        server.stop()

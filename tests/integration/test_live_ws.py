@@ -1,6 +1,7 @@
 """The WebSocket endpoint with real clients against a real server."""
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -154,8 +155,11 @@ def test_alerts_are_pushed_stored_and_survive_a_restart(tmp_path):
         assert pushed["priority"] in ("HIGH", "CRITICAL") and pushed["why"] and pushed["message"]
         stored = session.get(srv.url + "/api/alerts?limit=500").json()["alerts"]
         assert pushed["id"] in [a["id"] for a in stored]
+        stopping = threading.Thread(target=srv.stop)
+        stopping.start()
+        assert close_frame(ws)[:2] == (1012, "server restarting")    # told, not reset by the exit
+        stopping.join()
         ws.close()
-        srv.stop()
         srv.start()
         session = srv.session()
         after = session.get(srv.url + "/api/alerts?after_id=0&limit=500").json()["alerts"]

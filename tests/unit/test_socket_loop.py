@@ -126,3 +126,37 @@ def test_a_client_that_never_reads_is_dropped_and_the_others_go_on():
     reader_handler.outbox.direct(batch_frame(1, []))
     assert texts(reader.events(lambda got: texts(got)))[0]["type"] == "batch"
     assert not reader_peer.finished.is_set()
+
+
+def closes(client):
+    return [e for e in client.events(lambda got: any(isinstance(e, CloseConnection) for e in got))
+            if isinstance(e, CloseConnection)]
+
+
+def test_a_refused_frame_is_followed_by_the_end_of_the_stream_without_waiting_for_the_client():
+    """Our close frame, then FIN: a client that never answers the close still reads EOF at once."""
+    loop = loop_with(max_message=100)
+    client, _, peer = connect(loop)
+    client.send(TextMessage(data="x" * 101))
+    assert closes(client)[0].code == 1009
+    started = time.monotonic()
+    assert client.sock.recv(100) == b"" and time.monotonic() - started < 0.5     # EOF, not CLOSE_WAIT_SECONDS later
+    client.sock.close()
+    assert peer.finished.wait(3)
+
+
+def test_shutdown_closes_every_socket_with_1012_and_any_adopted_after_it():
+    loop = loop_with()
+    clients = [connect(loop) for _ in range(3)]
+    for client, _, _ in clients:
+        client.send(TextMessage(data="hello"))
+        client.events(lambda got: texts(got))                  # the loop has them all
+    assert loop.shutdown(timeout=3)
+    for client, handler, peer in clients:
+        assert closes(client)[0].code == 1012 and peer.finished.wait(3) and handler.released_event.wait(3)
+    late, _, late_peer = connect(loop)
+    assert closes(late)[0].code == 1012 and late_peer.finished.wait(3)
+
+
+def test_shutdown_of_a_loop_that_never_had_a_socket_returns_at_once():
+    assert loop_with().shutdown(timeout=0.1)
