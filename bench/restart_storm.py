@@ -42,6 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--within", type=float, default=60, help="every client must be back this many s after the server answers")
     p.add_argument("--client-procs", type=int, default=None, help="client processes (default 1 per 250 sockets, 1-4)")
     p.add_argument("--per-user", type=int, default=50, help="sockets per bench user")
+    p.add_argument("--settle", type=float, default=None,
+                   help="stop watching this many s after every client is back (default: watch --within s)")
     p.add_argument("--no-deflate", action="store_true")
     p.add_argument("--quick", action="store_true", help="smoke run: 20 clients, 300 events/s")
     args = p.parse_args(argv)
@@ -113,11 +115,12 @@ def run(args) -> int:
         _, cookies = sign_in_users(deployment.url, math.ceil(args.clients / args.per_user))
         plan = [cookies[i // args.per_user] for i in range(args.clients)]
         ctx = mp.get_context("spawn")
-        stop, status, results = ctx.Event(), ctx.Queue(), ctx.Queue()
+        stop, status, results, reopened = ctx.Event(), ctx.Queue(), ctx.Queue(), ctx.Array("i", args.client_procs)
         ws_url = deployment.url.replace("http", "ws", 1) + "/ws"
         for k in range(args.client_procs):
             proc = ctx.Process(target=client_process, args=(k, plan[k::args.client_procs], ws_url, deployment.url,
-                                                              not args.no_deflate, stop, status, results))
+                                                              not args.no_deflate, stop, status, reopened,
+                                                              results))
             proc.start()
             procs.append(proc)
         summary["clients_connected"] = sum(status.get(timeout=180 + args.clients * 0.1)[2] for _ in procs)
@@ -136,7 +139,11 @@ def run(args) -> int:
               f"watching {args.within:g} s", file=sys.stderr, flush=True)
         sampler = Sampler(deployment.web_pid, {})
         sampler.start()
-        time.sleep(args.within)
+        watch_until = up_at + args.within
+        while time.time() < watch_until:
+            if args.settle is not None and sum(reopened) >= summary["clients_connected"]:
+                watch_until = min(watch_until, time.time() + args.settle)     # all back: a few s for late snapshots
+            time.sleep(0.2)
         stop.set()
         reports = [results.get(timeout=120) for _ in procs]
         for proc in procs:

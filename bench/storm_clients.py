@@ -58,6 +58,7 @@ class PageSocket:
         self.frames = 0
         self.attempts = 0
         self.opened = asyncio.Event()
+        self.opens = 0
         self._poller: asyncio.Task | None = None
 
     def note(self, what: str, detail=None) -> None:
@@ -94,6 +95,7 @@ class PageSocket:
         self.attempts = 0
         self._stop_polling()
         self.note("open")
+        self.opens += 1
         self.opened.set()
         got_snapshot = asyncio.Event()
         watch = asyncio.ensure_future(self._watch_snapshot(ws, got_snapshot))
@@ -146,7 +148,8 @@ class PageSocket:
             self._poller = None
 
 
-async def _main(index: int, cookies: list[str], url: str, origin: str, deflate: bool, stop_flag, status) -> dict:
+async def _main(index: int, cookies: list[str], url: str, origin: str, deflate: bool, stop_flag, status,
+                reopened) -> dict:
     gate = asyncio.Semaphore(8)
     stop = asyncio.Event()
     sockets = [PageSocket(url, origin, cookie, deflate, gate, stop) for cookie in cookies]
@@ -160,6 +163,7 @@ async def _main(index: int, cookies: list[str], url: str, origin: str, deflate: 
     opener = asyncio.ensure_future(first_open())
     while not stop_flag.is_set():
         cpu.append((time.time(), time.process_time()))
+        reopened[index] = sum(s.opens > 1 for s in sockets)     # back after the restart
         await asyncio.sleep(0.5)
     cpu.append((time.time(), time.process_time()))
     stop.set()
@@ -169,6 +173,7 @@ async def _main(index: int, cookies: list[str], url: str, origin: str, deflate: 
 
 
 def client_process(index: int, cookies: list[str], url: str, origin: str, deflate: bool, stop_flag, status,
-                   results) -> None:
-    """Entry point of one client process (multiprocessing, spawn)."""
-    results.put(asyncio.run(_main(index, cookies, url, origin, deflate, stop_flag, status)))
+                   reopened, results) -> None:
+    """Entry point of one client process (multiprocessing, spawn). `reopened[index]`: how many of its
+    sockets opened more than once, i.e. are back after the restart."""
+    results.put(asyncio.run(_main(index, cookies, url, origin, deflate, stop_flag, status, reopened)))
