@@ -42,15 +42,17 @@ def post_worker_init(worker):
 def _close_sockets_on_sigterm(worker):
     """A graceful stop (SIGTERM) waits up to graceful_timeout for open requests to end, and an open
     WebSocket never ends by itself: close them all (1012, the clients reconnect elsewhere or to the
-    next worker), off the signal handler as gunicorn's gevent worker does its own quit."""
+    next worker), in a greenlet spawned from the signal handler as gunicorn's gevent worker does its own
+    quit (a blocking call, even starting a thread, in the handler raises BlockingSwitchOutError)."""
     import signal
-    import threading
+
+    import gevent
 
     from services.web.upgrade import close_sockets
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(sig, frame):
-        threading.Thread(target=close_sockets, args=(worker.wsgi,), daemon=True).start()
+        gevent.spawn(close_sockets, worker.wsgi)
         previous(sig, frame)
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.siginterrupt(signal.SIGTERM, False)      # as gunicorn set it: requests' system calls go on

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing as mp
 import sys
 import tempfile
 import threading
@@ -35,8 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout_clients import client_process  # noqa: E402  (bench/fanout_clients.py)
-from fanout_server import Deployment, Monitor, Sampler, cookie_of, cpu_percent, profile, sign_in_users  # noqa: E402
+from fanout_clients import start_client_processes  # noqa: E402  (bench/fanout_clients.py)
+from fanout_server import (Deployment, Monitor, Sampler, cookie_of, cpu_percent, profile, sign_in_users,  # noqa: E402
+                           tear_down)  # noqa: E402
 
 FRAMES_TARGET, P99_TARGET_MS, KB_PER_CONN_TARGET, RSS_RETURN_PCT = 9.0, 250.0, 50.0, 10.0
 
@@ -168,14 +168,8 @@ def run(args) -> int:
         # sockets: user i//per_user; spread round-robin over the processes, active ones first
         roles = ["active"] * args.clients + ["idle"] * args.idle
         plan = [(cookies[i // args.per_user], role) for i, role in enumerate(roles)]
-        ctx = mp.get_context("spawn")
-        open_idle, stop, status, results = ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue()
-        ws_url = deployment.url.replace("http", "ws", 1) + "/ws"
-        for k in range(args.client_procs):
-            proc = ctx.Process(target=client_process, args=(k, plan[k::args.client_procs], ws_url, deployment.url,
-                                                              not args.no_deflate, open_idle, stop, status, results))
-            proc.start()
-            procs.append(proc)
+        open_idle, stop, status, results = start_client_processes(plan, args.client_procs, deployment.url,
+                                                                  not args.no_deflate, procs)
 
         def connected(role: str, procs_with_role: int) -> tuple[int, list]:
             count, reasons, deadline = 0, [], time.monotonic() + 120 + total * 0.1
@@ -254,15 +248,7 @@ def run(args) -> int:
         if prof_result:
             summary["profile"] = prof_result
     finally:
-        try:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()
-            for thing in (monitor, sampler):
-                if thing is not None:
-                    thing.stop()
-        finally:        # whatever failed above, never leave the server processes behind
-            deployment.stop()
+        tear_down(deployment, procs, monitor, sampler)
     report(summary, args)
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)

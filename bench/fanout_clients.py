@@ -200,3 +200,19 @@ def client_process(index: int, sockets: list[tuple[str, str]], url: str, origin:
                    open_idle, stop_flag, status, results) -> None:
     """Entry point of one client process (multiprocessing, spawn)."""
     results.put(asyncio.run(_main(index, sockets, url, origin, deflate, open_idle, stop_flag, status)))
+
+
+def start_client_processes(plan: list[tuple[str, str]], count: int, http_url: str, deflate: bool, procs: list):
+    """Spawn `count` client processes (appended to `procs` at once, so a failure later still stops them),
+    the plan's (cookie, role) sockets dealt round-robin; returns their (open_idle, stop, status, results).
+    Keep all four while the processes run: a dropped Event's semaphore is gone before a child unpickles it."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    open_idle, stop, status, results = ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue()
+    ws_url = http_url.replace("http", "ws", 1) + "/ws"
+    for k in range(count):
+        proc = ctx.Process(target=client_process, args=(k, plan[k::count], ws_url, http_url, deflate, open_idle,
+                                                          stop, status, results))
+        proc.start()
+        procs.append(proc)
+    return open_idle, stop, status, results

@@ -125,6 +125,19 @@ class Deployment:
                 proc.wait(5)
 
 
+def tear_down(deployment: Deployment, procs: list, *watchers) -> None:
+    """Whatever failed before, never leave client processes, watcher threads or the server behind."""
+    try:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for thing in watchers:
+            if thing is not None:
+                thing.stop()
+    finally:
+        deployment.stop()
+
+
 # -- sessions ------------------------------------------------------------------------------------------
 
 def _signed_in(url: str, username: str, password: str) -> requests.Session:

@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout_server import Deployment, Sampler, sign_in_users  # noqa: E402  (bench/fanout_server.py)
+from fanout_server import Deployment, Sampler, sign_in_users, tear_down  # noqa: E402  (bench/fanout_server.py)
 from storm_clients import client_process  # noqa: E402  (bench/storm_clients.py)
 
 
@@ -165,14 +165,7 @@ def run(args) -> int:
         if max(figures["socket_snapshots_per_client"], default=0) > 1:
             failures.append(f"clients got more than one snapshot: {figures['socket_snapshots_per_client']}")
     finally:
-        try:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()
-            if sampler is not None:
-                sampler.stop()
-        finally:
-            deployment.stop()
+        tear_down(deployment, procs, sampler)
     print(json.dumps({k: v for k, v in summary.items() if not isinstance(v, list)}, indent=2))
     for key, values in summary.items():         # the per-second series, one line each
         if isinstance(values, list):

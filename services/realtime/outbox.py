@@ -38,6 +38,7 @@ from services.realtime.protocol import batch_frame
 log = logging.getLogger(__name__)
 
 DROPPABLE_CHANNELS = frozenset({"iot"})
+LAZY_CHANNELS = frozenset({"system"})   # once-a-second stats: a frame of only these waits for the socket's phase
 FOLD_AT = 64               # deliveries kept as they came; past that they are folded (a socket that takes no frames)
 
 
@@ -102,6 +103,8 @@ class Outbox:
         self.seq = 0
         self.pending_since = 0.0            # when what waits now began to wait
         self.last_frame_at = 0.0
+        self.phase: int | None = None       # set by the socket loop: the tick (mod one second) of lazy frames
+        self._urgent = False                # something not lazy waits
         self.closed = False
         self.overflowed = False
         self.frames_sent = 0
@@ -118,6 +121,7 @@ class Outbox:
             if not self._inputs and self._folded is None:
                 self.pending_since = self.clock()
             self._inputs.append((channel, messages))
+            self._urgent = self._urgent or channel not in LAZY_CHANNELS
             if channel in DROPPABLE_CHANNELS:
                 self._points += len(messages)
             else:
@@ -180,7 +184,7 @@ class Outbox:
             self._direct.clear()
             if not self.closed and self.pending() and self._resync not in ("wanted", "building"):
                 now = self.clock() if now is None else now
-                if now >= self._due(now):
+                if now >= self._due(now) and (self._urgent or self._phase_due(now)):
                     stalled = now - self.pending_since > self.stall_seconds     # waiting, not idle, that long
                     dropped = self._points > self.max_points
                     if stalled and dropped and self.snapshot is not None and self._resync is None:
@@ -189,6 +193,14 @@ class Outbox:
                         self._resync = None
                         out.append(self._take_frame(now))
             return out
+
+    def _phase_due(self, now: float) -> bool:
+        """A frame of lazy messages only (a `system` socket's stats) goes on this socket's own tick of
+        the second: the sockets that show nothing else (idle tabs) are spread over the ticks instead of
+        all writing on the one after each system_update."""
+        if self.phase is None or self.interval <= 0:
+            return True
+        return tick(now, self.interval) % max(1, round(1.0 / self.interval)) == self.phase
 
     def claim_resync(self) -> bool:
         """True once per wanted resync: the caller then runs `resync` (off the socket loop)."""
@@ -233,6 +245,7 @@ class Outbox:
         self.messages_merged += frame.merged
         self._inputs, self._folded = [], None
         self._points = self._reliable = 0
+        self._urgent = False
         self.last_frame_at = now
         self.frames_sent += 1
         return frame

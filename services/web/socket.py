@@ -85,11 +85,12 @@ class LiveConnection:
         The session check runs on the rounds of WS_SESSION_CHECK seconds, the same for every socket,
         and `memo` (one per round of the loop) answers a user's other sockets from the first one's."""
         try:
-            self._hub_seen = self._hub_status(self._hub_seen)
+            memo = {} if memo is None else memo
+            self._hub_seen = self._hub_status(self._hub_seen, memo)
             policy_round = tick(time.monotonic(), self.runtime.config.ws_session_check)
             if policy_round != self._policy_round:
                 self._policy_round = policy_round
-                reason = self._policy_check({} if memo is None else memo)
+                reason = self._policy_check(memo)
                 if reason is not None:
                     self.close(*reason)
         except Exception:
@@ -154,13 +155,14 @@ class LiveConnection:
             return CLOSE_POLICY, "idle: subscribe to a channel"
         return None
 
-    def _hub_status(self, previous: tuple | None) -> tuple:
+    def _hub_status(self, previous: tuple | None, memo: dict) -> tuple:
         """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames.
 
         A new hub `generation` while connected means the relay re-subscribed (e.g. Redis dropped it
         as a slow subscriber) and messages may have been lost: the client gets a fresh snapshot.
+        The hub is asked once per round (`memo`), not once per socket.
         """
-        status = self.runtime.hub.status()
+        status = memo["hub"] if "hub" in memo else memo.setdefault("hub", self.runtime.hub.status())
         ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
         if previous is not None and ok and previous[0] and generation != previous[1]:
             self._reply(protocol.status(True, status, resync=True))

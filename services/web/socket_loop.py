@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import logging
 import selectors
 import socket
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 BACKLOG_BYTES = 256 * 1024        # a socket with this much unwritten takes no new frame
 CLOSE_WAIT_SECONDS = 1.0          # after our close frame, how long the client has to answer it
-CHECK_SECONDS = 1.0               # how often the connections' checks run (on the pool)
 TRIM_AFTER_CLOSES = 100           # this many sockets gone and none for TRIM_QUIET_SECONDS: give memory back
 TRIM_QUIET_SECONDS = 2.0
 RECV_BYTES = 65536
@@ -61,7 +61,10 @@ class SocketLoop:
         self._selector: selectors.BaseSelector | None = None
         self._wake_r = self._wake_w = None
         self._pool: Workers | None = None
-        self._next_check = 0.0
+        self._per_second = max(1, round(1.0 / interval)) if interval > 0 else 1   # phases: ticks in a second
+        self._phases: list[set[Peer]] = [set() for _ in range(self._per_second)]
+        self._phase_of = itertools.count()
+        self._checked_tick, self._memo = 0, {}
         self._send = send_holding_the_gil() if keep_gil else None     # False: socket.send (bench/socket_loop.py)
         self._flags = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
         self._closing_all: tuple[int, str] | None = None       # shutdown()'s close, for every socket
@@ -74,6 +77,7 @@ class SocketLoop:
         closed and released."""
         self._start()
         peer = Peer(sock, ws, deflate, handler, time.monotonic(), self.ping_interval)
+        peer.phase = handler.outbox.phase = next(self._phase_of) % self._per_second
         handler.outbox.on_ready = lambda: self.call(self._service, peer)
         self.call(self._add, peer)
         return peer
@@ -149,6 +153,7 @@ class SocketLoop:
     def _add(self, peer: Peer) -> None:
         peer.sock.setblocking(False)
         self._peers.add(peer)
+        self._phases[peer.phase].add(peer)
         self._selector.register(peer.sock, selectors.EVENT_READ, peer)
         if self._closing_all is not None:
             self._close(peer, self._closing_all)
@@ -162,20 +167,30 @@ class SocketLoop:
             self._emptied.set()
 
     def _tick(self, now: float) -> None:
-        check = now >= self._next_check
-        if check:
-            self._next_check = now + CHECK_SECONDS
         for peer in list(self._peers):
             try:
                 self._service(peer, now, frames=True)
             except Exception:               # noqa: BLE001
                 log.exception("websocket loop: servicing a socket failed")
                 self._finish(peer)
-        if check:
-            self._pool.submit(self._check, [p.handler for p in self._peers if p.close_by is None])
-            if self._closed_since_trim >= TRIM_AFTER_CLOSES and now - self._last_close > TRIM_QUIET_SECONDS:
-                self._closed_since_trim = 0             # a wave of closes is over: its memory goes back
-                self._pool.submit(release_free_memory)
+        self._check_phases(tick(now, self.interval))
+        if self._closed_since_trim >= TRIM_AFTER_CLOSES and now - self._last_close > TRIM_QUIET_SECONDS:
+            self._closed_since_trim = 0             # a wave of closes is over: its memory goes back
+            self._pool.submit(release_free_memory)
+
+    def _check_phases(self, number: int) -> None:
+        """Each connection is checked once a second, on its phase's tick: the checks of a thousand
+        sockets are spread over the second rather than all queued on one tick. Phases of ticks that
+        were skipped (a tick that overran) are checked on the next. One memo per second."""
+        first = max(self._checked_tick + 1, number - self._per_second + 1)
+        self._checked_tick = number
+        handlers = []
+        for n in range(first, number + 1):
+            if n % self._per_second == 0:
+                self._memo = {}
+            handlers += [p.handler for p in self._phases[n % self._per_second] if p.close_by is None]
+        if handlers:
+            self._pool.submit(self._check, handlers, self._memo)
 
     def _service(self, peer: Peer, now: float | None = None, frames: bool = False) -> None:
         """Write what the connection has for its socket: replies now, a due frame on a tick; start the
@@ -211,10 +226,9 @@ class SocketLoop:
             self._finish(peer)
 
     @staticmethod
-    def _check(handlers: list) -> None:
+    def _check(handlers: list, memo: dict) -> None:
         """On the pool: the connections' periodic checks (session, hub); each closes its socket if it must.
-        One memo for the round: a user's sockets share one look at the session."""
-        memo: dict = {}
+        One memo for the second: a user's sockets share one look at the session."""
         for handler in handlers:
             try:
                 handler.check(memo)
@@ -354,6 +368,7 @@ class SocketLoop:
         if peer is None or peer not in self._peers:
             return
         self._peers.discard(peer)
+        self._phases[peer.phase].discard(peer)
         self._closed_since_trim, self._last_close = self._closed_since_trim + 1, time.monotonic()
         if self._closing_all is not None and not self._peers:
             self._emptied.set()

@@ -50,3 +50,4 @@ class Peer:
         self.awaiting_pong = False
         self.close_by: float | None = None  # set once our close frame is queued
         self.finished = threading.Event()
+        self.phase = 0                      # its tick within each second (checks; lazy frames)
