@@ -200,3 +200,25 @@ def test_a_socket_that_takes_nothing_for_long_keeps_bounded_state_and_loses_noth
     assert frame == json.loads(expected.frame_text(frame["seq"]))
     assert frame["dropped"] == 995 and [m["id"] for m in frame["messages"] if m["type"] == "alert"] == list(range(0, 500, 50))
     assert box.messages_merged == 499 and box.points_dropped_total == 995
+
+
+def system(n):
+    return Message("system_update", "system", json.dumps({"type": "system_update", "n": n}))
+
+
+def test_a_frame_of_only_system_stats_waits_for_the_sockets_phase_and_anything_else_goes_at_once():
+    clock = FakeClock()                     # tick 1000: phase 0 of the second
+    idle = Outbox(interval=0.1, clock=clock)
+    idle.phase = 3
+    idle.add("default:system", [system(1)])
+    assert idle.take() == []                # not its tick
+    clock.now += 0.2
+    assert idle.take() == []                # tick 1002
+    clock.now += 0.1
+    [frame] = frame_messages(idle.take())   # tick 1003: its phase
+    assert frame["seq"] == 1003 and frame["messages"][0]["n"] == 1
+    idle.add("default:system", [system(2)])
+    idle.add("default:alerts", [Message("alert", None, '{"type":"alert","id":7}')])
+    clock.now += 0.1
+    [frame] = frame_messages(idle.take())   # tick 1004: an alert does not wait, the stats go with it
+    assert [m["type"] for m in frame["messages"]] == ["system_update", "alert"]

@@ -23,6 +23,7 @@ class Handler:
         self.outbox = Outbox(interval=0.05)
         self.messages, self.threads = [], set()
         self.released_event = threading.Event()
+        self.checks = []
 
     def message(self, text):
         self.messages.append(text)
@@ -30,7 +31,7 @@ class Handler:
         self.outbox.direct(json.dumps({"type": "echo", "text": text}))
 
     def check(self, memo):
-        pass
+        self.checks.append((time.monotonic(), id(memo)))
 
     def closing(self):
         return 1000, "bye", self.outbox.take_direct()
@@ -160,3 +161,19 @@ def test_shutdown_closes_every_socket_with_1012_and_any_adopted_after_it():
 
 def test_shutdown_of_a_loop_that_never_had_a_socket_returns_at_once():
     assert loop_with().shutdown(timeout=0.1)
+
+
+def test_each_socket_is_checked_every_second_on_its_own_tick_with_one_memo_per_second():
+    loop = loop_with()                       # 0.05 s ticks: 20 phases
+    connections = [connect(loop) for _ in range(20)]         # the clients are kept: a dropped one closes
+    handlers = [handler for _, handler, _ in connections]
+    deadline = time.monotonic() + 5
+    while not all(len(h.checks) >= 3 for h in handlers):
+        assert time.monotonic() < deadline, [len(h.checks) for h in handlers]
+        time.sleep(0.05)
+    second_checks = [h.checks[1] for h in handlers]          # the first may come with the socket's arrival
+    ticks = {round(at / 0.05) for at, _ in second_checks}
+    assert len(ticks) >= 10                                  # spread over the second, not all on one tick
+    for h in handlers:
+        assert 0.9 < h.checks[2][0] - h.checks[1][0] < 1.5     # once a second each
+    assert len({memo for _, memo in second_checks}) <= 3     # a memo per second (the checks may straddle two)
