@@ -23,7 +23,7 @@ from services.web import (admin_api, alerts_api, analysis_api, api, auth, histor
                           preferences_api, uploads_api)
 from services.config import Config
 from services.web.socket import LiveConnection
-from services.web.serving import EmbeddedServer
+from services.web.serving import EmbeddedServer, stop_on_sigterm
 from services.web.upgrade import close_sockets, websocket_route
 from services.web.runtime_access import get_runtime, init_runtime
 from services.web.security_headers import init_security_headers
@@ -128,6 +128,7 @@ def main() -> None:
     runtime = get_runtime(server)
     runtime.start()
     log.info("Pulseboard (embedded mode) on http://%s:%s", config.host, config.port)
+    stop_on_sigterm()
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:

@@ -91,9 +91,10 @@ class Deployment:
         wait_until(lambda: requests.get(self.url + "/login", timeout=2).status_code == 200, 90, "the web server")
 
     def stop_web(self, timeout: float = 60) -> None:
-        """Stop the web process as an operator would: Ctrl-C for app.py, SIGTERM for gunicorn."""
+        """Stop the web process as an operator (or systemd, or docker stop) would: SIGTERM. Not SIGINT:
+        a process started from a background job inherits SIGINT ignored."""
         proc = self.procs["web"]
-        proc.send_signal(signal.SIGINT if self.mode == "embedded" else signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout)
 
     @property
@@ -115,8 +116,7 @@ class Deployment:
     def stop(self) -> None:
         for proc in reversed(list(self.procs.values())):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT if proc is self.procs.get("web") and self.mode == "embedded"
-                                 else signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
             try:
                 proc.wait(15)

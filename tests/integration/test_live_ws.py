@@ -1,5 +1,6 @@
 """The WebSocket endpoint with real clients against a real server."""
 import json
+import signal
 import socket
 import threading
 import time
@@ -318,3 +319,17 @@ def test_a_password_reset_closes_the_users_sockets_at_once(server, admin):
     code, reason, seen = close_frame(ws, timeout=15)
     assert (code, reason) == (4001, "password changed") and seen[-1] == "session_ended"
     assert time.monotonic() - changed < 5          # not the session check's doing: that comes after 10 s
+
+
+def test_sigterm_stops_the_embedded_server_as_ctrl_c_does(tmp_path):
+    """`kill`, systemd and docker stop: the sockets are told 1012 and the process ends cleanly."""
+    srv = LiveServer(tmp_path / "term", SIMULATOR="off")
+    srv.start()
+    try:
+        ws = srv.ws(srv.session())
+        recv_json(ws)
+        srv.proc.send_signal(signal.SIGTERM)
+        assert close_frame(ws)[:2] == (1012, "server restarting")
+        assert srv.proc.wait(15) == 0
+    finally:
+        srv.stop()
