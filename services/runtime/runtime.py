@@ -199,8 +199,7 @@ class Runtime:
         With Redis away the backend serves the last live state it read, marked `stale`. With a
         `selection`, only its entities, and its own KPIs over the window (from the history)."""
         entities = selection.as_dict() if selection is not None else None
-        missed = (None if since_alert_id is None
-                  else self.alerts.after(tenant, since_alert_id, MISSED_ALERTS_MAX, entities=entities))
+        missed = None if since_alert_id is None else self.missed_alerts(tenant, since_alert_id, selection)
         live = self.backend.live(tenant, self)
         if selection is not None:
             live = select_live(live, selection)
@@ -208,6 +207,12 @@ class Runtime:
                 live["kpis"] = self.selections.compute(tenant, selection)
             live["selection"] = entities
         return protocol.snapshot(live, self.alerts.recent(tenant, SNAPSHOT_ALERTS, entities=entities), missed)
+
+    def missed_alerts(self, tenant: str, since_alert_id: int, selection: Selection | None = None) -> list:
+        """The stored alerts after `since_alert_id` (oldest first, at most MISSED_ALERTS_MAX): what a
+        reconnecting client did not see."""
+        entities = selection.as_dict() if selection is not None else None
+        return self.alerts.after(tenant, since_alert_id, MISSED_ALERTS_MAX, entities=entities)
 
     def system_stats(self) -> dict:
         return self.backend.system_stats(self)

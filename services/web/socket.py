@@ -200,8 +200,7 @@ class LiveConnection:
         elif kind == "ping":
             self.outbox.direct(protocol.encode(protocol.pong(request_id)))
         elif kind == "snapshot":
-            self._reply(protocol.reply(self.runtime.snapshot(self.tenant, message.get("since_alert_id"), self.selection),
-                                       request_id))
+            self.outbox.direct(self._requested_snapshot(message.get("since_alert_id"), request_id))
         elif kind == "calculate":
             if "calculations" not in self.channels:     # results go to the channel: make sure this socket hears them
                 self.runtime.hub.subscribe(self.subscription, self._topics(["calculations"]))
@@ -216,6 +215,19 @@ class LiveConnection:
 
     def _snapshot_json(self) -> str:
         return protocol.encode(self.runtime.snapshot(self.tenant, selection=self.selection))
+
+    def _requested_snapshot(self, since_alert_id: int | None, request_id) -> str:
+        """The snapshot a client asked for: the tenant's and filter's, shared with every socket asking
+        within a quarter of a second (after a restart every page asks at once, and one build reads the
+        database), plus this client's own missed alerts and request id."""
+        shared = self.runtime.connections.snapshots.get((self.tenant, self.selection), self._snapshot_json)
+        own: dict = {}
+        if since_alert_id is not None:
+            own["missed_alerts"] = [protocol.alert_message(a)
+                                    for a in self.runtime.missed_alerts(self.tenant, since_alert_id, self.selection)]
+        if request_id is not None:
+            own["id"] = request_id
+        return protocol.with_fields(shared, own)
 
     def _snapshot_if_reachable(self) -> str | None:
         """A resync's snapshot, or None while the database cannot be reached (its alerts live there): a

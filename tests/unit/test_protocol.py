@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from services.realtime.protocol import ProtocolError, batch_frame, encode, parse_client_message
+from services.realtime.protocol import ProtocolError, batch_frame, encode, parse_client_message, with_fields
 
 
 @pytest.mark.parametrize("text, parsed", [
@@ -50,3 +50,10 @@ def test_frames_are_valid_json_built_from_encoded_messages():
 def test_encode_refuses_nan():
     with pytest.raises(ValueError):
         encode({"x": float("nan")})
+
+
+def test_fields_are_added_to_an_encoded_object_without_decoding_it():
+    shared = encode({"type": "snapshot", "alerts": [{"id": 1}]})
+    own = with_fields(shared, {"missed_alerts": [{"id": 2}], "id": "snap-3"})
+    assert json.loads(own) == {"type": "snapshot", "alerts": [{"id": 1}], "missed_alerts": [{"id": 2}], "id": "snap-3"}
+    assert with_fields(shared, {}) is shared and json.loads(with_fields("{}", {"id": 1})) == {"id": 1}
