@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
-TOP_LEVEL = {"config", "background", "redis_keys", "timestamps"}
+TOP_LEVEL = {"config", "background", "memory", "redis_keys", "timestamps"}
 # package -> the packages it may import (besides itself and the top-level modules)
 ALLOWED = {
     "scoring": set(),
