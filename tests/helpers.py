@@ -260,11 +260,19 @@ def logged_in_page(browser, server, path="/", context=None, **options):
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(server_error(server, r)) if r.status >= 500 else None)
     page.goto(server.url + path)
     page.fill("#username", "admin")
     page.fill("#password", ADMIN_PASSWORD)
     page.click("#login-submit")
     return page, errors
+
+
+def server_error(server, response) -> str:
+    """A 5xx the page got, with the end of the server's log (its traceback): a one-off 500 explains itself."""
+    log = getattr(server, "log_path", None)
+    tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else "(no server log)"
+    return f"HTTP {response.status} {response.request.method} {response.url}\n{tail}"
 
 
 def status(page):

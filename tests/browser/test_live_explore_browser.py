@@ -61,6 +61,10 @@ def insert_alert(server, message, **entity):
     return alert_id
 
 
+AXES = ("Object.entries(document.querySelector('#assets-chart .js-plotly-plot').layout)"
+        ".filter(([k]) => k.startsWith('yaxis')).map(([, axis]) => axis.title.text).sort()")
+
+
 def choose(page, control, label):
     """Pick an option of a Dash dropdown by typing into its search box."""
     page.locator(f"#{control}").click()
@@ -200,8 +204,12 @@ def test_assets_chart_each_sensor_type_on_its_axis_and_acknowledge_a_sensor_aler
     pick_range(page, "15 min")
     page.wait_for_url(lambda url: url.endswith("/assets?asset_id=pump-01&range=15m"))
     rendered(page, "assets-chart", "15m")
-    axes = page.evaluate("""() => { const layout = document.querySelector('#assets-chart .js-plotly-plot').layout;
-        return Object.keys(layout).filter(k => k.startsWith('yaxis')).map(k => layout[k].title.text).sort(); }""")
+    # The chart charts the sensors the page has readings of, and draws again as each new one arrives: wait
+    # until all four of pump-01's types are known (a first draw may come with only the first reading).
+    page.wait_for_function(f"() => {{ const plot = document.querySelector('#assets-chart .js-plotly-plot');"
+                           f" return !!plot && !!plot.layout && ({AXES}).length === 4; }}", timeout=20000)
+    rendered(page, "assets-chart", "15m")
+    axes = page.evaluate(f"() => {AXES}")
     assert axes == ["current (A)", "pressure (bar)", "temperature (°C)", "vibration (mm/s)"], axes
     wait_for(lambda: {c.split()[0] for c in page.locator("[data-testid=asset-card]").all_inner_texts()} == {"pump-01"},
              20, "only pump-01's card", page)
