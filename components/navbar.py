@@ -38,7 +38,7 @@ def _choices(name: str, values, labels: dict, chosen: str) -> list:
 def _bell() -> html.Div:
     return html.Div([
         html.Button([html.Img(src=dash.get_asset_url("icons/bell.svg"), alt="", className="bell-icon"),
-                     html.Span("0", id=BELL_COUNT_ID, className="badge rounded-pill bg-danger bell-count", hidden=True,
+                     html.Span(id=BELL_COUNT_ID, className="badge rounded-pill bg-danger bell-count", hidden=True,
                                **{"data-testid": "bell-count"})],
                     id=BELL_ID, type="button", className="btn btn-link nav-bell", title="Notifications",
                     **{"aria-label": "Notifications, none unread", "aria-expanded": "false",
@@ -46,7 +46,7 @@ def _bell() -> html.Div:
         html.Div([html.Div([html.Strong("Notifications"),
                             html.A("Alerts", href="/#alerts", className="small")],
                            className="d-flex justify-content-between align-items-center mb-2"),
-                  html.Ul(html.Li("Nothing yet.", className="text-body-secondary small"), id=BELL_LIST_ID,
+                  html.Ul(id=BELL_LIST_ID,
                           className="list-unstyled mb-0 bell-list")],
                  id=BELL_PANEL_ID, className="bell-panel shadow", hidden=True, role="region",
                  **{"aria-label": "Recent notifications", "data-testid": "bell-panel"}),

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
-import logging
-
-log = logging.getLogger(__name__)
 
 
+@functools.cache
 def _malloc_trim():
+    """glibc's malloc_trim, looked up once (None where there is no glibc)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         trim = libc.malloc_trim

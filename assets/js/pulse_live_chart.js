@@ -1,7 +1,7 @@
 /*
  * The weekly-sales chart of the Live page and of a store/dept page (pages/live.py, pages/entity.py).
  *
- * Live (rolling): the socket's points, extended in place (`extendData`, at most every 400 ms), the
+ * Live (rolling): the socket's points, extended in place (`extendData`, at most every pulseCommon.CHART_MS), the
  * newest `chart_max_points` kept. A range: its history from the API (raw points, or per-bucket mean
  * and min-max band), anomalies marked; when the range ends now the chart carries on with live points.
  * Live points that arrive while the history is on its way are held, then drawn after it through a
@@ -13,7 +13,7 @@
 (function () {
   "use strict";
   var C = window.pulseCommon, H = window.pulseHistory, setProps = C.setProps, byReceived = C.byReceived;
-  var CHART_MS = 400, HISTORY_MAX_POINTS = 100000, HELD_MAX = 5000;
+  var CHART_MS = C.CHART_MS, HISTORY_MAX_POINTS = 100000, HELD_MAX = 5000;
   var BUCKET_NAMES = {"1m": "per minute", "1h": "per hour", "1d": "per day"};
   var pages = {};
 

@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var C = window.pulseCommon, H = window.pulseHistory, setProps = C.setProps, byReceived = C.byReceived;
-  var MAX_SENSORS = 24, CHART_MS = 400, HISTORY_MAX_POINTS = 50000;
+  var MAX_SENSORS = 24, CHART_MS = C.CHART_MS, HISTORY_MAX_POINTS = 50000;
   var pages = {};
 
   function fresh() {

@@ -30,6 +30,11 @@ def tick(now: float, interval: float) -> int:
     return math.floor(now / interval)
 
 
+def ticks_per_second(interval: float) -> int:
+    """How many ticks of the frame clock make a second: the phases that per-second work is spread over."""
+    return max(1, round(1.0 / interval)) if interval > 0 else 1
+
+
 def wire_frame(payload: bytes, compressed: bool = False, opcode: int = OPCODE_TEXT) -> bytes:
     """One whole, unmasked server-to-client WebSocket frame (RFC 6455 5.2): the same bytes suit every socket."""
     first = FIN | (RSV1 if compressed else 0) | opcode

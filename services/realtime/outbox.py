@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict, deque
 from typing import Callable, Iterable
 
-from services.realtime.frames import EncodedFrame, FrameCache, tick
+from services.realtime.frames import EncodedFrame, FrameCache, tick, ticks_per_second
 from services.realtime.hub import Message, channel_of
 from services.realtime.protocol import batch_frame
 
@@ -200,7 +200,7 @@ class Outbox:
         all writing on the one after each system_update."""
         if self.phase is None or self.interval <= 0:
             return True
-        return tick(now, self.interval) % max(1, round(1.0 / self.interval)) == self.phase
+        return tick(now, self.interval) % ticks_per_second(self.interval) == self.phase
 
     def claim_resync(self) -> bool:
         """True once per wanted resync: the caller then runs `resync` (off the socket loop)."""

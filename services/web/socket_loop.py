@@ -36,7 +36,7 @@ from wsproto.frame_protocol import CloseReason
 
 from services.background import Workers
 from services.memory import release_free_memory
-from services.realtime.frames import EncodedFrame, tick
+from services.realtime.frames import EncodedFrame, tick, ticks_per_second
 from services.web.socket_peer import Handler, Peer, send_holding_the_gil
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class SocketLoop:
         self._selector: selectors.BaseSelector | None = None
         self._wake_r = self._wake_w = None
         self._pool: Workers | None = None
-        self._per_second = max(1, round(1.0 / interval)) if interval > 0 else 1   # phases: ticks in a second
+        self._per_second = ticks_per_second(interval)     # phases: the ticks of a second
         self._phases: list[set[Peer]] = [set() for _ in range(self._per_second)]
         self._phase_of = itertools.count()
         self._checked_tick, self._memo = 0, {}

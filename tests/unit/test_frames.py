@@ -8,7 +8,7 @@ from wsproto.events import TextMessage
 from wsproto.extensions import PerMessageDeflate
 
 from services.realtime.frames import (DEFLATE_TAIL, EncodedFrame, FrameCache, RecentTexts, deflate_message, tick,
-                                     wire_frame)
+                                     ticks_per_second, wire_frame)
 
 
 def client(deflate: bool) -> Connection:
@@ -60,6 +60,10 @@ def test_the_cache_keeps_one_tick_and_counts():
 
 def test_tick_is_the_interval_grid():
     assert tick(100.05, 0.1) == 1000 and tick(100.15, 0.1) == 1001 and tick(0.0, 0.1) == 0
+
+
+def test_ticks_per_second_are_the_phases_of_a_second():
+    assert [ticks_per_second(i) for i in (0.1, 0.25, 1.0, 3.0, 0.0)] == [10, 4, 1, 1, 1]
 
 
 def test_recent_texts_are_built_once_per_key_within_their_ttl():
