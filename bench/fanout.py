@@ -56,7 +56,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--margin", type=float, default=0.02, help="the backlog may grow by this share of what was offered")
     p.add_argument("--profile", type=Path, default=None, help="py-spy the web process over the window; raw stacks here")
     p.add_argument("--quick", action="store_true", help="smoke run: 10 clients, 300 events/s, short phases")
+    p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="set in the server processes' environment only (e.g. PYTHONMALLOC=malloc); repeatable")
     args = p.parse_args(argv)
+    try:
+        args.server_env = dict(item.split("=", 1) for item in args.server_env)
+    except ValueError:
+        p.error("--server-env takes NAME=VALUE")
     if args.quick:
         args.clients, args.rate, args.duration, args.warmup, args.settle, args.per_user = 10, 300, 3, 1.5, 1, 5
         args.idle = min(args.idle, 10)
@@ -139,8 +145,9 @@ def median_rss(samples: list[tuple]) -> int | None:
 def run(args) -> int:
     total = args.clients + args.idle
     workdir = Path(tempfile.mkdtemp(prefix="pulseboard-fanout-"))
-    deployment = Deployment(args.mode, args.rate, total, args.per_user, workdir)
-    summary: dict = {"mode": args.mode, "clients_asked": args.clients, "idle_asked": args.idle,
+    deployment = Deployment(args.mode, args.rate, total, args.per_user, workdir, args.server_env)
+    summary: dict = {"mode": args.mode, "server_env": args.server_env,
+                     "clients_asked": args.clients, "idle_asked": args.idle,
                      "rate_nominal": args.rate, "client_procs": args.client_procs,
                      "deflate": not args.no_deflate, "per_user": args.per_user}
     failures: list[str] = []

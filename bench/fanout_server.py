@@ -48,7 +48,8 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
 
 
 class Deployment:
-    def __init__(self, mode: str, rate: float, sockets: int, per_user: int, workdir: Path):
+    def __init__(self, mode: str, rate: float, sockets: int, per_user: int, workdir: Path,
+                 server_env: dict[str, str] | None = None):
         self.mode, self.workdir = mode, workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,7 +61,7 @@ class Deployment:
                     "SIMULATOR": "on", "SIM_RATE": f"{rate:g}", "SIM_SEED": "1",
                     "WS_MAX_PER_USER": str(max(10, per_user + 1)), "WS_MAX_CONNECTIONS": str(max(2000, sockets + 50)),
                     "WORKER_CONNECTIONS": str(max(1000, sockets + 100)), "WEB_CONCURRENCY": "1",
-                    "LOG_LEVEL": "warning"}
+                    "LOG_LEVEL": "warning", **(server_env or {})}
 
     def _start(self, name: str, cmd: list[str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "w")
