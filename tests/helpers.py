@@ -260,19 +260,16 @@ def logged_in_page(browser, server, path="/", context=None, **options):
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(server_error(server, r)) if r.status >= 500 else None)
+    def server_error(r):            # a 5xx, with the end of the server's log: a one-off 500 explains itself
+        log = getattr(server, "log_path", None)
+        tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else "(no server log)"
+        return f"HTTP {r.status} {r.request.method} {r.url}\n{tail}"
+    page.on("response", lambda r: errors.append(server_error(r)) if r.status >= 500 else None)
     page.goto(server.url + path)
     page.fill("#username", "admin")
     page.fill("#password", ADMIN_PASSWORD)
     page.click("#login-submit")
     return page, errors
-
-
-def server_error(server, response) -> str:
-    """A 5xx the page got, with the end of the server's log (its traceback): a one-off 500 explains itself."""
-    log = getattr(server, "log_path", None)
-    tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else "(no server log)"
-    return f"HTTP {response.status} {response.request.method} {response.url}\n{tail}"
 
 
 def status(page):
@@ -373,9 +370,8 @@ def bad_post_then_system_update(server: LiveServer) -> dict:
 # --- Dash callbacks over HTTP (integration and distributed tests) ---
 
 def dash_callback(session, srv, output_prefix, trigger, values):
-    """POST a Dash callback by hand, as a script bypassing the page would: the callback whose outputs
-    start with `output_prefix`, fired by `trigger` (its value from `values`, else 1, a click), with
-    `values` for its inputs and states."""
+    """POST a Dash callback by hand, as a script bypassing the page would: the callback whose outputs start
+    with `output_prefix`, fired by `trigger` (its value from `values`, else 1, a click), `values` for the rest."""
     deps = session.get(srv.url + "/_dash-dependencies").json()
     dep = next(d for d in deps if d["output"].lstrip(".").startswith(output_prefix))
 
