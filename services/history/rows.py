@@ -1,6 +1,8 @@
-"""A scored micro-batch as history: one row per event, and the rollup deltas it adds.
+"""A scored micro-batch as history rows (what the history holds per event, by column), and the rollup
+deltas history adds.
 
-Pure. The writer thread calls this, not the pipeline: the hot path only hands the batch over.
+Pure. The writer thread calls this, not the pipeline: the hot path only hands the batch over. The
+store keeps raw events in blocks (services.history.blocks); `event_rows` is their meaning event by event.
 Rollups are summed first per finest cell (tenant, minute, store, dept / asset, type, sensor), one dict
 update per event, and only then spread over the scopes and the minute and hour buckets, so a batch of
 1,000 events costs a few hundred scope rows, not ten thousand.
@@ -15,19 +17,14 @@ from typing import Iterable
 from services.history.scopes import RETAIL, SENSOR, event_scopes
 
 MINUTE, HOUR = 60, 3600
-# A raw row is a tuple in this order (the columns of history_events after its id): the writer turns tens
-# of thousands of events a second into rows, and tuples go to the database as they are.
+# A raw row is a tuple in this order: what history keeps of an event (services.history.blocks stores
+# them column by column).
 COLUMNS = ("tenant", "received", "ts", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id",
            "sensor_type", "value", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "unit",
            "anomaly", "anomaly_score", "risk_score", "risk_level", "cluster", "model_version")
 TENANT, RECEIVED, PROFILE, STORE, DEPT, ASSET, SENSOR_ID, SENSOR_TYPE, VALUE, ANOMALY, RISK = map(COLUMNS.index, (
     "tenant", "received", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type", "value", "anomaly",
     "risk_score"))
-# The columns each profile fills (the others stay NULL): what its rows are written with.
-_RETAIL_ONLY = ("store", "dept", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment")
-_SENSOR_ONLY = ("asset_id", "sensor_id", "sensor_type", "unit")
-PROFILE_COLUMNS = {RETAIL: tuple(c for c in COLUMNS if c not in _SENSOR_ONLY),
-                   SENSOR: tuple(c for c in COLUMNS if c not in _RETAIL_ONLY)}
 # A rollup delta: a tuple in this order (history_rollups' columns).
 ROLLUP_COLUMNS = ("tenant", "scope", "bucket", "start", "count", "total", "low", "high", "anomalies", "max_risk")
 
@@ -96,6 +93,11 @@ class RollupDeltas:
         _accumulate(self.cells, (((r[TENANT], int(r[RECEIVED] // MINUTE) * MINUTE, r[PROFILE], r[STORE], r[DEPT],
                                    r[ASSET], r[SENSOR_TYPE], r[SENSOR_ID]), 1, r[VALUE], r[VALUE], r[VALUE],
                                   r[ANOMALY], r[RISK]) for r in rows))
+
+    def add_cells(self, cells: Iterable[tuple]) -> None:
+        """Figures already summed per finest cell: (key, count, total, low, high, anomalies, max_risk)
+        (services.history.blocks.rollup_cells)."""
+        _accumulate(self.cells, cells)
 
     def scope_rows(self) -> list[tuple]:
         """One delta (ROLLUP_COLUMNS) per (tenant, scope, bucket, start), sorted by key (writers that

@@ -1,13 +1,15 @@
 """Where the history is kept: one interface, and its implementation on the deployment's database.
 
-`HistoryStore` is what the writer, the API and the export use; `SqlHistoryStore` keeps raw events and
-rollups in the relational database (SQLite embedded, PostgreSQL distributed) through SQLAlchemy Core.
-A column store could replace it behind the same four methods.
+`HistoryStore` is what the writer, the API and the export use; `SqlHistoryStore` keeps raw events in
+blocks (services.history.blocks: one row per store or asset per write) and rollups in the relational
+database (SQLite embedded, PostgreSQL distributed) through SQLAlchemy Core. A column store could replace
+it behind the same four methods.
 
 Reading a range: rollup buckets (1m, 1h; 1d sums the hours of each UTC day) come from
-`history_rollups`, a few hundred rows for any chart; raw points from `history_events` through the
-(tenant, store, dept, received) or (tenant, asset, sensor, received) index. Event time (`time=event`)
-is only in the raw table: its buckets are summed there, so it reaches back as far as raw is kept.
+`history_rollups`, a few hundred rows for any chart; raw points from the blocks touching the range
+(services.history.raw), by the (tenant, profile, first time) or (tenant, store|asset, first received)
+index. Event time (`time=event`) is only in the raw events: its buckets are summed from them, so it
+reaches back as far as raw is kept.
 """
 from __future__ import annotations
 
@@ -15,19 +17,21 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import replace
 from itertools import chain
-from operator import itemgetter
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
+import numpy as np
+from sqlalchemy import BigInteger, and_, case, cast, func, select
 
 from services.analysis.export import CRLF
-from services.history.export import CHUNK_ROWS, csv_chunks, raw_csv_lines, raw_csv_select
+from services.storage.event_blocks import NULL_INT, Block
+from services.history.export import CHUNK_ROWS, csv_chunks, raw_csv_text
 from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
-from services.history.rows import COLUMNS, HOUR, MINUTE, PROFILE, PROFILE_COLUMNS, ROLLUP_COLUMNS
+from services.history.raw import RawReader
+from services.history.rows import HOUR, MINUTE, ROLLUP_COLUMNS
 from services.storage.bulk import BulkInsert
 from services.storage.db import Database
-from services.storage.schema import history_events as events, history_rollups as rollups
+from services.storage.schema import history_blocks as blocks, history_rollups as rollups
 
 RAW_FIELDS = ("received", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type",
               "value", "unit", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "anomaly",
@@ -47,8 +51,8 @@ def iso(epoch: float) -> str:
 
 class HistoryStore(ABC):
     @abstractmethod
-    def write(self, rows: list[tuple], rollup_rows: list[tuple]) -> None:
-        """Raw rows (services.history.rows.event_rows: tuples in rows.COLUMNS order) and rollup deltas
+    def write(self, raw: list[Block], rollup_rows: list[tuple]) -> None:
+        """Raw events as blocks (services.history.blocks.batch_blocks) and rollup deltas
         (RollupDeltas.scope_rows: rows.ROLLUP_COLUMNS), in one transaction."""
 
     @abstractmethod
@@ -62,30 +66,21 @@ class HistoryStore(ABC):
 
     @abstractmethod
     def trim(self, raw_before: float, rollups_before: float, batch: int = 5000, stop=None) -> dict:
-        """Delete raw events received before `raw_before` and rollups older than `rollups_before`,
-        `batch` rows per transaction; {"events": n, "rollups": n}."""
+        """Delete raw events received before `raw_before` (whole blocks) and rollups older than
+        `rollups_before`, about `batch` rows per transaction; {"events": n, "rollups": n}."""
 
 
 class SqlHistoryStore(HistoryStore):
     def __init__(self, db: Database):
         self.db = db
-        # One insert per profile, of only the columns it fills: a None costs the sqlite3 module four times
-        # what a number does to bind (it takes the adapter path), and a retail row has four, a sensor row seven.
-        self._insert_events = {profile: (itemgetter(*(COLUMNS.index(c) for c in columns)),
-                                         BulkInsert(db, events.insert().inline(), columns))   # inline: no RETURNING id
-                               for profile, columns in PROFILE_COLUMNS.items()}
         self._upsert_rollups = BulkInsert(db, self._upsert(), ROLLUP_COLUMNS)
+        self.raw = RawReader(self._stream, self._scalar)
 
     # -- writing -----------------------------------------------------------------------------------
-    def write(self, rows: list[tuple], rollup_rows: list[tuple]) -> None:
+    def write(self, raw: list[Block], rollup_rows: list[tuple]) -> None:
         with self.db.connect() as conn:
-            if rows:
-                by_profile: dict[str, list] = {}
-                for row in rows:
-                    by_profile.setdefault(row[PROFILE], []).append(row)
-                for profile, some in by_profile.items():
-                    project, insert = self._insert_events[profile]
-                    insert(conn, [project(r) for r in some])
+            if raw:
+                conn.execute(blocks.insert(), [block.row() for block in raw])
             if rollup_rows:
                 self._upsert_rollups(conn, rollup_rows)
 
@@ -101,28 +96,21 @@ class SqlHistoryStore(HistoryStore):
                   "max_risk": case((new.max_risk > rollups.c.max_risk, new.max_risk), else_=rollups.c.max_risk)})
 
     # -- reading -----------------------------------------------------------------------------------
-    def _raw_filter(self, tenant: str, q: HistoryQuery, since: float | None = None):
-        """The clock column and the WHERE of `q` over raw events. A filter implies the profile (only retail
-        rows have a store or dept, only sensor rows an asset, sensor or type), and leaving the profile
-        out then lets a count be answered from the filter's index alone."""
-        clock = events.c.received if q.clock == "received" else events.c.ts
-        where = [events.c.tenant == tenant, clock >= max(q.start, since or q.start), clock < q.end]
-        for column, values in ((events.c.store, q.stores), (events.c.dept, q.depts), (events.c.asset_id, q.assets),
-                               (events.c.sensor_id, q.sensors), (events.c.sensor_type, q.sensor_types)):
-            if values:
-                where.append(column.in_(values))
-        if len(where) == 3:
-            where.append(events.c.profile == q.profile)
-        return clock, and_(*where)
-
     def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> str:
-        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points."""
+        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points (the
+        blocks' counts decide when they are few; else matching events are counted up to the budget)."""
         if q.bucket is not None:
             return q.bucket
         if raw_may_answer(q, raw_since):
-            _, where = self._raw_filter(tenant, q)
-            few = select(literal_column("1")).select_from(events).where(where).limit(MAX_POINTS + 1).subquery()
-            if self._scalar(select(func.count()).select_from(few)) <= MAX_POINTS:
+            since = raw_since if q.clock == "received" else None
+            if self.raw.upper_bound(tenant, q, since) <= MAX_POINTS:
+                return "raw"
+            found = 0
+            for chunk in self.raw.chunks(tenant, q, since, ordered=False):
+                found += len(chunk["received"])
+                if found > MAX_POINTS:
+                    break
+            else:
                 return "raw"
         return finest_bucket(q.end - q.start)
 
@@ -135,12 +123,13 @@ class SqlHistoryStore(HistoryStore):
         q = query.with_bucket(bucket)
         stamp = IsoStamps()
         if bucket == "raw":
-            clock, where = self._raw_filter(tenant, q, raw_since if q.clock == "received" else None)
-            rows = self._rows(select(*(events.c[f] for f in RAW_FIELDS)).where(where)
-                              .order_by(clock, events.c.id).limit(q.limit + 1))
-            points = [self._raw_point(r, q.clock, stamp) for r in rows[:q.limit]]
-            return {"bucket": bucket, "series": points, "truncated": len(rows) > q.limit}
-        rows = self._rows(self._bucket_select(tenant, q))
+            points: list[dict] = []
+            for chunk in self.raw.chunks(tenant, q, raw_since if q.clock == "received" else None):
+                points += self._raw_points(chunk, q, stamp, q.limit + 1 - len(points))
+                if len(points) > q.limit:
+                    break
+            return {"bucket": bucket, "series": points[:q.limit], "truncated": len(points) > q.limit}
+        rows = self._event_buckets(tenant, q) if q.clock == "event" else self._rows(self._bucket_select(tenant, q))
         return {"bucket": bucket, "series": [self._bucket_point(r, stamp) for r in rows], "truncated": False}
 
     def _rows(self, statement) -> list:
@@ -148,14 +137,20 @@ class SqlHistoryStore(HistoryStore):
             return conn.execute(statement).all()
 
     @staticmethod
-    def _raw_point(r, clock: str, stamp) -> dict:
-        """A raw row (RAW_FIELDS) as an API point: fields it does not have left out."""
-        point = {f: v for f, v in zip(RAW_FIELDS, r) if v is not None}
-        point["t"] = point["received"] = stamp(point["received"])
-        if clock == "event":
-            point["t"] = point["timestamp"]
-        point["anomaly"] = bool(point["anomaly"])
-        return point
+    def _raw_points(chunk: dict, q: HistoryQuery, stamp, most: int) -> list[dict]:
+        """Up to `most` events of a chunk as API points: fields an event does not have left out."""
+        fields = [f for f in RAW_FIELDS if f in chunk]
+        columns = [chunk[f][:most].tolist() for f in fields]
+        points = []
+        for values in zip(*columns):
+            point = {f: v for f, v in zip(fields, values) if v is not None and v == v and v != NULL_INT}
+            point["profile"] = q.profile
+            point["t"] = point["received"] = stamp(point["received"])
+            if q.clock == "event":
+                point["t"] = point["timestamp"]
+            point["anomaly"] = bool(point["anomaly"])
+            points.append(point)
+        return points
 
     @staticmethod
     def _bucket_point(r, stamp) -> dict:
@@ -164,17 +159,36 @@ class SqlHistoryStore(HistoryStore):
         return {"t": stamp(start), "count": count, "sum": total, "min": low, "max": high,
                 "mean": total / count if count else None, "anomalies": anomalies, "max_risk": max_risk}
 
-    def _bucket_select(self, tenant: str, q: HistoryQuery):
+    def _event_buckets(self, tenant: str, q: HistoryQuery) -> list[tuple]:
+        """Buckets summed from the raw events' own timestamps, whole buckets as the rollups."""
         size = BUCKETS[q.bucket]
-        if q.clock == "event":      # summed from the raw events' own timestamps, whole buckets as the rollups
-            whole = replace(q, start=q.start // size * size, end=-(-q.end // size) * size)
-            clock, where = self._raw_filter(tenant, whole)
-            start = (func.floor(clock / size) if self.db.dialect == "postgresql"
-                     else cast(clock / size, Integer)) * size
-            return (select(start.label("start"), func.count().label("count"), func.sum(events.c.value).label("total"),
-                           func.min(events.c.value).label("low"), func.max(events.c.value).label("high"),
-                           _whole(func.sum(events.c.anomaly)).label("anomalies"), func.max(events.c.risk_score).label("max_risk"))
-                    .where(where).group_by(start).order_by(start))
+        whole = replace(q, start=q.start // size * size, end=-(-q.end // size) * size)
+        cells: dict[int, list] = {}
+        for chunk in self.raw.chunks(tenant, whole, ordered=False):
+            starts = (np.floor_divide(chunk["ts"], size) * size).astype(np.int64)
+            order = np.argsort(starts, kind="stable")
+            starts, value = starts[order], chunk["value"][order]
+            first = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
+            figures = zip(starts[first].tolist(), np.diff(np.r_[first, len(starts)]).tolist(),
+                          np.add.reduceat(value, first).tolist(), np.minimum.reduceat(value, first).tolist(),
+                          np.maximum.reduceat(value, first).tolist(),
+                          np.add.reduceat(chunk["anomaly"][order], first).tolist(),
+                          np.maximum.reduceat(chunk["risk_score"][order], first).tolist())
+            for start, count, total, low, high, anomalies, risk in figures:
+                cell = cells.get(start)
+                if cell is None:
+                    cells[start] = [count, total, low, high, anomalies, risk]
+                else:
+                    cell[0] += count
+                    cell[1] += total
+                    cell[2], cell[3] = min(cell[2], low), max(cell[3], high)
+                    cell[4] += anomalies
+                    cell[5] = max(cell[5], risk)
+        return [(start, *cells[start]) for start in sorted(cells)]
+
+    def _bucket_select(self, tenant: str, q: HistoryQuery):
+        """The rollup buckets of q (received time)."""
+        size = BUCKETS[q.bucket]
         stored = min(size, BUCKETS["1h"])
         start = rollups.c.start if size == stored else rollups.c.start - rollups.c.start % size
         where = and_(rollups.c.tenant == tenant, rollups.c.bucket == stored, rollups.c.scope.in_(q.scopes),
@@ -189,16 +203,16 @@ class SqlHistoryStore(HistoryStore):
     def export(self, tenant: str, query: HistoryQuery) -> Iterator[str]:
         if query.bucket != "raw":
             stamp = IsoStamps()
-            points = (self._bucket_point(r, stamp) for rows in self._stream(self._bucket_select(tenant, query))
-                      for r in rows)
-            yield from csv_chunks(chain([BUCKET_FIELDS], (tuple(p["t"] if f == "start" else p[f]
-                                                                 for f in BUCKET_FIELDS) for p in points)))
+            rows = self._event_buckets(tenant, query) if query.clock == "event" else (
+                r for rows in self._stream(self._bucket_select(tenant, query)) for r in rows)
+            yield from csv_chunks(chain([BUCKET_FIELDS], (tuple(p["t"] if f == "start" else p[f] for f in BUCKET_FIELDS)
+                                                          for p in (self._bucket_point(r, stamp) for r in rows))))
             return
         yield ",".join(RAW_FIELDS) + CRLF
-        clock, where = self._raw_filter(tenant, query)
-        statement = select(*raw_csv_select(events, RAW_FIELDS, self.db.dialect)).where(where)
-        for rows in self._stream(statement.order_by(clock, events.c.id)):
-            yield raw_csv_lines(rows)
+        for chunk in self.raw.chunks(tenant, query):
+            for first in range(0, len(chunk["received"]), CHUNK_ROWS):
+                yield raw_csv_text({name: values[first:first + CHUNK_ROWS] for name, values in chunk.items()},
+                                   query.profile, RAW_FIELDS)
 
     def _stream(self, statement, chunk: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
         """The rows of `statement` in lists of up to `chunk`, as the driver's own tuples read from its own
@@ -222,7 +236,7 @@ class SqlHistoryStore(HistoryStore):
         """Every tenant with raw events or rollups: one index seek per tenant (never a scan of millions
         of rows for a handful of names)."""
         found = set()
-        for table in (events, rollups):
+        for table in (blocks, rollups):
             last = None
             while True:
                 after = select(table.c.tenant).order_by(table.c.tenant).limit(1)
@@ -234,18 +248,22 @@ class SqlHistoryStore(HistoryStore):
 
     def trim(self, raw_before: float, rollups_before: float, batch: int = TRIM_BATCH, stop=None,
              pause: float = TRIM_PAUSE) -> dict:
-        """Short transactions of at most about `batch` rows each, `pause` seconds apart (on SQLite the
-        writer and the pipeline's alert writes get the lock in between; `stop` ends it early)."""
+        """Short transactions of at most about `batch` events (whole blocks) or rollup rows each, `pause`
+        seconds apart (on SQLite the writer and the pipeline's alert writes get the lock in between; `stop`
+        ends it early). A block goes once its newest event is older than `raw_before`."""
         deleted = {"events": 0, "rollups": 0}
         stop = stop or threading.Event()
         for tenant in self.tenants():
             while not stop.is_set():
-                doomed = (select(events.c.id).where(events.c.tenant == tenant, events.c.received < raw_before)
-                          .limit(batch).scalar_subquery())
+                doomed = self._rows(select(blocks.c.id, blocks.c.count).where(
+                    blocks.c.tenant == tenant, blocks.c.first_received < raw_before,
+                    blocks.c.last_received < raw_before).order_by(blocks.c.first_received).limit(max(1, batch // 100)))
+                if not doomed:
+                    break
                 with self.db.connect() as conn:
-                    n = conn.execute(events.delete().where(events.c.id.in_(doomed))).rowcount
-                deleted["events"] += n
-                if n < batch or stop.wait(pause):
+                    conn.execute(blocks.delete().where(blocks.c.id.in_([row[0] for row in doomed])))
+                deleted["events"] += sum(row[1] for row in doomed)
+                if stop.wait(pause):
                     break
         for bucket in (MINUTE, HOUR):
             while not stop.is_set():

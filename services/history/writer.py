@@ -2,10 +2,10 @@
 
 The pipeline thread calls `HistoryWriter.record` with a scored batch: an append under a short lock,
 nothing else. The writer thread wakes every FLUSH_SECONDS (or sooner when much is waiting), turns
-everything waiting into rows and rollup deltas and writes them in transactions of whole batches, about
-TRANSACTION_EVENTS events each (multi-row statements: a few per transaction), pausing a moment between
-two: on SQLite the pipeline's own writes (alerts) share the one write lock, and a long history
-transaction would make a micro-batch wait for it. If the database is away it keeps what waits
+everything waiting into blocks of raw events (services.history.blocks: one row per store or asset) and
+rollup deltas and writes them in transactions of whole batches, about TRANSACTION_EVENTS events each,
+pausing a moment between two: on SQLite the pipeline's own writes (alerts) share the one write lock,
+and a long history transaction would make a micro-batch wait for it. If the database is away it keeps what waits
 (bounded by `max_pending` events: beyond that the oldest batches are dropped and counted, a history
 gap rather than a stalled pipeline) and retries with backoff; any other failure is logged and counted
 and the thread carries on.
@@ -23,7 +23,8 @@ from collections import deque
 from typing import Callable
 
 from services.background import BackgroundThread
-from services.history.rows import RollupDeltas, event_rows
+from services.history.blocks import batch_blocks, rollup_cells
+from services.history.rows import RollupDeltas
 from services.history.store import HistoryStore
 from services.storage.db import one_line, unavailable
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 FLUSH_EVENTS = 20_000            # write sooner than FLUSH_SECONDS when this much waits
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
-TRANSACTION_EVENTS = 2000        # whole batches per transaction up to about this many events: SQLite's one
+TRANSACTION_EVENTS = 20_000      # whole batches per transaction up to about this many events: SQLite's one
 GROUP_PAUSE = 0.005              # write lock is held briefly, and let go between transactions
 
 
@@ -133,20 +134,19 @@ class HistoryWriter(BackgroundThread):
                     self._stop.wait(GROUP_PAUSE)           # the pipeline's alert writes get SQLite's lock
 
     def write(self, taken: list) -> None:
-        """Batches (tenant, events, scores, received) as rows and rollup deltas, in one transaction."""
+        """Batches (tenant, events, scores, received) as blocks and rollup deltas, in one transaction."""
         started = time.perf_counter()
-        rows = []
-        for tenant, events, scores, received in taken:
-            rows.extend(event_rows(tenant, events, scores, received))
+        blocks = batch_blocks(taken)
         deltas = RollupDeltas()
-        deltas.add(rows)
-        self.store.write(rows, deltas.scope_rows())
+        for block in blocks:
+            deltas.add_cells(rollup_cells(block))
+        self.store.write(blocks, deltas.scope_rows())
         if not self.connected:
             log.info("history writer reached the database again")
             self.connected = True
         self.last_flush_ms = (time.perf_counter() - started) * 1000
         with self._cond:                # last: flush() returns on this, with the figures above up to date
-            self.written += len(rows)
+            self.written += sum(len(block) for block in blocks)
             self._cond.notify_all()
 
     def flush(self, timeout: float = 30.0) -> bool:

@@ -14,6 +14,7 @@ import time
 from typing import Callable
 
 from services.background import BackgroundThread
+from services.history.store import SqlHistoryStore
 from services.history.window import window_kpis
 from services.realtime import protocol
 from services.realtime.hub import Message
@@ -29,7 +30,7 @@ class SelectionKpis(BackgroundThread):
     thread_name = "selection-kpis"
 
     def __init__(self, db, window_seconds: float, clock: Callable[[], float] = time.time):
-        self.db, self.window_seconds, self.clock = db, window_seconds, clock
+        self.history, self.window_seconds, self.clock = SqlHistoryStore(db), window_seconds, clock
         self._watchers: dict[int, tuple[str, Selection, Callable]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -37,7 +38,7 @@ class SelectionKpis(BackgroundThread):
         self._init_thread()
 
     def compute(self, tenant: str, selection: Selection) -> dict:
-        return window_kpis(self.db, tenant, self.clock(), self.window_seconds, selection.stores, selection.depts,
+        return window_kpis(self.history, tenant, self.clock(), self.window_seconds, selection.stores, selection.depts,
                            selection.assets, selection.sensors)
 
     def message(self, tenant: str, selection: Selection) -> Message:

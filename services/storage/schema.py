@@ -154,38 +154,26 @@ settings = Table(
 
 # Revision 0004: the stream's history (services/history). Times are epoch seconds (floats: received,
 # ts; integers: rollup starts) so ranges are plain numeric comparisons on both databases.
-history_events = Table(
-    "history_events", metadata,
+# Revision 0007: raw events in blocks (services.history.blocks), one row per store or asset per write.
+history_blocks = Table(
+    "history_blocks", metadata,
     _id(),
     Column("tenant", Text, nullable=False),
-    Column("received", Float, nullable=False),            # when the pipeline took it (what Live runs on)
-    Column("ts", Float, nullable=False),                  # the event's own timestamp
-    Column("timestamp", Text, nullable=False),            # that timestamp as received (canonical ISO 8601)
-    Column("event_id", Text, nullable=False),
     Column("profile", Text, nullable=False),              # retail or sensor
-    Column("store", Integer),
-    Column("dept", Integer),
-    Column("asset_id", Text),
-    Column("sensor_id", Text),
-    Column("sensor_type", Text),
-    Column("value", Float, nullable=False),               # weekly_sales, or the sensor's reading
-    Column("temperature", Float),
-    Column("is_holiday", Integer),
-    Column("fuel_price", Float),
-    Column("cpi", Float),
-    Column("unemployment", Float),
-    Column("unit", Text),
-    Column("anomaly", Integer, nullable=False),
-    Column("anomaly_score", Float, nullable=False),
-    Column("risk_score", Integer, nullable=False),
-    Column("risk_level", Text, nullable=False),
-    Column("cluster", Integer),
-    Column("model_version", Integer, nullable=False),
-    Index("history_events_tenant_received", "tenant", "received"),
-    Index("history_events_tenant_ts", "tenant", "ts"),
-    *(Index(f"history_events_by_{c}", "tenant", c, "received", sqlite_where=text(f"{c} IS NOT NULL"),
-            postgresql_where=text(f"{c} IS NOT NULL"))                  # 0005: only the rows that have it
-      for c in ("store", "dept", "asset_id", "sensor_id")),
+    Column("store", Integer),                             # a retail block's store
+    Column("asset_id", Text),                             # a sensor block's asset
+    Column("first_received", Float, nullable=False),      # its events' received times span at most SPAN
+    Column("last_received", Float, nullable=False),
+    Column("first_ts", Float, nullable=False),            # and so do their own timestamps
+    Column("last_ts", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),       # the events' columns (blocks.encode)
+    Index("history_blocks_received", "tenant", "profile", "first_received"),
+    Index("history_blocks_ts", "tenant", "profile", "first_ts"),
+    Index("history_blocks_store", "tenant", "store", "first_received", sqlite_where=text("store IS NOT NULL"),
+          postgresql_where=text("store IS NOT NULL")),
+    Index("history_blocks_asset", "tenant", "asset_id", "first_received", sqlite_where=text("asset_id IS NOT NULL"),
+          postgresql_where=text("asset_id IS NOT NULL")),
     sqlite_autoincrement=True,
 )
 

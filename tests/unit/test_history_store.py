@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, Table, inspect
 
 from history_data import T0, matching, random_batch, retail, scores, sensor
 from services.history.query import BUCKETS, MAX_POINTS, parse
@@ -316,9 +316,10 @@ def test_retention_deletes_in_small_batches_and_stops_when_asked(store, filled):
 def test_the_migration_creates_the_history_tables_and_their_indexes(database):
     assert current(database) == head()
     found = inspect(database.engine)
-    assert {"history_events", "history_rollups"} <= set(found.get_table_names())
-    assert {"history_events_tenant_received", "history_events_tenant_ts", "history_events_by_store", "history_events_by_dept",
-            "history_events_by_asset_id", "history_events_by_sensor_id"} == {i["name"] for i in found.get_indexes("history_events")}
+    assert {"history_blocks", "history_rollups"} <= set(found.get_table_names())
+    assert "history_events" not in found.get_table_names()          # 0007: raw events live in blocks
+    assert {"history_blocks_received", "history_blocks_ts", "history_blocks_store", "history_blocks_asset"} == {
+        i["name"] for i in found.get_indexes("history_blocks")}
     assert found.get_pk_constraint("history_rollups")["constrained_columns"] == ["tenant", "scope", "bucket", "start"]
 
 
@@ -331,18 +332,31 @@ def unmigrated(request, tmp_path):
     db.dispose()
 
 
-def test_a_history_written_at_0004_upgrades_to_the_partial_indexes_and_back(unmigrated):
-    upgrade(unmigrated, "0004")
-    store = SqlHistoryStore(unmigrated)
-    rows = write(store, "acme", [retail("r1", 3, 7, 2.5), sensor("s1", "pump-1", "vibration", "v-1", 0.5)], T0 + 5)
+def test_raw_events_stored_as_rows_by_an_earlier_release_move_into_blocks_and_back(unmigrated):
+    upgrade(unmigrated, "0006")            # the release before blocks: one history_events row per event
+    events = [retail(f"r{i}", 1 + i % 3, 7 + i % 2, i / 4, cpi=211.25 if i % 2 else None) for i in range(40)]
+    events += [sensor("s1", "pump-1", "vibration", "v-1", 0.5), sensor("s2", "pump-2", "temperature", "t-2", 1.5, unit="C")]
+    old = [as_dict(r) for r in event_rows("acme", events, scores(len(events), seed=5), T0 + 5)]
+    old += [as_dict(r) for r in event_rows("globex", events[:3], scores(3), T0 + 7)]
+    table = Table("history_events", MetaData(), autoload_with=unmigrated.engine)
+    with unmigrated.connect() as conn:
+        conn.execute(table.insert(), old)
     assert upgrade(unmigrated) and current(unmigrated) == head()
-    names = {i["name"] for i in inspect(unmigrated.engine).get_indexes("history_events")}
-    assert {"history_events_by_dept", "history_events_by_sensor_id"} <= names and "history_events_tenant_store" not in names
-    for params in ({"dept": "7"}, {"sensor_id": "v-1"}, {"store": "3"}, {"asset_id": "pump-1"}):
-        [point] = store.series("acme", query({"bucket": "raw", **params}), raw_since=0)["series"]
-        assert point["event_id"] == {r["event_id"] for r in rows if r["profile"] == point["profile"]}.pop()
+    assert "history_events" not in inspect(unmigrated.engine).get_table_names()
+    store = SqlHistoryStore(unmigrated)
+    for params, fields in FILTERS + [({"store": "2", "dept": "8"}, {"store": [2], "dept": [8]})]:
+        for tenant in ("acme", "globex"):
+            answer = store.series(tenant, query({"bucket": "raw", **params}), raw_since=0)["series"]
+            expected = matching(old, tenant, T0 - DAY, T0 + DAY, **fields)
+            assert [(p["event_id"], p["value"], p.get("cpi")) for p in answer] == [
+                (r["event_id"], r["value"], r["cpi"]) for r in expected], (tenant, params)
     with unmigrated.connect() as conn:
         command.downgrade(alembic_config(conn), "0004")
+    table = Table("history_events", MetaData(), autoload_with=unmigrated.engine)
+    with unmigrated.connect() as conn:
+        back = [dict(r) for r in conn.execute(table.select().order_by(table.c.id)).mappings()]
+    by_event = lambda r: (r["tenant"], r["event_id"])          # noqa: E731 - blocks regroup rows by store
+    assert sorted(({k: v for k, v in r.items() if k != "id"} for r in back), key=by_event) == sorted(old, key=by_event)
     names = {i["name"] for i in inspect(unmigrated.engine).get_indexes("history_events")}
     assert {"history_events_tenant_store", "history_events_tenant_asset"} <= names and "history_events_by_dept" not in names
 

@@ -5,8 +5,8 @@ import statistics
 
 import numpy as np
 
-from services.history.rows import RollupDeltas, event_rows
 from services.history.store import SqlHistoryStore
+from services.history.writer import HistoryWriter
 from services.history.window import window_kpis
 from services.scoring.models import Scores
 
@@ -31,12 +31,9 @@ def test_window_kpis_are_exact_for_the_selection(database):
     old = dict(retail(999, 1, 1, 5e6, 0), _received=NOW - 1000)          # outside the 300 s window
     other = dict(retail(998, 1, 1, 7e6, 0), tenant="other")
     for tenant, batch in (("acme", events + [old]), ("other", [other])):
-        rows = event_rows(tenant, batch, scores(len(batch), {3, 4, 60}), NOW)
-        deltas = RollupDeltas()
-        deltas.add(rows)
-        store.write(rows, deltas.scope_rows())
+        HistoryWriter(store).write([(tenant, batch, scores(len(batch), {3, 4, 60}), NOW)])
 
-    got = window_kpis(database, "acme", NOW, 300, stores=(1, 2), depts=(1,))
+    got = window_kpis(store, "acme", NOW, 300, stores=(1, 2), depts=(1,))
     chosen = [e for e in events if e["store"] in (1, 2) and e["dept"] == 1]
     sales = [e["weekly_sales"] for e in chosen]
     mean = statistics.fmean(sales)
@@ -49,5 +46,5 @@ def test_window_kpis_are_exact_for_the_selection(database):
     assert got["anomaly_count"] == sum(1 for e in chosen if int(e["event_id"][1:]) in {3, 4, 60})
     assert got["events_per_sec"] == round(sum(1 for e in chosen if e["_received"] >= NOW - 10) / 10, 2)
     assert all(type(got[k]) in (int, float) for k in ("event_count", "anomaly_count", "events_per_sec"))
-    assert window_kpis(database, "acme", NOW, 300, stores=(42,))["event_count"] == 0
-    assert window_kpis(database, "nobody", NOW, 300)["event_count"] == 0
+    assert window_kpis(store, "acme", NOW, 300, stores=(42,))["event_count"] == 0
+    assert window_kpis(store, "nobody", NOW, 300)["event_count"] == 0

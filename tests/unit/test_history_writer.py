@@ -36,7 +36,8 @@ class FakeStore(HistoryStore):
         self.writes.append((rows, rollup_rows))
 
     def ids(self) -> list[str]:
-        return [as_dict(r)["event_id"] for rows, _ in self.writes for r in rows]
+        """The event ids written, write by write, block by block (a batch's events share a store: one block)."""
+        return [i for blocks, _ in self.writes for block in blocks for i in block.columns["event_id"].tolist()]
 
     def series(self, tenant, query, raw_since):
         raise NotImplementedError
@@ -49,7 +50,7 @@ class FakeStore(HistoryStore):
 
 
 def batch(prefix: str, n: int) -> tuple[list[dict], object]:
-    return [retail(f"{prefix}{i}", 1 + i % 3, 1, float(i)) for i in range(n)], scores(n)
+    return [retail(f"{prefix}{i}", 1, 1 + i % 3, float(i)) for i in range(n)], scores(n)
 
 
 def hold_writing(writer: HistoryWriter, store: FakeStore, prefix: str, n: int) -> None:
@@ -86,9 +87,9 @@ def test_flush_waits_until_everything_recorded_is_written_in_one_store_call(runn
     assert writer.flush(timeout=10)
     assert store.ids() == [f"b{k}-{i}" for k in range(3) for i in range(4)]
     assert len(store.writes) == 1                    # one write per flush: the batches waiting together
-    rows, rollups = store.writes[0]
+    blocks, rollups = store.writes[0]
     rollups = [as_dict(r, ROLLUP_COLUMNS) for r in rollups]
-    assert {as_dict(r)["tenant"] for r in rows} == {"acme"}
+    assert {block.tenant for block in blocks} == {"acme"}
     assert sum(r["count"] for r in rollups if r["scope"] == "retail") == 12 * 2          # its minute and its hour
     stats = writer.stats()
     assert stats["recorded"] == stats["written"] == 12 and stats["pending"] == 0 and stats["dropped"] == 0
@@ -108,17 +109,17 @@ def test_recording_never_waits_for_the_database(running):
 
 
 def test_much_waiting_is_written_in_several_short_transactions_of_whole_batches(running):
-    sizes = [900, 900, 900, 2500, 10, 10]
+    big, over = TRANSACTION_EVENTS * 9 // 20, TRANSACTION_EVENTS * 5 // 4
+    sizes = [big, big, big, over, 10, 10]
     groups = transactions([("acme", [None] * n, None, 0.0) for n in sizes])
-    assert [[len(b[1]) for b in g] for g in groups] == [[900, 900], [900], [2500], [10, 10]]
-    assert TRANSACTION_EVENTS == 2000
+    assert [[len(b[1]) for b in g] for g in groups] == [[big, big], [big], [over], [10, 10]]
     writer, store = running()
     hold_writing(writer, store, "first-", 1)         # held inside write() until everything waits
     for k, n in enumerate(sizes):
         writer.record("acme", *batch(f"b{k}-", n))
     store.gate.set()
     assert writer.flush(timeout=30)
-    assert [len(rows) for rows, _ in store.writes] == [1, 1800, 900, 2500, 20]
+    assert [sum(map(len, blocks)) for blocks, _ in store.writes] == [1, 2 * big, big, over, 20]
     assert store.ids() == ["first-0"] + [f"b{k}-{i}" for k, n in enumerate(sizes) for i in range(n)]
 
 
@@ -126,11 +127,11 @@ def test_a_database_lost_between_two_transactions_gets_only_the_rest_again(runni
     writer, store = running()
     hold_writing(writer, store, "first-", 1)
     for k in range(3):
-        writer.record("acme", *batch(f"b{k}-", 1500))
+        writer.record("acme", *batch(f"b{k}-", TRANSACTION_EVENTS * 3 // 4))
     store.fail = [None, PoolTimeout("gone")]         # the second transaction finds the database away
     store.gate.set()
     assert writer.flush(timeout=30)
-    assert store.ids() == ["first-0"] + [f"b{k}-{i}" for k in range(3) for i in range(1500)]   # once each
+    assert store.ids() == ["first-0"] + [f"b{k}-{i}" for k in range(3) for i in range(TRANSACTION_EVENTS * 3 // 4)]
     assert writer.errors == writer.failed == 0
 
 

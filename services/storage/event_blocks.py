@@ -1,0 +1,180 @@
+"""How the stream's raw history is laid out in the database: blocks of events, one row per tenant x
+store (retail) or x asset (sensor) per write, holding its events' columns encoded together.
+
+Why blocks: one database row per event cost about 5 us of the embedded pipeline's interpreter per event
+on SQLite (binding two dozen values) and, on PostgreSQL, a table row and six index entries per event
+in the server process; both capped the pipeline (issues 12 and 13). A block costs one row and four index
+entries for a hundred events or more.
+
+A block never spans more than SPAN seconds of received time nor of event time (the grouping key holds
+both), so a reader finds every block touching [start, end) from its first times alone:
+`first >= start - SPAN and first < end`. Numbers are stored as raw little-endian arrays (float64 keeps
+every value exactly; NaN, or the integer NULL, stands for a missing value); text columns joined by a
+unit separator (JSON in the rare column that holds one). Nothing is compressed: zlib cost a
+microsecond an event (ids are random), more than everything else together. The payload starts with
+FORMAT, so a later layout can read older blocks. services.history.blocks builds blocks from scored
+batches; revision 0007 moved the rows of the former history_events table into blocks with `from_rows`.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+RETAIL, SENSOR = "retail", "sensor"
+FORMAT = 1
+SPAN = 60.0                      # seconds of received time (and of event time) one block covers at most
+NULL_INT = -(2 ** 31)            # an integer column's missing value
+_HEADER = struct.Struct("<BI")   # format, number of events
+_TEXT = struct.Struct("<BI")     # a text column's encoding, its length in bytes
+_JOINED, _JSON = 0, 1
+_SEP, _NUL = "\x1f", "\x00"
+
+
+# Per profile: the numeric columns (name, dtype) in payload order, then the text columns. `seq` numbers
+# events in the order they were recorded: the tie-break of equal times.
+NUMERIC = {
+    RETAIL: (("received", "<f8"), ("ts", "<f8"), ("seq", "<i8"), ("dept", "<i4"), ("value", "<f8"),
+             ("temperature", "<f8"), ("is_holiday", "<i4"), ("fuel_price", "<f8"), ("cpi", "<f8"), ("unemployment", "<f8"),
+             ("anomaly", "<i4"), ("anomaly_score", "<f8"), ("risk_score", "<i4"), ("cluster", "<i4"),
+             ("model_version", "<i4")),
+    SENSOR: (("received", "<f8"), ("ts", "<f8"), ("seq", "<i8"), ("value", "<f8"), ("anomaly", "<i4"),
+             ("anomaly_score", "<f8"), ("risk_score", "<i4"), ("cluster", "<i4"), ("model_version", "<i4")),
+}
+TEXT = {RETAIL: ("timestamp", "event_id", "risk_level"),
+        SENSOR: ("timestamp", "event_id", "sensor_id", "sensor_type", "unit", "risk_level")}
+KEY = {RETAIL: "store", SENSOR: "asset_id"}         # the block's one value of this column
+
+
+@dataclass
+class Block:
+    """One row of history_blocks: the key columns, and `columns` (name -> array; text as object arrays)."""
+    tenant: str
+    profile: str
+    key: object                   # the store (retail) or the asset id (sensor)
+    columns: dict
+
+    def __len__(self) -> int:
+        return len(self.columns["received"])
+
+    def row(self) -> dict:
+        c = self.columns
+        return {"tenant": self.tenant, "profile": self.profile, "store": None, "asset_id": None,
+                KEY[self.profile]: self.key,
+                "first_received": float(c["received"].min()), "last_received": float(c["received"].max()),
+                "first_ts": float(c["ts"].min()), "last_ts": float(c["ts"].max()), "count": len(self),
+                "payload": encode(self.profile, c)}
+
+
+def encode(profile: str, columns: dict) -> bytes:
+    n = len(columns["received"])
+    parts = [_HEADER.pack(FORMAT, n)]
+    parts += [np.ascontiguousarray(columns[name], dtype=kind).tobytes() for name, kind in NUMERIC[profile]]
+    parts += [_pack_text(columns[name].tolist()) for name in TEXT[profile]]
+    return b"".join(parts)
+
+
+def _pack_text(values: list) -> bytes:
+    """A text column: its values joined by a unit separator, NULL as a lone NUL (one C call each way);
+    as JSON in the rare column where a value holds the separator or is a lone NUL itself."""
+    joined = None
+    if _NUL not in values:
+        joined = _SEP.join([_NUL if v is None else v for v in values] if None in values else values)
+        if joined.count(_SEP) != len(values) - 1:
+            joined = None
+    mode, data = (_JOINED, joined.encode()) if joined is not None else (_JSON, json.dumps(values).encode())
+    return _TEXT.pack(mode, len(data)) + data
+
+
+def _unpack_text(payload: bytes, offset: int) -> tuple[list, int]:
+    mode, size = _TEXT.unpack_from(payload, offset)
+    start = offset + _TEXT.size
+    data = payload[start:start + size]
+    if mode == _JSON:
+        return json.loads(data), start + size
+    values = data.decode().split(_SEP)
+    if _NUL in values:
+        values = [None if v == _NUL else v for v in values]
+    return values, start + size
+
+
+def decode(profile: str, payload: bytes) -> dict:
+    """A payload's columns: numeric ones as arrays (read-only views), text ones as object arrays."""
+    version, n = _HEADER.unpack_from(payload)
+    if version != FORMAT:
+        raise ValueError(f"history block format {version} is not readable by this release (reads {FORMAT})")
+    offset, columns = _HEADER.size, {}
+    for name, kind in NUMERIC[profile]:
+        dtype = np.dtype(kind)
+        columns[name] = np.frombuffer(payload, dtype, n, offset)
+        offset += dtype.itemsize * n
+    for name in TEXT[profile]:
+        text, offset = _unpack_text(payload, offset)
+        columns[name] = object_array(text)
+    return columns
+
+
+def nullable_array(values: list, kind: str) -> np.ndarray:
+    """Numbers with None as the column's missing value (NaN for floats, NULL_INT for integers)."""
+    if kind == "<f8":
+        return np.array(values, dtype=float)              # None becomes NaN
+    if None in values:
+        values = [NULL_INT if v is None else v for v in values]
+    return np.array(values, dtype=kind)
+
+
+def object_array(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def split(tenant: str, profile: str, columns: dict) -> list[Block]:
+    """`columns` (one profile's events of one tenant, with their key column) as blocks: one per key and
+    SPAN-long window of received time and of event time, events in their original order within each."""
+    key_name = KEY[profile]
+    keys = columns.pop(key_name)
+    if profile == RETAIL:
+        key_codes = keys
+    else:
+        names = {name: i for i, name in enumerate(dict.fromkeys(keys.tolist()))}
+        key_codes = np.array([names[k] for k in keys.tolist()], dtype=np.int64)
+    windows = np.floor(columns["received"] / SPAN).astype(np.int64), np.floor(columns["ts"] / SPAN).astype(np.int64)
+    order = np.lexsort((np.arange(len(keys)), windows[1], windows[0], key_codes))
+    group = np.stack([key_codes[order], windows[0][order], windows[1][order]])
+    cuts = np.flatnonzero((group[:, 1:] != group[:, :-1]).any(axis=0)) + 1
+    blocks = []
+    for part in np.split(order, cuts):
+        first = int(part[0])
+        key = int(keys[first]) if profile == RETAIL else keys[first]
+        blocks.append(Block(tenant, profile, key, {name: values[part] for name, values in columns.items()}))
+    return blocks
+
+
+def from_rows(rows: list[dict]) -> list[Block]:
+    """Rows of the former history_events table (by column name) as blocks: revision 0007's upgrade
+    (a row's id becomes its `seq`)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["tenant"], row["profile"]), []).append({**row, "seq": row["id"]})
+    out = []
+    for (tenant, profile), some in groups.items():
+        columns = {name: nullable_array([r[name] for r in some], kind) for name, kind in NUMERIC[profile]}
+        columns.update({name: object_array([r[name] for r in some]) for name in TEXT[profile]})
+        keys = [r[KEY[profile]] for r in some]
+        columns[KEY[profile]] = np.array(keys, dtype=np.int64) if profile == RETAIL else object_array(keys)
+        out += split(tenant, profile, columns)
+    return out
+
+
+def to_rows(tenant: str, profile: str, key, payload: bytes) -> list[dict]:
+    """A block's events as rows of the former history_events table: revision 0007's downgrade."""
+    columns = decode(profile, payload)
+    names = [name for name, _ in NUMERIC[profile] if name != "seq"] + list(TEXT[profile])
+    rows = []
+    for values in zip(*(columns[name].tolist() for name in names)):
+        row = {name: (None if v is None or v != v or v == NULL_INT else v) for name, v in zip(names, values)}
+        rows.append({**row, "tenant": tenant, "profile": profile, KEY[profile]: key})
+    return rows
