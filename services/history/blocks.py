@@ -15,10 +15,14 @@ import numpy as np
 
 from services.history.rows import MINUTE, event_time, received_time
 from services.history.scopes import RETAIL, SENSOR
-from services.storage.event_blocks import KEY, NUMERIC, TEXT, Block, nullable_array, object_array, split
+from services.storage.event_blocks import KEY, NULL_INT, NUMERIC, TEXT, Block, nullable_array, object_array, split
 
 SOURCE = {RETAIL: {"value": "weekly_sales"}, SENSOR: {}}
 OPTIONAL = {"temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "unit"}
+SCORED = ("seq", "received", "ts", "anomaly", "anomaly_score", "risk_score", "cluster", "model_version")
+KINDS = {profile: dict(columns) for profile, columns in NUMERIC.items()}
+# The numeric columns read from the events themselves (read as float64: every value fits one exactly).
+FIELDS = {profile: tuple(name for name, _ in columns if name not in SCORED) for profile, columns in NUMERIC.items()}
 
 
 def batch_columns(profile: str, events: list[dict], scores, positions: list[int] | None, default_received: float,
@@ -31,18 +35,20 @@ def batch_columns(profile: str, events: list[dict], scores, positions: list[int]
         take = np.asarray(positions, dtype=np.intp)
     else:
         take = np.arange(len(events))
-    source = SOURCE[profile]
     columns = {"received": _received(events, default_received), "seq": take + first_seq}
     stamps = list(map(itemgetter("timestamp"), events))
     parsed = {stamp: event_time(stamp) for stamp in set(stamps)}
-    columns["ts"] = np.array([parsed[s] for s in stamps], dtype=float)
-    for name, kind in NUMERIC[profile]:
-        if name in columns or name in ("seq", "anomaly", "anomaly_score", "risk_score", "cluster", "model_version"):
-            continue
-        columns[name] = nullable_array(_field(events, source.get(name, name)), kind)
+    columns["ts"] = np.array(list(map(parsed.__getitem__, stamps)), dtype=float)
+    for name in FIELDS[profile]:
+        field = SOURCE[profile].get(name, name)
+        try:                                            # numbers all there: one C loop
+            values = np.fromiter(map(itemgetter(field), events), float, len(events))
+        except (KeyError, TypeError):                   # some missing (None, or no key): NaN
+            values = np.array(_fields(events, field), dtype=float)
+        columns[name] = _typed(values, KINDS[profile][name])
     for name in TEXT[profile]:
         if name != "risk_level":
-            values = _field(events, name)
+            values = _fields(events, name)
             columns[name] = object_array([v or None for v in values] if "" in values else values)
     columns["anomaly"] = np.asarray(scores.anomaly, dtype=np.int32)[take]
     columns["anomaly_score"] = np.asarray(scores.anomaly_score, dtype=float)[take]
@@ -55,15 +61,25 @@ def batch_columns(profile: str, events: list[dict], scores, positions: list[int]
     return columns
 
 
-def _field(events: list[dict], name: str) -> list:
-    """Each event's `name` (None where it has none): one C loop when every event has the key, as checked
-    events do."""
+def _fields(events: list[dict], name: str) -> list:
+    """Each event's `name` (None where an optional one is missing): one C loop when every event has the
+    key, as checked events do."""
     try:
         return list(map(itemgetter(name), events))
     except KeyError:
         if name not in OPTIONAL:
             raise
         return [e.get(name) for e in events]
+
+
+def _typed(values: np.ndarray, kind: str) -> np.ndarray:
+    """A float64 column (NaN: missing) as the layout's type (integers: NULL_INT where missing)."""
+    if kind == "<f8":
+        return values
+    missing = np.isnan(values)
+    if missing.any():
+        values = np.where(missing, NULL_INT, values)
+    return values.astype(kind)
 
 
 def _received(events: list[dict], default: float) -> np.ndarray:

@@ -144,12 +144,13 @@ def split(tenant: str, profile: str, columns: dict) -> list[Block]:
     windows = np.floor(columns["received"] / SPAN).astype(np.int64), np.floor(columns["ts"] / SPAN).astype(np.int64)
     order = np.lexsort((np.arange(len(keys)), windows[1], windows[0], key_codes))
     group = np.stack([key_codes[order], windows[0][order], windows[1][order]])
-    cuts = np.flatnonzero((group[:, 1:] != group[:, :-1]).any(axis=0)) + 1
+    bounds = [0, *(np.flatnonzero((group[:, 1:] != group[:, :-1]).any(axis=0)) + 1).tolist(), len(order)]
+    ordered = {name: values[order] for name, values in columns.items()}     # then each block is a slice
+    keys = keys[order]
     blocks = []
-    for part in np.split(order, cuts):
-        first = int(part[0])
+    for first, end in zip(bounds, bounds[1:]):
         key = int(keys[first]) if profile == RETAIL else keys[first]
-        blocks.append(Block(tenant, profile, key, {name: values[part] for name, values in columns.items()}))
+        blocks.append(Block(tenant, profile, key, {name: values[first:end] for name, values in ordered.items()}))
     return blocks
 
 
