@@ -54,9 +54,10 @@ class RawReader:
         _, condition = where(tenant, q, since)
         return int(self.scalar(select(func.coalesce(func.sum(blocks.c.count), 0)).where(condition)) or 0)
 
-    def chunks(self, tenant: str, q: HistoryQuery, since: float | None = None, ordered: bool = True) -> Iterator[dict]:
-        """q's events (received from max(q.start, since) on the received clock) as column chunks;
-        in order when `ordered`, else block by block."""
+    def chunks(self, tenant: str, q: HistoryQuery, since: float | None = None, ordered: bool = True,
+               fields: tuple[str, ...] | None = None) -> Iterator[dict]:
+        """q's events (received from max(q.start, since) on the received clock) as column chunks of
+        `fields` (None: every column); in order when `ordered`, else block by block."""
         first, condition = where(tenant, q, since)
         start = max(q.start, since or q.start)
         statement = (select(first, blocks.c[KEY[q.profile]], blocks.c.payload).where(condition)
@@ -71,7 +72,8 @@ class RawReader:
                     waiting = len(pending[0][clock]) if pending else 0
                     if ready is not None:
                         yield ready
-                chunk = self._cut(q, clock, start, decode(q.profile, payload), key)
+                chunk = self._cut(q, clock, start, decode(q.profile, payload), key,
+                                  fields if fields is None or not ordered else (*fields, clock, "seq"))
                 if chunk is None:
                     continue
                 if not ordered:
@@ -84,8 +86,9 @@ class RawReader:
             yield ready
 
     @staticmethod
-    def _cut(q: HistoryQuery, clock: str, start: float, columns: dict, key) -> dict | None:
-        """The block's events inside [start, q.end) and the filters, with its key column added."""
+    def _cut(q: HistoryQuery, clock: str, start: float, columns, key, fields) -> dict | None:
+        """The block's events inside [start, q.end) and the filters (its `fields`, all when None), with
+        its key column added."""
         times = columns[clock]
         keep = (times >= start) & (times < q.end)
         for name, allowed in (("dept", q.depts), ("sensor_id", q.sensors), ("sensor_type", q.sensor_types)):
@@ -93,9 +96,11 @@ class RawReader:
                 keep &= _wanted(columns[name], allowed)
         if not keep.any():
             return None
-        chunk = {name: values[keep] for name, values in columns.items()} if not keep.all() else dict(columns)
-        n = int(keep.sum())
-        chunk[KEY[q.profile]] = np.full(n, key, dtype=np.int64 if q.profile == "retail" else object)
+        every = keep.all()
+        names = columns if fields is None else [name for name in dict.fromkeys(fields) if name in columns]
+        chunk = {name: (columns[name] if every else columns[name][keep]) for name in names}
+        if fields is None or KEY[q.profile] in fields:
+            chunk[KEY[q.profile]] = np.full(int(keep.sum()), key, dtype=np.int64 if q.profile == "retail" else object)
         return chunk
 
 

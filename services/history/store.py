@@ -96,35 +96,39 @@ class SqlHistoryStore(HistoryStore):
                   "max_risk": case((new.max_risk > rollups.c.max_risk, new.max_risk), else_=rollups.c.max_risk)})
 
     # -- reading -----------------------------------------------------------------------------------
-    def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> str:
-        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points (the
-        blocks' counts decide when they are few; else matching events are counted up to the budget)."""
+    def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> tuple[str, list | None]:
+        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points; and,
+        when raw events had to be read to know (the candidate blocks' counts add up to more than the
+        budget but their matching events do not), those events' chunks, so they are read once."""
         if q.bucket is not None:
-            return q.bucket
+            return q.bucket, None
         if raw_may_answer(q, raw_since):
             since = raw_since if q.clock == "received" else None
             if self.raw.upper_bound(tenant, q, since) <= MAX_POINTS:
-                return "raw"
-            found = 0
-            for chunk in self.raw.chunks(tenant, q, since, ordered=False):
-                found += len(chunk["received"])
+                return "raw", None
+            chunks, found = [], 0
+            for chunk in self.raw.chunks(tenant, q, since):
+                found += len(chunk["seq"])
                 if found > MAX_POINTS:
                     break
+                chunks.append(chunk)
             else:
-                return "raw"
-        return finest_bucket(q.end - q.start)
+                return "raw", chunks
+        return finest_bucket(q.end - q.start), None
 
     def _scalar(self, statement):
         with self.db.connect() as conn:
             return conn.execute(statement).scalar()
 
     def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
-        bucket = self.resolve(tenant, query, raw_since)
+        bucket, read = self.resolve(tenant, query, raw_since)
         q = query.with_bucket(bucket)
         stamp = IsoStamps()
         if bucket == "raw":
             points: list[dict] = []
-            for chunk in self.raw.chunks(tenant, q, raw_since if q.clock == "received" else None):
+            if read is None:
+                read = self.raw.chunks(tenant, q, raw_since if q.clock == "received" else None)
+            for chunk in read:
                 points += self._raw_points(chunk, q, stamp, q.limit + 1 - len(points))
                 if len(points) > q.limit:
                     break
@@ -164,7 +168,7 @@ class SqlHistoryStore(HistoryStore):
         size = BUCKETS[q.bucket]
         whole = replace(q, start=q.start // size * size, end=-(-q.end // size) * size)
         cells: dict[int, list] = {}
-        for chunk in self.raw.chunks(tenant, whole, ordered=False):
+        for chunk in self.raw.chunks(tenant, whole, ordered=False, fields=("ts", "value", "anomaly", "risk_score")):
             starts = (np.floor_divide(chunk["ts"], size) * size).astype(np.int64)
             order = np.argsort(starts, kind="stable")
             starts, value = starts[order], chunk["value"][order]

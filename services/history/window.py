@@ -26,7 +26,7 @@ def window_kpis(store: SqlHistoryStore, tenant: str, now: float, window_seconds:
     n = recent = holidays = anomalies = 0
     total = squares = holiday_total = 0.0
     high, low = -math.inf, math.inf
-    for chunk in store.raw.chunks(tenant, query, ordered=False):
+    for chunk in store.raw.chunks(tenant, query, ordered=False, fields=("received", "value", "is_holiday", "anomaly")):
         value = chunk["value"]
         n += len(value)
         total += float(value.sum())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,32 +89,55 @@ def _pack_text(values: list) -> bytes:
     return _TEXT.pack(mode, len(data)) + data
 
 
-def _unpack_text(payload: bytes, offset: int) -> tuple[list, int]:
-    mode, size = _TEXT.unpack_from(payload, offset)
-    start = offset + _TEXT.size
-    data = payload[start:start + size]
+def _unpack_text(data: bytes, mode: int) -> list:
     if mode == _JSON:
-        return json.loads(data), start + size
+        return json.loads(data)
     values = data.decode().split(_SEP)
     if _NUL in values:
         values = [None if v == _NUL else v for v in values]
-    return values, start + size
+    return values
 
 
-def decode(profile: str, payload: bytes) -> dict:
-    """A payload's columns: numeric ones as arrays (read-only views), text ones as object arrays."""
-    version, n = _HEADER.unpack_from(payload)
-    if version != FORMAT:
-        raise ValueError(f"history block format {version} is not readable by this release (reads {FORMAT})")
-    offset, columns = _HEADER.size, {}
-    for name, kind in NUMERIC[profile]:
-        dtype = np.dtype(kind)
-        columns[name] = np.frombuffer(payload, dtype, n, offset)
-        offset += dtype.itemsize * n
-    for name in TEXT[profile]:
-        text, offset = _unpack_text(payload, offset)
-        columns[name] = object_array(text)
-    return columns
+class Decoded(Mapping):
+    """A payload's columns, each decoded when first asked for (a reader that cuts a block by time and
+    dept reads two of its twenty columns unless something matches): numeric ones as read-only array
+    views of the payload, text ones as object arrays."""
+
+    def __init__(self, profile: str, payload: bytes):
+        version, n = _HEADER.unpack_from(payload)
+        if version != FORMAT:
+            raise ValueError(f"history block format {version} is not readable by this release (reads {FORMAT})")
+        self.payload, self.n, self.columns = payload, n, {}
+        self.places, offset = {}, _HEADER.size
+        for name, kind in NUMERIC[profile]:
+            self.places[name] = (kind, offset, None)
+            offset += np.dtype(kind).itemsize * n
+        for name in TEXT[profile]:
+            mode, size = _TEXT.unpack_from(payload, offset)
+            self.places[name] = (None, offset + _TEXT.size, (mode, size))
+            offset += _TEXT.size + size
+
+    def __getitem__(self, name: str):
+        values = self.columns.get(name)
+        if values is None:
+            kind, offset, text = self.places[name]
+            if text is None:
+                values = np.frombuffer(self.payload, kind, self.n, offset)
+            else:
+                mode, size = text
+                values = object_array(_unpack_text(self.payload[offset:offset + size], mode))
+            self.columns[name] = values
+        return values
+
+    def __iter__(self):
+        return iter(self.places)
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+
+def decode(profile: str, payload: bytes) -> Decoded:
+    return Decoded(profile, payload)
 
 
 def nullable_array(values: list, kind: str) -> np.ndarray:
