@@ -11,9 +11,10 @@ the history answers and exports with 10,000,000 stored events.
    as a subprocess with `--history off` and `--history on` alternately in this run: saturated throughput
    (`--sat-rate`, 1 client) and the live p99 at 10,000 events/s with 100 clients.
 2. Generate: `--events` retail events (45 stores x 80 depts, `--days` days up to now), written by the
-   product's own HistoryWriter.write (services.history.rows, then SqlHistoryStore.write), 200,000 per
-   transaction (each touches most index pages once: far fewer page writes per event than the live writer's
-   small transactions), into a database the product's migrations created. Raw is kept for all of it (the server runs with HISTORY_RAW_HOURS covering the data).
+   product's own HistoryWriter.write (services.history.blocks, then SqlHistoryStore.write), 200,000 per
+   write, into a database the product's migrations created. At 14.5 events/s over 8 days a block holds
+   about 19 events (one store's minute): a low-rate deployment, the hardest shape for block reads. Raw is
+   kept for all of it (the server runs with HISTORY_RAW_HOURS covering the data).
 3. Queries: `python app.py` on that database (SIMULATOR=off), real HTTP with an X-API-Key, `--calls` calls
    per shape after 3 warm-up calls, each call's wall time: a 7-day chart for one store, a 24 h chart for
    all stores, a 1 h raw range for one dept (automatic bucket: the answer's bucket is reported).

@@ -1,6 +1,6 @@
 """Scored batches as raw-history blocks, and what each block adds to the rollups.
 
-Raw events are kept in blocks, one row per tenant x store (retail) or x asset (sensor) per write
+Raw events are kept in blocks, one row per tenant x profile x minute per write
 (services.storage.event_blocks: the layout, and why). This module builds a write's blocks with a few
 list and array operations per column (no Python per event beyond reading its fields) and sums each
 block's rollup cells with array operations: the writer thread's cost per event is a fraction of what a
@@ -15,7 +15,7 @@ import numpy as np
 
 from services.history.rows import MINUTE, event_time, received_time
 from services.history.scopes import RETAIL, SENSOR
-from services.storage.event_blocks import KEY, NULL_INT, NUMERIC, TEXT, Block, nullable_array, object_array, split
+from services.storage.event_blocks import NULL_INT, NUMERIC, TEXT, Block, nullable_array, object_array, split
 
 SOURCE = {RETAIL: {"value": "weekly_sales"}, SENSOR: {}}
 OPTIONAL = {"temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "unit"}
@@ -27,9 +27,8 @@ FIELDS = {profile: tuple(name for name, _ in columns if name not in SCORED) for 
 
 def batch_columns(profile: str, events: list[dict], scores, positions: list[int] | None, default_received: float,
                   first_seq: int) -> dict:
-    """The columns of the `profile` events (all of them, or those at `positions`), with their block key
-    column as an array: a few list and array operations per column, no Python per event beyond reading
-    its fields. `seq` numbers the events in the order they were recorded from `first_seq` on."""
+    """The columns of the `profile` events (all of them, or those at `positions`): a few list and array
+    operations per column, no Python per event beyond reading its fields. `seq` numbers the events in the order they were recorded from `first_seq` on."""
     if positions is not None:
         events = [events[i] for i in positions]
         take = np.asarray(positions, dtype=np.intp)
@@ -56,8 +55,6 @@ def batch_columns(profile: str, events: list[dict], scores, positions: list[int]
     columns["risk_level"] = object_array(scores.risk_level)[take]
     columns["cluster"] = nullable_array(list(scores.cluster), "<i4")[take]
     columns["model_version"] = np.full(len(events), int(scores.model_version), dtype=np.int32)
-    keys = list(map(itemgetter(KEY[profile]), events))
-    columns[KEY[profile]] = np.array(keys, dtype=np.int64) if profile == RETAIL else object_array(keys)
     return columns
 
 
@@ -96,7 +93,7 @@ def _received(events: list[dict], default: float) -> np.ndarray:
 
 def batch_blocks(batches: list, first_seq: int | None = None) -> list[Block]:
     """Recorded batches (tenant, events, scores, received) as blocks: each tenant's events of a profile
-    are gathered over all the batches first, so a store gets one block per write, not one per batch.
+    are gathered over all the batches first: one block per minute per write, not one per batch.
     Events are numbered (`seq`, the tie-break of equal times) from `first_seq`, by default the
     nanosecond clock: later writes number higher, as rows with ids did."""
     gathered: dict[tuple, list[dict]] = {}
@@ -124,29 +121,33 @@ def rollup_cells(block: Block) -> list[tuple]:
     c = block.columns
     minutes = (np.floor_divide(c["received"], MINUTE) * MINUTE).astype(np.int64)
     if block.profile == RETAIL:
-        finer = c["dept"].astype(np.int64)
+        keys = (c["dept"].astype(np.int64), c["store"].astype(np.int64))
         names = None
     else:
-        pairs = list(zip(c["sensor_type"].tolist(), c["sensor_id"].tolist()))
-        index = {pair: i for i, pair in enumerate(dict.fromkeys(pairs))}
+        triples = list(zip(c["asset_id"].tolist(), c["sensor_type"].tolist(), c["sensor_id"].tolist()))
+        index = {triple: i for i, triple in enumerate(dict.fromkeys(triples))}
         names = list(index)
-        finer = np.array([index[p] for p in pairs], dtype=np.int64)
-    order = np.lexsort((finer, minutes))
-    minutes, finer = minutes[order], finer[order]
-    starts = np.flatnonzero(np.r_[True, (minutes[1:] != minutes[:-1]) | (finer[1:] != finer[:-1])])
-    counts = np.diff(np.r_[starts, len(order)])
+        keys = (np.fromiter(map(index.__getitem__, triples), np.int64, len(triples)),)
+    order = np.lexsort((*keys, minutes))
+    sorted_keys = [k[order] for k in (minutes, *keys)]
+    changed = np.zeros(len(order), dtype=bool)
+    changed[0] = True
+    for k in sorted_keys:
+        changed[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(changed)
     value, risk = c["value"][order], c["risk_score"][order]
-    figures = zip(minutes[starts].tolist(), finer[starts].tolist(), counts.tolist(),
+    figures = zip(*(k[starts].tolist() for k in sorted_keys), np.diff(np.r_[starts, len(order)]).tolist(),
                   np.add.reduceat(value, starts).tolist(), np.minimum.reduceat(value, starts).tolist(),
                   np.maximum.reduceat(value, starts).tolist(), np.add.reduceat(c["anomaly"][order], starts).tolist(),
                   np.maximum.reduceat(risk, starts).tolist())
     out = []
-    for minute, fine, count, total, low, high, anomalies, max_risk in figures:
+    for cell in figures:
         if names is None:
-            key = (block.tenant, minute, RETAIL, block.key, fine, None, None, None)
+            minute, dept, store, count, total, low, high, anomalies, max_risk = cell
+            key = (block.tenant, minute, RETAIL, store, dept, None, None, None)
         else:
-            kind, sensor = names[fine]
-            key = (block.tenant, minute, SENSOR, None, None, block.key, kind, sensor)
+            minute, code, count, total, low, high, anomalies, max_risk = cell
+            asset, kind, sensor = names[code]
+            key = (block.tenant, minute, SENSOR, None, None, asset, kind, sensor)
         out.append((key, count, total, low, high, anomalies, max_risk))
     return out
-

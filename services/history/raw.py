@@ -1,7 +1,7 @@
 """Raw history read back from blocks: the blocks touching a range, decoded, cut to the query, in order.
 
 A query's events come as chunks: dicts of equally long columns (numbers as arrays, text as object
-arrays; the block's store or asset spread over its events). In order, they are sorted by (clock, seq):
+arrays). In order, they are sorted by (clock, seq):
 events of equal times in the order they were recorded. Blocks are
 read in the order of their first time on the query's clock, so once a block starting at F is reached
 every event before F that can still come has been read: those are final and leave as a chunk, the rest
@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import and_, func, select
 
-from services.storage.event_blocks import KEY, NUMERIC, SPAN, TEXT, decode
+from services.storage.event_blocks import SPAN, decode
 from services.history.query import HistoryQuery
 from services.storage.schema import history_blocks as blocks
 
@@ -27,13 +27,8 @@ def where(tenant: str, q: HistoryQuery, since: float | None = None):
     first = blocks.c.first_received if q.clock == "received" else blocks.c.first_ts
     last = blocks.c.last_received if q.clock == "received" else blocks.c.last_ts
     start = max(q.start, since or q.start)
-    conditions = [blocks.c.tenant == tenant, blocks.c.profile == q.profile, first >= start - SPAN, first < q.end,
-                  last >= start]
-    if q.stores:
-        conditions.append(blocks.c.store.in_(q.stores))
-    if q.assets:
-        conditions.append(blocks.c.asset_id.in_(q.assets))
-    return first, and_(*conditions)
+    return first, and_(blocks.c.tenant == tenant, blocks.c.profile == q.profile, first >= start - SPAN,
+                       first < q.end, last >= start)
 
 
 def _wanted(values: np.ndarray, allowed) -> np.ndarray:
@@ -60,19 +55,19 @@ class RawReader:
         `fields` (None: every column); in order when `ordered`, else block by block."""
         first, condition = where(tenant, q, since)
         start = max(q.start, since or q.start)
-        statement = (select(first, blocks.c[KEY[q.profile]], blocks.c.payload).where(condition)
+        statement = (select(first, blocks.c.payload).where(condition)
                      .order_by(first, blocks.c.id))
         clock = "received" if q.clock == "received" else "ts"
         pending: list[dict] = []
         waiting = 0
         for page in self.stream(statement, PAGE_BLOCKS):
-            for block_first, key, payload in page:
+            for block_first, payload in page:
                 if ordered and waiting >= FLUSH_EVENTS:
                     ready, pending = _final(pending, clock, block_first)
                     waiting = len(pending[0][clock]) if pending else 0
                     if ready is not None:
                         yield ready
-                chunk = self._cut(q, clock, start, decode(q.profile, payload), key,
+                chunk = self._cut(q, clock, start, decode(q.profile, payload),
                                   fields if fields is None or not ordered else (*fields, clock, "seq"))
                 if chunk is None:
                     continue
@@ -86,22 +81,19 @@ class RawReader:
             yield ready
 
     @staticmethod
-    def _cut(q: HistoryQuery, clock: str, start: float, columns, key, fields) -> dict | None:
-        """The block's events inside [start, q.end) and the filters (its `fields`, all when None), with
-        its key column added."""
+    def _cut(q: HistoryQuery, clock: str, start: float, columns, fields) -> dict | None:
+        """The block's events inside [start, q.end) and the filters (its `fields`, all when None)."""
         times = columns[clock]
         keep = (times >= start) & (times < q.end)
-        for name, allowed in (("dept", q.depts), ("sensor_id", q.sensors), ("sensor_type", q.sensor_types)):
+        for name, allowed in (("store", q.stores), ("dept", q.depts), ("asset_id", q.assets), ("sensor_id", q.sensors),
+                              ("sensor_type", q.sensor_types)):
             if allowed:
                 keep &= _wanted(columns[name], allowed)
         if not keep.any():
             return None
         every = keep.all()
         names = columns if fields is None else [name for name in dict.fromkeys(fields) if name in columns]
-        chunk = {name: (columns[name] if every else columns[name][keep]) for name in names}
-        if fields is None or KEY[q.profile] in fields:
-            chunk[KEY[q.profile]] = np.full(int(keep.sum()), key, dtype=np.int64 if q.profile == "retail" else object)
-        return chunk
+        return {name: (columns[name] if every else columns[name][keep]) for name in names}
 
 
 def _final(pending: list[dict], clock: str, frontier: float) -> tuple[dict | None, list[dict]]:
@@ -116,8 +108,3 @@ def _final(pending: list[dict], clock: str, frontier: float) -> tuple[dict | Non
     ready = {name: values[:cut] for name, values in merged.items()}
     rest = {name: values[cut:] for name, values in merged.items()}
     return ready, ([rest] if cut < len(merged[clock]) else [])
-
-
-def columns_of(profile: str) -> tuple[str, ...]:
-    """Every column a chunk of `profile` holds."""
-    return tuple(name for name, _ in NUMERIC[profile]) + TEXT[profile] + (KEY[profile],)

@@ -1,14 +1,13 @@
 """Where the history is kept: one interface, and its implementation on the deployment's database.
 
 `HistoryStore` is what the writer, the API and the export use; `SqlHistoryStore` keeps raw events in
-blocks (services.history.blocks: one row per store or asset per write) and rollups in the relational
+blocks (services/storage/event_blocks.py: one row per tenant x profile x minute per write) and rollups in the relational
 database (SQLite embedded, PostgreSQL distributed) through SQLAlchemy Core. A column store could replace
 it behind the same four methods.
 
 Reading a range: rollup buckets (1m, 1h; 1d sums the hours of each UTC day) come from
 `history_rollups`, a few hundred rows for any chart; raw points from the blocks touching the range
-(services.history.raw), by the (tenant, profile, first time) or (tenant, store|asset, first received)
-index. Event time (`time=event`) is only in the raw events: its buckets are summed from them, so it
+(services.history.raw), by the (tenant, profile, first time) index. Event time (`time=event`) is only in the raw events: its buckets are summed from them, so it
 reaches back as far as raw is kept.
 """
 from __future__ import annotations
@@ -96,39 +95,36 @@ class SqlHistoryStore(HistoryStore):
                   "max_risk": case((new.max_risk > rollups.c.max_risk, new.max_risk), else_=rollups.c.max_risk)})
 
     # -- reading -----------------------------------------------------------------------------------
-    def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> tuple[str, list | None]:
-        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points; and,
-        when raw events had to be read to know (the candidate blocks' counts add up to more than the
-        budget but their matching events do not), those events' chunks, so they are read once."""
+    def resolve(self, tenant: str, q: HistoryQuery, raw_since: float) -> str:
+        """The bucket to answer with: the one asked for, else the finest with <= MAX_POINTS points. Raw
+        when the candidate blocks' counts add up to no more than the budget; else the matching events
+        are counted, block by block, until they exceed it."""
         if q.bucket is not None:
-            return q.bucket, None
+            return q.bucket
         if raw_may_answer(q, raw_since):
             since = raw_since if q.clock == "received" else None
             if self.raw.upper_bound(tenant, q, since) <= MAX_POINTS:
-                return "raw", None
-            chunks, found = [], 0
-            for chunk in self.raw.chunks(tenant, q, since):
+                return "raw"
+            found = 0
+            for chunk in self.raw.chunks(tenant, q, since, ordered=False, fields=("seq",)):
                 found += len(chunk["seq"])
                 if found > MAX_POINTS:
                     break
-                chunks.append(chunk)
             else:
-                return "raw", chunks
-        return finest_bucket(q.end - q.start), None
+                return "raw"
+        return finest_bucket(q.end - q.start)
 
     def _scalar(self, statement):
         with self.db.connect() as conn:
             return conn.execute(statement).scalar()
 
     def series(self, tenant: str, query: HistoryQuery, raw_since: float) -> dict:
-        bucket, read = self.resolve(tenant, query, raw_since)
+        bucket = self.resolve(tenant, query, raw_since)
         q = query.with_bucket(bucket)
         stamp = IsoStamps()
         if bucket == "raw":
             points: list[dict] = []
-            if read is None:
-                read = self.raw.chunks(tenant, q, raw_since if q.clock == "received" else None)
-            for chunk in read:
+            for chunk in self.raw.chunks(tenant, q, raw_since if q.clock == "received" else None):
                 points += self._raw_points(chunk, q, stamp, q.limit + 1 - len(points))
                 if len(points) > q.limit:
                     break

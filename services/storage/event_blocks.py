@@ -1,10 +1,12 @@
 """How the stream's raw history is laid out in the database: blocks of events, one row per tenant x
-store (retail) or x asset (sensor) per write, holding its events' columns encoded together.
+profile (retail or sensor) x minute per write, holding its events' columns encoded together.
 
 Why blocks: one database row per event cost about 5 us of the embedded pipeline's interpreter per event
 on SQLite (binding two dozen values) and, on PostgreSQL, a table row and six index entries per event
-in the server process; both capped the pipeline (issues 12 and 13). A block costs one row and four index
-entries for a hundred events or more.
+in the server process; both capped the pipeline (issues 12 and 13). A block costs one row and two index
+entries for all of a write's events of that minute. Blocks are not split by store or asset: a reader
+pays a fixed cost per block (tens of microseconds) against a few nanoseconds per event to test a
+filter on its columns, so one block of a thousand events reads faster than forty-five of twenty.
 
 A block never spans more than SPAN seconds of received time nor of event time (the grouping key holds
 both), so a reader finds every block touching [start, end) from its first times alone:
@@ -37,7 +39,7 @@ _SEP, _NUL = "\x1f", "\x00"
 # Per profile: the numeric columns (name, dtype) in payload order, then the text columns. `seq` numbers
 # events in the order they were recorded: the tie-break of equal times.
 NUMERIC = {
-    RETAIL: (("received", "<f8"), ("ts", "<f8"), ("seq", "<i8"), ("dept", "<i4"), ("value", "<f8"),
+    RETAIL: (("received", "<f8"), ("ts", "<f8"), ("seq", "<i8"), ("store", "<i4"), ("dept", "<i4"), ("value", "<f8"),
              ("temperature", "<f8"), ("is_holiday", "<i4"), ("fuel_price", "<f8"), ("cpi", "<f8"), ("unemployment", "<f8"),
              ("anomaly", "<i4"), ("anomaly_score", "<f8"), ("risk_score", "<i4"), ("cluster", "<i4"),
              ("model_version", "<i4")),
@@ -45,16 +47,14 @@ NUMERIC = {
              ("anomaly_score", "<f8"), ("risk_score", "<i4"), ("cluster", "<i4"), ("model_version", "<i4")),
 }
 TEXT = {RETAIL: ("timestamp", "event_id", "risk_level"),
-        SENSOR: ("timestamp", "event_id", "sensor_id", "sensor_type", "unit", "risk_level")}
-KEY = {RETAIL: "store", SENSOR: "asset_id"}         # the block's one value of this column
+        SENSOR: ("timestamp", "event_id", "asset_id", "sensor_id", "sensor_type", "unit", "risk_level")}
 
 
 @dataclass
 class Block:
-    """One row of history_blocks: the key columns, and `columns` (name -> array; text as object arrays)."""
+    """One row of history_blocks: whose events, and their `columns` (name -> array; text as object arrays)."""
     tenant: str
     profile: str
-    key: object                   # the store (retail) or the asset id (sensor)
     columns: dict
 
     def __len__(self) -> int:
@@ -62,8 +62,7 @@ class Block:
 
     def row(self) -> dict:
         c = self.columns
-        return {"tenant": self.tenant, "profile": self.profile, "store": None, "asset_id": None,
-                KEY[self.profile]: self.key,
+        return {"tenant": self.tenant, "profile": self.profile,
                 "first_received": float(c["received"].min()), "last_received": float(c["received"].max()),
                 "first_ts": float(c["ts"].min()), "last_ts": float(c["ts"].max()), "count": len(self),
                 "payload": encode(self.profile, c)}
@@ -156,26 +155,17 @@ def object_array(values: list) -> np.ndarray:
 
 
 def split(tenant: str, profile: str, columns: dict) -> list[Block]:
-    """`columns` (one profile's events of one tenant, with their key column) as blocks: one per key and
-    SPAN-long window of received time and of event time, events in their original order within each."""
-    key_name = KEY[profile]
-    keys = columns.pop(key_name)
-    if profile == RETAIL:
-        key_codes = keys
-    else:
-        names = {name: i for i, name in enumerate(dict.fromkeys(keys.tolist()))}
-        key_codes = np.array([names[k] for k in keys.tolist()], dtype=np.int64)
+    """`columns` (one profile's events of one tenant) as blocks: one per SPAN-long window of received
+    time and of event time, events in their original order within each."""
     windows = np.floor(columns["received"] / SPAN).astype(np.int64), np.floor(columns["ts"] / SPAN).astype(np.int64)
-    order = np.lexsort((np.arange(len(keys)), windows[1], windows[0], key_codes))
-    group = np.stack([key_codes[order], windows[0][order], windows[1][order]])
+    if (windows[0] == windows[0][0]).all() and (windows[1] == windows[1][0]).all():
+        return [Block(tenant, profile, columns)]                # the usual write: one minute
+    order = np.lexsort((np.arange(len(windows[0])), windows[1], windows[0]))
+    group = np.stack([windows[0][order], windows[1][order]])
     bounds = [0, *(np.flatnonzero((group[:, 1:] != group[:, :-1]).any(axis=0)) + 1).tolist(), len(order)]
     ordered = {name: values[order] for name, values in columns.items()}     # then each block is a slice
-    keys = keys[order]
-    blocks = []
-    for first, end in zip(bounds, bounds[1:]):
-        key = int(keys[first]) if profile == RETAIL else keys[first]
-        blocks.append(Block(tenant, profile, key, {name: values[first:end] for name, values in ordered.items()}))
-    return blocks
+    return [Block(tenant, profile, {name: values[first:end] for name, values in ordered.items()})
+            for first, end in zip(bounds, bounds[1:])]
 
 
 def from_rows(rows: list[dict]) -> list[Block]:
@@ -188,18 +178,16 @@ def from_rows(rows: list[dict]) -> list[Block]:
     for (tenant, profile), some in groups.items():
         columns = {name: nullable_array([r[name] for r in some], kind) for name, kind in NUMERIC[profile]}
         columns.update({name: object_array([r[name] for r in some]) for name in TEXT[profile]})
-        keys = [r[KEY[profile]] for r in some]
-        columns[KEY[profile]] = np.array(keys, dtype=np.int64) if profile == RETAIL else object_array(keys)
         out += split(tenant, profile, columns)
     return out
 
 
-def to_rows(tenant: str, profile: str, key, payload: bytes) -> list[dict]:
+def to_rows(tenant: str, profile: str, payload: bytes) -> list[dict]:
     """A block's events as rows of the former history_events table: revision 0007's downgrade."""
     columns = decode(profile, payload)
     names = [name for name, _ in NUMERIC[profile] if name != "seq"] + list(TEXT[profile])
     rows = []
     for values in zip(*(columns[name].tolist() for name in names)):
         row = {name: (None if v is None or v != v or v == NULL_INT else v) for name, v in zip(names, values)}
-        rows.append({**row, "tenant": tenant, "profile": profile, KEY[profile]: key})
+        rows.append({**row, "tenant": tenant, "profile": profile})
     return rows

@@ -154,14 +154,13 @@ settings = Table(
 
 # Revision 0004: the stream's history (services/history). Times are epoch seconds (floats: received,
 # ts; integers: rollup starts) so ranges are plain numeric comparisons on both databases.
-# Revision 0007: raw events in blocks (services.history.blocks), one row per store or asset per write.
+# Revision 0007: raw events in blocks (services/storage/event_blocks.py), one row per tenant x profile x
+# minute per write.
 history_blocks = Table(
     "history_blocks", metadata,
     _id(),
     Column("tenant", Text, nullable=False),
     Column("profile", Text, nullable=False),              # retail or sensor
-    Column("store", Integer),                             # a retail block's store
-    Column("asset_id", Text),                             # a sensor block's asset
     Column("first_received", Float, nullable=False),      # its events' received times span at most SPAN
     Column("last_received", Float, nullable=False),
     Column("first_ts", Float, nullable=False),            # and so do their own timestamps
@@ -170,10 +169,6 @@ history_blocks = Table(
     Column("payload", LargeBinary, nullable=False),       # the events' columns (blocks.encode)
     Index("history_blocks_received", "tenant", "profile", "first_received"),
     Index("history_blocks_ts", "tenant", "profile", "first_ts"),
-    Index("history_blocks_store", "tenant", "store", "first_received", sqlite_where=text("store IS NOT NULL"),
-          postgresql_where=text("store IS NOT NULL")),
-    Index("history_blocks_asset", "tenant", "asset_id", "first_received", sqlite_where=text("asset_id IS NOT NULL"),
-          postgresql_where=text("asset_id IS NOT NULL")),
     sqlite_autoincrement=True,
 )
 

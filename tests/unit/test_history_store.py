@@ -318,8 +318,7 @@ def test_the_migration_creates_the_history_tables_and_their_indexes(database):
     found = inspect(database.engine)
     assert {"history_blocks", "history_rollups"} <= set(found.get_table_names())
     assert "history_events" not in found.get_table_names()          # 0007: raw events live in blocks
-    assert {"history_blocks_received", "history_blocks_ts", "history_blocks_store", "history_blocks_asset"} == {
-        i["name"] for i in found.get_indexes("history_blocks")}
+    assert {"history_blocks_received", "history_blocks_ts"} == {i["name"] for i in found.get_indexes("history_blocks")}
     assert found.get_pk_constraint("history_rollups")["constrained_columns"] == ["tenant", "scope", "bucket", "start"]
 
 

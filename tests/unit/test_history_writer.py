@@ -36,7 +36,7 @@ class FakeStore(HistoryStore):
         self.writes.append((rows, rollup_rows))
 
     def ids(self) -> list[str]:
-        """The event ids written, write by write, block by block (a batch's events share a store: one block)."""
+        """The event ids written, write by write, block by block (a write of one minute: one block)."""
         return [i for blocks, _ in self.writes for block in blocks for i in block.columns["event_id"].tolist()]
 
     def series(self, tenant, query, raw_since):

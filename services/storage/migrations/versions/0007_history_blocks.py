@@ -1,5 +1,5 @@
-"""Raw history in blocks (services.history.blocks): one row per tenant x store or asset per write
-instead of one row and six index entries per event. Existing raw events are moved into blocks,
+"""Raw history in blocks (services/storage/event_blocks.py): one row per tenant x profile x minute per
+write instead of one row and six index entries per event. Existing raw events are moved into blocks,
 nothing lost; the downgrade moves them back.
 
 Revision ID: 0007
@@ -21,7 +21,6 @@ EVENT_COLUMNS = ("tenant", "received", "ts", "timestamp", "event_id", "profile",
                  "sensor_id", "sensor_type", "value", "temperature", "is_holiday", "fuel_price", "cpi",
                  "unemployment", "unit", "anomaly", "anomaly_score", "risk_score", "risk_level", "cluster",
                  "model_version")
-PARTIAL = {"store": "store IS NOT NULL", "asset_id": "asset_id IS NOT NULL"}
 
 
 def _events_table():
@@ -36,7 +35,7 @@ def _events_table():
 
 def _blocks_table():
     return sa.table("history_blocks", sa.column("id", BIG_ID), sa.column("tenant", sa.Text),
-                    sa.column("profile", sa.Text), sa.column("store", sa.Integer), sa.column("asset_id", sa.Text),
+                    sa.column("profile", sa.Text),
                     *(sa.column(n, sa.Float) for n in ("first_received", "last_received", "first_ts", "last_ts")),
                     sa.column("count", sa.Integer), sa.column("payload", sa.LargeBinary))
 
@@ -47,16 +46,12 @@ def upgrade() -> None:
         sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
         sa.Column("tenant", sa.Text, nullable=False),
         sa.Column("profile", sa.Text, nullable=False),
-        sa.Column("store", sa.Integer), sa.Column("asset_id", sa.Text),
         *(sa.Column(n, sa.Float, nullable=False) for n in ("first_received", "last_received", "first_ts", "last_ts")),
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("payload", sa.LargeBinary, nullable=False),
         sqlite_autoincrement=True)
     op.create_index("history_blocks_received", "history_blocks", ["tenant", "profile", "first_received"])
     op.create_index("history_blocks_ts", "history_blocks", ["tenant", "profile", "first_ts"])
-    for column, name in (("store", "history_blocks_store"), ("asset_id", "history_blocks_asset")):
-        op.create_index(name, "history_blocks", ["tenant", column, "first_received"],
-                        sqlite_where=sa.text(PARTIAL[column]), postgresql_where=sa.text(PARTIAL[column]))
     conn, events, blocks = op.get_bind(), _events_table(), _blocks_table()
     last = 0
     while True:
@@ -85,13 +80,13 @@ def downgrade() -> None:
     conn, events, blocks = op.get_bind(), _events_table(), _blocks_table()
     last = 0
     while True:
-        page = conn.execute(sa.select(blocks.c.id, blocks.c.tenant, blocks.c.profile, blocks.c.store, blocks.c.asset_id,
-                                      blocks.c.payload).where(blocks.c.id > last).order_by(blocks.c.id).limit(500)).all()
+        page = conn.execute(sa.select(blocks.c.id, blocks.c.tenant, blocks.c.profile, blocks.c.payload)
+                            .where(blocks.c.id > last).order_by(blocks.c.id).limit(500)).all()
         if not page:
             break
         last = page[-1][0]
         rows = []
-        for _, tenant, profile, store, asset, payload in page:
-            rows += to_rows(tenant, profile, store if profile == "retail" else asset, payload)
+        for _, tenant, profile, payload in page:
+            rows += to_rows(tenant, profile, payload)
         conn.execute(events.insert(), [{name: r.get(name) for name in EVENT_COLUMNS} for r in rows])
     op.drop_table("history_blocks")
