@@ -24,7 +24,7 @@ from sqlalchemy import BigInteger, and_, case, cast, func, select
 
 from services.analysis.export import CRLF
 from services.storage.event_blocks import NULL_INT, Block
-from services.history.export import CHUNK_ROWS, csv_chunks, raw_csv_text
+from services.history.export import CHUNK_ROWS, RawCsv, csv_chunks
 from services.history.query import BUCKETS, MAX_POINTS, HistoryQuery, finest_bucket, raw_may_answer
 from services.history.raw import RawReader
 from services.history.rows import HOUR, MINUTE, ROLLUP_COLUMNS
@@ -209,10 +209,10 @@ class SqlHistoryStore(HistoryStore):
                                                           for p in (self._bucket_point(r, stamp) for r in rows))))
             return
         yield ",".join(RAW_FIELDS) + CRLF
+        text = RawCsv(query.profile, RAW_FIELDS)
         for chunk in self.raw.chunks(tenant, query):
             for first in range(0, len(chunk["received"]), CHUNK_ROWS):
-                yield raw_csv_text({name: values[first:first + CHUNK_ROWS] for name, values in chunk.items()},
-                                   query.profile, RAW_FIELDS)
+                yield text({name: values[first:first + CHUNK_ROWS] for name, values in chunk.items()})
 
     def _stream(self, statement, chunk: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
         """The rows of `statement` in lists of up to `chunk`, as the driver's own tuples read from its own
