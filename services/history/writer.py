@@ -11,7 +11,8 @@ gap rather than a stalled pipeline) and retries with backoff; any other failure 
 and the thread carries on.
 
 `HistoryRetention` deletes raw events older than HISTORY_RAW_HOURS and rollups older than
-HISTORY_DAYS, a batch of rows per transaction, on its own thread (embedded: the runtime's; distributed:
+HISTORY_DAYS, a batch of rows per transaction, and every minute merges the small raw blocks of the
+minutes just closed (SqlHistoryStore.compact), on its own thread (embedded: the runtime's; distributed:
 the leader worker's), with the clock injectable so tests can travel in time.
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ FLUSH_EVENTS = 20_000            # write sooner than FLUSH_SECONDS when this muc
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
 TRANSACTION_EVENTS = 20_000      # whole batches per transaction up to about this many events: SQLite's one
 GROUP_PAUSE = 0.005              # write lock is held briefly, and let go between transactions
+COMPACT_EVERY, COMPACT_AFTER = 60.0, 120.0   # seconds between compactions; a minute closed this long ago
 
 
 def transactions(batches: list) -> list[list]:
@@ -174,9 +176,11 @@ class HistoryRetention(BackgroundThread):
     thread_name = "history-retention"
 
     def __init__(self, store: HistoryStore, raw_hours: float, days: float, every: float = 600.0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, compact_every: float = COMPACT_EVERY):
         self.store, self.raw_hours, self.days, self.every, self.clock = store, raw_hours, days, every, clock
+        self.compact_every = compact_every
         self.last: dict = {}
+        self.compacted_until: float | None = None     # blocks starting before this are merged already
         self._init_thread()
 
     def run_once(self) -> dict:
@@ -184,10 +188,22 @@ class HistoryRetention(BackgroundThread):
         self.last = self.store.trim(now - self.raw_hours * 3600, now - self.days * 86400, stop=self._stop)
         return self.last
 
+    def compact_once(self) -> None:
+        """Merge the small blocks of the minutes closed since the last call (at the first, of all raw
+        history): a minute is closed once its writes are in, two minutes after it."""
+        now = self.clock()
+        after = now - self.raw_hours * 3600 if self.compacted_until is None else self.compacted_until
+        self.compacted_until = self.store.compact(after, now - COMPACT_AFTER)
+
     def _run(self) -> None:
-        while not self._stop.wait(self.every if self.last else min(60.0, self.every)):
+        next_trim = time.monotonic() + min(60.0, self.every)
+        while not self._stop.wait(min(self.compact_every, max(0.0, next_trim - time.monotonic()))):
             try:
-                self.run_once()
+                self.compact_once()
+                if time.monotonic() >= next_trim:
+                    self.run_once()
+                    next_trim = time.monotonic() + self.every
             except Exception as exc:                       # noqa: BLE001 - retried at the next round
-                log.warning("history retention failed (%s); retrying in %.0f s", one_line(exc), self.every)
+                log.warning("history retention failed (%s); retrying in %.0f s", one_line(exc), self.compact_every)
                 self.last = {"error": one_line(exc)}
+                next_trim = time.monotonic() + self.compact_every
