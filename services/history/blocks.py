@@ -28,7 +28,8 @@ FIELDS = {profile: tuple(name for name, _ in columns if name not in SCORED) for 
 def batch_columns(profile: str, events: list[dict], scores, positions: list[int] | None, default_received: float,
                   first_seq: int) -> dict:
     """The columns of the `profile` events (all of them, or those at `positions`): a few list and array
-    operations per column, no Python per event beyond reading its fields. `seq` numbers the events in the order they were recorded from `first_seq` on."""
+    operations per column, no Python per event beyond reading its fields. `seq` numbers the events in
+    the order they were recorded from `first_seq` on."""
     if positions is not None:
         events = [events[i] for i in positions]
         take = np.asarray(positions, dtype=np.intp)
@@ -37,12 +38,12 @@ def batch_columns(profile: str, events: list[dict], scores, positions: list[int]
     columns = {"received": _received(events, default_received), "seq": take + first_seq}
     stamps = list(map(itemgetter("timestamp"), events))
     parsed = {stamp: event_time(stamp) for stamp in set(stamps)}
-    columns["ts"] = np.array(list(map(parsed.__getitem__, stamps)), dtype=float)
+    columns["ts"] = np.fromiter(map(parsed.__getitem__, stamps), float, len(stamps))
     for name in FIELDS[profile]:
         field = SOURCE[profile].get(name, name)
         try:                                            # numbers all there: one C loop
             values = np.fromiter(map(itemgetter(field), events), float, len(events))
-        except (KeyError, TypeError):                   # some missing (None, or no key): NaN
+        except KeyError:                                # some without the key (a None is read as NaN)
             values = np.array(_fields(events, field), dtype=float)
         columns[name] = _typed(values, KINDS[profile][name])
     for name in TEXT[profile]:
@@ -53,7 +54,10 @@ def batch_columns(profile: str, events: list[dict], scores, positions: list[int]
     columns["anomaly_score"] = np.asarray(scores.anomaly_score, dtype=float)[take]
     columns["risk_score"] = np.asarray(scores.risk_score, dtype=np.int32)[take]
     columns["risk_level"] = object_array(scores.risk_level)[take]
-    columns["cluster"] = nullable_array(list(scores.cluster), "<i4")[take]
+    try:
+        columns["cluster"] = np.fromiter(scores.cluster, np.int32, len(scores.cluster))[take]
+    except TypeError:                                   # some have none
+        columns["cluster"] = nullable_array(list(scores.cluster), "<i4")[take]
     columns["model_version"] = np.full(len(events), int(scores.model_version), dtype=np.int32)
     return columns
 
@@ -83,10 +87,10 @@ def _received(events: list[dict], default: float) -> np.ndarray:
     """services.history.rows.received_time of each event, as an array (the pipeline's stamp when every
     event has one: the usual case, one C loop)."""
     try:
-        values = np.array(list(map(itemgetter("_received"), events)), dtype=float)
+        values = np.fromiter(map(itemgetter("_received"), events), float, len(events))     # None: NaN
         if not np.isnan(values).any():
             return values
-    except (KeyError, TypeError):
+    except KeyError:
         pass
     return np.array([received_time(e, default) for e in events], dtype=float)
 
