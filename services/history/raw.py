@@ -1,11 +1,11 @@
 """Raw history read back from blocks: the blocks touching a range, decoded, cut to the query, in order.
 
 A query's events come as chunks: dicts of equally long columns (numbers as arrays, text as object
-arrays). In order, they are sorted by (clock, seq):
-events of equal times in the order they were recorded. Blocks are
-read in the order of their first time on the query's clock, so once a block starting at F is reached
-every event before F that can still come has been read: those are final and leave as a chunk, the rest
-wait for the next blocks. Memory therefore holds the blocks that overlap in time, not the range.
+arrays). In order, they are sorted by (clock, seq): events of equal times in the order they were
+recorded. Blocks are read in the order of their first time on the query's clock, so once a block
+starting at F is reached every event before F that can still come has been read: those are final and
+leave as a chunk, the rest wait for the next blocks. Memory therefore holds the blocks that overlap in
+time, not the range.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import and_, func, select
 
-from services.storage.event_blocks import SPAN, decode
 from services.history.query import HistoryQuery
+from services.storage.event_blocks import SPAN, decode
 from services.storage.schema import history_blocks as blocks
 
 FLUSH_EVENTS = 20_000          # events decoded before the final part of them leaves (ordered reads)
@@ -62,12 +62,13 @@ class RawReader:
                      .order_by(first, blocks.c.id))
         clock = "received" if q.clock == "received" else "ts"
         pending: list[dict] = []
-        waiting = 0
+        waiting, flush_at = 0, FLUSH_EVENTS
         for page in self.stream(statement, PAGE_BLOCKS):
             for block_first, payload in page:
-                if ordered and waiting >= FLUSH_EVENTS:
+                if ordered and waiting >= flush_at:
                     ready, pending = _final(pending, clock, block_first)
                     waiting = len(pending[0][clock]) if pending else 0
+                    flush_at = max(FLUSH_EVENTS, 2 * waiting)      # what could not leave is not sorted again soon
                     if ready is not None:
                         yield ready
                 chunk = self._cut(q, clock, start, decode(q.profile, payload),

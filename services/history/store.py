@@ -36,7 +36,8 @@ from services.storage.schema import history_blocks as blocks, history_rollups as
 RAW_FIELDS = ("received", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id", "sensor_type",
               "value", "unit", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "anomaly",
               "anomaly_score", "risk_score", "risk_level", "cluster", "model_version")
-TRIM_BATCH, TRIM_PAUSE = 5000, 0.02     # rows per retention transaction, seconds between them
+TRIM_BATCH, TRIM_PAUSE = 5000, 0.02     # events or rollup rows per retention transaction, seconds between them
+TRIM_BLOCKS = 100                       # blocks looked at per retention transaction
 COMPACT_BELOW, COMPACT_MINUTES = 2000, 500   # a block this small is merged with its minute's; minutes per call
 BUCKET_FIELDS = ("start", "count", "sum", "min", "max", "mean", "anomalies", "max_risk")
 
@@ -312,16 +313,22 @@ class SqlHistoryStore(HistoryStore):
         ends it early). A block goes once its newest event is older than `raw_before`."""
         deleted = {"events": 0, "rollups": 0}
         stop = stop or threading.Event()
-        for tenant in self.tenants():
-            while not stop.is_set():
-                doomed = self._rows(select(blocks.c.id, blocks.c.count).where(
-                    blocks.c.tenant == tenant, blocks.c.first_received < raw_before,
-                    blocks.c.last_received < raw_before).order_by(blocks.c.first_received).limit(max(1, batch // 100)))
+        for tenant, profile in ((t, p) for t in self.tenants() for p in (RETAIL, SENSOR)):
+            while not stop.is_set():           # the oldest blocks through (tenant, profile, first_received)
+                candidates = self._rows(select(blocks.c.id, blocks.c.count).where(
+                    blocks.c.tenant == tenant, blocks.c.profile == profile, blocks.c.first_received < raw_before,
+                    blocks.c.last_received < raw_before).order_by(blocks.c.first_received).limit(TRIM_BLOCKS))
+                doomed, events = [], 0
+                for block_id, count in candidates:          # whole blocks up to about `batch` events
+                    if doomed and events + count > batch:
+                        break
+                    doomed.append(block_id)
+                    events += count
                 if not doomed:
                     break
                 with self.db.connect() as conn:
-                    conn.execute(blocks.delete().where(blocks.c.id.in_([row[0] for row in doomed])))
-                deleted["events"] += sum(row[1] for row in doomed)
+                    conn.execute(blocks.delete().where(blocks.c.id.in_(doomed)))
+                deleted["events"] += events
                 if stop.wait(pause):
                     break
         for bucket in (MINUTE, HOUR):
