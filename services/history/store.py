@@ -279,7 +279,7 @@ class SqlHistoryStore(HistoryStore):
         return done
 
     def _merge(self, tenant: str, profile: str, start: float, small: int) -> None:
-        with self.db.connect() as conn:
+        with self.db.connect(begin="BEGIN IMMEDIATE") as conn:     # read, then write: the lock first (SQLite)
             found = conn.execute(select(blocks.c.id, blocks.c.payload).where(
                 blocks.c.tenant == tenant, blocks.c.profile == profile, blocks.c.first_received >= start,
                 blocks.c.first_received < start + SPAN, blocks.c.count < small)).all()

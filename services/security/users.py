@@ -140,8 +140,10 @@ class UserStore:
         return Preferences.from_json(rows[0]["preferences"] if rows else None)
 
     def set_preferences(self, user_id, changes: dict) -> Preferences:
-        """Apply `changes` (PreferenceError names a bad field); the preferences now stored."""
-        with self.db.connect() as conn:
+        """Apply `changes` (PreferenceError names a bad field); the preferences now stored. A read then a
+        write: on SQLite the write lock is taken first (a deferred transaction whose snapshot another
+        writer moved on fails at once with "database is locked", without waiting)."""
+        with self.db.connect(begin="BEGIN IMMEDIATE") as conn:
             stored = conn.execute(select(users.c.preferences).where(users.c.id == int(user_id))).scalar()
             updated = Preferences.from_json(stored).updated(changes)
             conn.execute(update(users).where(users.c.id == int(user_id)).values(preferences=updated.to_json()))
