@@ -159,12 +159,13 @@ class LiveConnection:
         """Tell the client when the hub (Redis) is lost or back: it cannot learn that from frames.
 
         A new hub `generation` while connected means the relay re-subscribed (e.g. Redis dropped it
-        as a slow subscriber) and messages may have been lost: the client gets a fresh snapshot.
-        The hub is asked once per round (`memo`), not once per socket.
+        as a slow subscriber) and messages may have been lost: the client gets a fresh snapshot, also
+        when this socket saw the hub `degraded` in between (the relay noticed the loss before it
+        re-subscribed). The hub is asked once per round (`memo`), not once per socket.
         """
         status = memo["hub"] if "hub" in memo else memo.setdefault("hub", self.runtime.hub.status())
         ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
-        if previous is not None and ok and previous[0] and generation != previous[1]:
+        if previous is not None and ok and generation != previous[1]:
             self._reply(protocol.status(True, status, resync=True))
             self._snapshot_owed = True
         elif ok != (previous[0] if previous else None) and (previous is not None or not ok):

@@ -247,7 +247,8 @@ def test_a_slow_web_worker_dropped_by_redis_resubscribes_and_resyncs(tmp_path):
             assert wait_for(lambda: relays() == 0, timeout=20)   # Redis dropped it: output buffer limit
         finally:
             os.kill(pid, signal.SIGCONT)
-        # the relay may first say the hub is lost (`degraded`: it noticed before it resubscribed); then live
+        # the relay may first say the hub is lost (`degraded`: it noticed before it re-subscribed); live
+        # then always comes with `resync` (a new subscription: messages may have been lost)
         status = recv_until(ws, lambda m: m["type"] == "status" and m["state"] == "live", timeout=20)
         assert status["resync"] is True
         snapshot = recv_until(ws, lambda m: m["type"] == "snapshot", timeout=10)
