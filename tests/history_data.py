@@ -1,5 +1,6 @@
 """Scored events for the history tests (plain functions, no fixtures): checked events as the pipeline
-holds them, `Scores` for them, and the brute-force rollups a set of rows must add up to.
+holds them, `Scores` for them, each event as a plain row (`event_rows`), and the brute-force rollups a
+set of rows must add up to.
 
 Values are multiples of 1/4 and few enough that every sum is exact in binary floating point, so
 the product's sums can be compared with `==` whatever the order it adds them in.
@@ -11,11 +12,50 @@ from collections import defaultdict
 
 import numpy as np
 
+from services.history.rows import event_time, received_time
 from services.history.scopes import event_scopes
 from services.ingest.events import validate_event
 from services.scoring.models import Scores
 
 T0 = 1_796_205_600.0        # 2026-12-02T10:00:00Z, a whole hour
+
+# What history keeps of an event, as one row in this order: the meaning the product's blocks
+# (services.history.blocks) are checked against, event by event.
+COLUMNS = ("tenant", "received", "ts", "timestamp", "event_id", "profile", "store", "dept", "asset_id", "sensor_id",
+           "sensor_type", "value", "temperature", "is_holiday", "fuel_price", "cpi", "unemployment", "unit",
+           "anomaly", "anomaly_score", "risk_score", "risk_level", "cluster", "model_version")
+
+
+def as_dict(row: tuple, columns: tuple[str, ...] = COLUMNS) -> dict:
+    """A row (or, with ROLLUP_COLUMNS, a rollup delta) by column name."""
+    return dict(zip(columns, row))
+
+
+def event_rows(tenant: str, events: list[dict], scores, received: float) -> list[tuple]:
+    """One row per event (COLUMNS), written plainly; `scores`: services.scoring.models.Scores of these
+    events, position for position."""
+    anomaly, anomaly_score = scores.anomaly.tolist(), scores.anomaly_score.tolist()
+    risk_score, risk_level, clusters = scores.risk_score.tolist(), scores.risk_level, scores.cluster
+    version = int(scores.model_version)
+    rows = []
+    stamp, ts = None, 0.0
+    for i, e in enumerate(events):
+        if e["timestamp"] != stamp:
+            stamp = e["timestamp"]
+            ts = event_time(stamp)
+        cluster = clusters[i]
+        get = e.get
+        if e["profile"] == "sensor":
+            store = dept = None
+            value = e["value"]
+        else:
+            store, dept, value = e["store"], e["dept"], e["weekly_sales"]
+        rows.append((tenant, received_time(e, received), ts, stamp, e["event_id"],
+                     e["profile"], store, dept, get("asset_id"), get("sensor_id"), get("sensor_type"), value,
+                     get("temperature"), get("is_holiday"), get("fuel_price"), get("cpi"), get("unemployment"),
+                     get("unit") or None, 1 if anomaly[i] else 0, float(anomaly_score[i]), int(risk_score[i]),
+                     risk_level[i], None if cluster is None else int(cluster), version))
+    return rows
 
 
 def retail(event_id: str, store: int, dept: int, sales: float, timestamp: str = "2026-12-02T10:00:00Z",

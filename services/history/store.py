@@ -7,8 +7,8 @@ it behind the same four methods.
 
 Reading a range: rollup buckets (1m, 1h; 1d sums the hours of each UTC day) come from
 `history_rollups`, a few hundred rows for any chart; raw points from the blocks touching the range
-(services.history.raw), by the (tenant, profile, first time) index. Event time (`time=event`) is only in the raw events: its buckets are summed from them, so it
-reaches back as far as raw is kept.
+(services.history.raw), by the (tenant, profile, first time) index. Event time (`time=event`) is only
+in the raw events: its buckets are summed from them, so it reaches back as far as raw is kept.
 """
 from __future__ import annotations
 
@@ -134,7 +134,8 @@ class SqlHistoryStore(HistoryStore):
         touching it (the minute rollups)."""
         first, last = int(-(-q.start // MINUTE) * MINUTE), q.end - MINUTE
         inside = case((and_(rollups.c.start >= first, rollups.c.start <= last), rollups.c.count), else_=0)
-        row = self._rows(select(func.coalesce(_whole(func.sum(inside)), 0), func.coalesce(_whole(func.sum(rollups.c.count)), 0))
+        total = func.coalesce(_whole(func.sum(rollups.c.count)), 0)
+        row = self._rows(select(func.coalesce(_whole(func.sum(inside)), 0), total)
                          .where(rollups.c.tenant == tenant, rollups.c.bucket == MINUTE, rollups.c.scope.in_(q.scopes),
                                 rollups.c.start >= int(q.start // MINUTE * MINUTE), rollups.c.start < q.end))[0]
         return int(row[0]), int(row[1])

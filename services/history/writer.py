@@ -2,7 +2,7 @@
 
 The pipeline thread calls `HistoryWriter.record` with a scored batch: an append under a short lock,
 nothing else. The writer thread wakes every FLUSH_SECONDS (or sooner when much is waiting), turns
-everything waiting into blocks of raw events (services.history.blocks: one row per store or asset) and
+everything waiting into blocks of raw events (services.history.blocks: one row per minute and profile) and
 rollup deltas and writes them in transactions of whole batches, about TRANSACTION_EVENTS events each,
 pausing a moment between two: on SQLite the pipeline's own writes (alerts) share the one write lock,
 and a long history transaction would make a micro-batch wait for it. If the database is away it keeps what waits

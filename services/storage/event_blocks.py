@@ -35,7 +35,6 @@ _TEXT = struct.Struct("<BI")     # a text column's encoding, its length in bytes
 _JOINED, _JSON = 0, 1
 _SEP, _NUL = "\x1f", "\x00"
 
-
 # Per profile: the numeric columns (name, dtype) in payload order, then the text columns. `seq` numbers
 # events in the order they were recorded: the tie-break of equal times.
 NUMERIC = {

@@ -31,16 +31,17 @@ def srv(tmp_path_factory):
 
 def seed_week_of_rollups(server):
     """Per-hour history for the last 7 days (what a week-old deployment has), written like the writer does."""
-    from services.history.rows import COLUMNS, RollupDeltas
+    from services.history.rows import RollupDeltas
     from services.history.store import SqlHistoryStore
     from services.storage.db import Database
     now = time.time()
     deltas = RollupDeltas()
-    rows = ({"tenant": "default", "received": now - 7 * 86400 + hour * 3600 + store * 60, "profile": "retail",
-             "store": store, "dept": 1 + hour % 8, "value": 15000.0 + 500 * (hour % 24) + 100 * store,
-             "anomaly": int(hour % 37 == 0), "risk_score": 20}
-            for hour in range(7 * 24 - 2) for store in range(1, 11))
-    deltas.add(tuple(row.get(column) for column in COLUMNS) for row in rows)      # rows as the writer makes them
+    for hour in range(7 * 24 - 2):              # one event per store and hour, as the writer's cells
+        for store in range(1, 11):
+            minute = int((now - 7 * 86400 + hour * 3600 + store * 60) // 60 * 60)
+            value = 15000.0 + 500 * (hour % 24) + 100 * store
+            deltas.add_cells([(("default", minute, "retail", store, 1 + hour % 8, None, None, None), 1, value, value,
+                               value, int(hour % 37 == 0), 20)])
     db = Database(server.data_dir / "pulseboard.db")
     SqlHistoryStore(db).write([], deltas.scope_rows())
     db.dispose()

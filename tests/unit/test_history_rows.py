@@ -1,62 +1,94 @@
-"""A scored batch as history rows and rollup deltas (services.history.rows), and the CSV stream
-(services.history.export): rollups exactly equal to a brute-force computation, both clocks kept,
+"""A scored batch as history blocks and rollup deltas (services.history.blocks, services.history.rows),
+and the CSV stream (services.history.export): every field, score and both clocks kept as the plain row
+of each event says (history_data.event_rows), rollups exactly equal to a brute-force computation,
 spreadsheet-injection-safe cells, numbers as received."""
 import csv
 import io
+import math
 import random
 
-from history_data import T0, brute_rollups, random_batch, retail, scores, sensor
+from history_data import T0, as_dict, brute_rollups, event_rows, random_batch, retail, scores, sensor
+from services.history.blocks import batch_blocks, rollup_cells
 from services.history.export import CHUNK_ROWS, csv_chunks
-from services.history.rows import ROLLUP_COLUMNS, RollupDeltas, as_dict, event_rows, event_time, received_time
+from services.history.rows import ROLLUP_COLUMNS, RollupDeltas, event_time, received_time
 from services.history.scopes import RETAIL, SENSOR
+from services.storage.event_blocks import NULL_INT, decode
+
+
+def stored(blocks) -> list[dict]:
+    """The events of `blocks` as they read back from their payloads, by field (missing values as None)."""
+    out = []
+    for block in blocks:
+        columns = decode(block.profile, block.row()["payload"])
+        for i in range(len(block)):
+            values = {name: columns[name][i] for name in columns}
+            values = {k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()}
+            out.append({k: (None if v is None or v == NULL_INT or (isinstance(v, float) and math.isnan(v)) else v)
+                        for k, v in values.items()} | {"tenant": block.tenant, "profile": block.profile})
+    return out
 
 
 def test_a_retail_event_keeps_its_fields_its_scores_and_both_clocks():
     e = retail("r1", 3, 7, 1234.5, timestamp="2011-02-04T00:00:00+02:00", fuel_price=3.25, cpi=211.5,
                unemployment=8.1)
-    [row] = event_rows("acme", [e], scores(1, anomaly=[True], risk=[83], version=9), T0 + 1.5)
-    assert as_dict(row) == {"tenant": "acme", "received": T0 + 1.5, "ts": event_time("2011-02-03T22:00:00.000Z"),
-                   "timestamp": "2011-02-03T22:00:00.000Z", "event_id": "r1", "profile": RETAIL, "store": 3, "dept": 7,
-                   "asset_id": None, "sensor_id": None, "sensor_type": None, "value": 1234.5, "unit": None,
-                   "anomaly": 1, "anomaly_score": 0.83, "risk_score": 83, "risk_level": "CRITICAL", "cluster": None,
-                   "model_version": 9, "temperature": 40.5, "is_holiday": 0, "fuel_price": 3.25, "cpi": 211.5,
-                   "unemployment": 8.1}
-    assert as_dict(row)["ts"] == 1296770400.0          # the event's own time, not when it arrived
+    batch = ("acme", [e], scores(1, anomaly=[True], risk=[83], version=9), T0 + 1.5)
+    [row] = stored(batch_blocks([batch]))
+    expected = {"tenant": "acme", "received": T0 + 1.5, "ts": event_time("2011-02-03T22:00:00.000Z"),
+                "timestamp": "2011-02-03T22:00:00.000Z", "event_id": "r1", "profile": RETAIL, "store": 3, "dept": 7,
+                "value": 1234.5, "anomaly": 1, "anomaly_score": 0.83, "risk_score": 83, "risk_level": "CRITICAL",
+                "cluster": None, "model_version": 9, "temperature": 40.5, "is_holiday": 0, "fuel_price": 3.25,
+                "cpi": 211.5, "unemployment": 8.1}
+    assert {k: v for k, v in row.items() if k != "seq"} == expected
+    assert row["ts"] == 1296770400.0          # the event's own time, not when it arrived
+    assert {k: v for k, v in as_dict(event_rows(*batch)[0]).items() if v is not None} == {
+        k: v for k, v in expected.items() if v is not None}                  # the plain row says the same
 
 
 def test_a_sensor_reading_keeps_its_asset_sensor_and_unit():
     events = [sensor("s0", "pump-1", "Vibration", "v-1", 0.1), sensor("s1", "pump-1", "vibration", "v-1", 2.0)]
-    rows = [as_dict(r) for r in event_rows("acme", events, scores(2, anomaly=[False, True], risk=[10, 70]), T0)]
-    assert [(r["profile"], r["asset_id"], r["sensor_type"], r["sensor_id"], r["value"], r["unit"], r["store"])
-            for r in rows] == [(SENSOR, "pump-1", "vibration", "v-1", 0.1, "mm/s", None),
-                               (SENSOR, "pump-1", "vibration", "v-1", 2.0, "mm/s", None)]
+    rows = stored(batch_blocks([("acme", events, scores(2, anomaly=[False, True], risk=[10, 70]), T0)]))
+    assert [(r["profile"], r["asset_id"], r["sensor_type"], r["sensor_id"], r["value"], r["unit"])
+            for r in rows] == [(SENSOR, "pump-1", "vibration", "v-1", 0.1, "mm/s"),
+                               (SENSOR, "pump-1", "vibration", "v-1", 2.0, "mm/s")]
     assert [r["cluster"] for r in rows] == [None, 1] and [r["anomaly"] for r in rows] == [0, 1]
-    assert all(r["temperature"] is None for r in rows)
+    assert "temperature" not in rows[0] and "store" not in rows[0]
+
+
+def test_a_mixed_batch_reads_back_as_its_plain_rows_in_the_order_recorded():
+    rng = random.Random(2)
+    batches = [("acme", random_batch(rng, 40, prefix=f"b{k}-"), scores(40, seed=k), T0 + k * 20) for k in range(5)]
+    got = sorted(stored(batch_blocks(batches)), key=lambda r: r.pop("seq"))
+    expected = [as_dict(r) for b in batches for r in event_rows(*b)]
+    assert [{k: v for k, v in r.items() if v is not None} for r in got] == [
+        {k: v for k, v in r.items() if v is not None} for r in expected]
 
 
 def test_received_is_the_stream_entry_time_when_there_is_one():
     assert received_time({"_entry": "1796205600123-4"}, 5.0) == 1796205600.123
     assert received_time({}, 5.0) == 5.0
     e = dict(retail("r1", 1, 1, 1.0), _entry="1796205601500-0")
-    assert as_dict(event_rows("t", [e], scores(1), T0)[0])["received"] == 1796205601.5
+    [row] = stored(batch_blocks([("t", [e], scores(1), T0)]))
+    assert row["received"] == 1796205601.5
 
 
 def test_rollup_deltas_equal_a_brute_force_sum_over_every_scope_and_bucket():
     rng = random.Random(11)
-    rows = []
+    batches = []
     for batch in range(6):                     # three tenants, times spread over two hours and many minutes
         events = random_batch(rng, 150, prefix=f"b{batch}-")
         for tenant in ("acme", "globex", "initech"):
             part = [e for e in events if rng.random() < 0.5]
-            rows += event_rows(tenant, part, scores(len(part), seed=batch), T0 + rng.uniform(0, 7200))
+            batches.append((tenant, part, scores(len(part), seed=batch), T0 + rng.uniform(0, 7200)))
     deltas = RollupDeltas()
-    deltas.add(rows[: len(rows) // 2])
-    deltas.add(rows[len(rows) // 2:])
+    for half in (batches[:len(batches) // 2], batches[len(batches) // 2:]):      # two writes add up
+        for block in batch_blocks(half):
+            deltas.add_cells(rollup_cells(block))
     produced = deltas.scope_rows()
     keys = [r[:4] for r in produced]                                 # (tenant, scope, bucket, start)
     assert keys == sorted(keys) and len(set(keys)) == len(keys)     # sorted: concurrent upserts lock in one order
     assert ROLLUP_COLUMNS[4:] == ("count", "total", "low", "high", "anomalies", "max_risk")
-    assert {r[:4]: r[4:] for r in produced} == brute_rollups([as_dict(r) for r in rows])
+    rows = [as_dict(r) for b in batches for r in event_rows(*b)]
+    assert {r[:4]: r[4:] for r in produced} == brute_rollups(rows)
     assert len(deltas) < len(rows)                                   # summed per finest cell first
 
 
@@ -64,7 +96,8 @@ def test_rollups_run_on_received_time_whatever_the_events_say():
     old = retail("r1", 1, 1, 10.0, timestamp="2010-02-05T00:00:00Z")
     assert RollupDeltas().scope_rows() == []
     deltas = RollupDeltas()
-    deltas.add(event_rows("t", [old], scores(1), T0 + 61))
+    for block in batch_blocks([("t", [old], scores(1), T0 + 61)]):
+        deltas.add_cells(rollup_cells(block))
     assert {as_dict(r, ROLLUP_COLUMNS)["start"] for r in deltas.scope_rows()} == {T0 + 60, T0}   # minute, hour of arrival
 
 

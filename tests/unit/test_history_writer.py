@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from history_data import T0, retail, scores
+from history_data import T0, as_dict, retail, scores
 from services.history.query import parse
 from services.history.store import HistoryStore, SqlHistoryStore, iso
-from services.history.rows import ROLLUP_COLUMNS, as_dict
+from services.history.rows import ROLLUP_COLUMNS
 from services.history.writer import TRANSACTION_EVENTS, HistoryWriter, transactions
 from services.storage.db import Database
 
