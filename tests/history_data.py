@@ -7,17 +7,24 @@ the product's sums can be compared with `==` whatever the order it adds them in.
 """
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections import defaultdict
 
 import numpy as np
 
+from services.history.query import parse
 from services.history.rows import event_time, received_time
+from services.history.store import iso
+from services.history.writer import HistoryWriter
 from services.history.scopes import event_scopes
 from services.ingest.events import validate_event
 from services.scoring.models import Scores
 
 T0 = 1_796_205_600.0        # 2026-12-02T10:00:00Z, a whole hour
+DAY = 86400
+ALL = {"from": iso(T0 - DAY), "to": iso(T0 + DAY)}      # a range around all of it (whole days)
 
 # What history keeps of an event, as one row in this order: the meaning the product's blocks
 # (services.history.blocks) are checked against, event by event.
@@ -110,3 +117,20 @@ def matching(rows: list[dict], tenant: str, start: float, end: float, clock: str
     field = "received" if clock == "received" else "ts"
     return [r for r in rows if r["tenant"] == tenant and start <= r[field] < end
             and all(r[name] in values for name, values in filters.items() if values)]
+
+
+def write(store, tenant: str, events: list[dict], received: float, seed: int = 0, **score_args) -> list[dict]:
+    """One recorded batch written as the writer thread writes it; its rows, by column name."""
+    scored = scores(len(events), seed=seed, **score_args)
+    HistoryWriter(store).write([(tenant, events, scored, received)])
+    return [as_dict(r) for r in event_rows(tenant, events, scored, received)]
+
+
+def query(params: dict, now: float = T0 + DAY):
+    return parse({**ALL, **params}, now)
+
+
+def exported_rows(store, tenant: str, q) -> list[list[str]]:
+    text = "".join(store.export(tenant, q))
+    assert text.endswith("\r\n")                       # CRLF records (a line break in a quoted cell stays)
+    return list(csv.reader(io.StringIO(text, newline="")))

@@ -4,10 +4,19 @@ import random
 
 from sqlalchemy import func, select
 
-from history_data import T0, retail, sensor
+import pytest
+
+from history_data import T0, exported_rows, query, retail, sensor, write
+from services.history.store import SqlHistoryStore
 from services.history.writer import HistoryRetention
 from services.storage.schema import history_blocks
-from test_history_store import HOUR, exported_rows, query, store, write  # noqa: F401 - `store` is a fixture
+
+HOUR = 3600
+
+
+@pytest.fixture
+def store(database):
+    return SqlHistoryStore(database)
 
 
 def block_count(store) -> int:

@@ -1,8 +1,6 @@
 """SqlHistoryStore on SQLite and PostgreSQL (the `database` fixture): raw points and 1m/1h/1d buckets
 equal to a brute-force computation over the rows written, on either clock and under every filter;
 the automatic bucket; tenant isolation; the CSV export; retention with a fake clock; the migrations."""
-import csv
-import io
 import random
 import threading
 from collections import defaultdict
@@ -13,27 +11,20 @@ import pytest
 from alembic import command
 from sqlalchemy import MetaData, Table, inspect
 
-from history_data import T0, as_dict, brute_rollups, event_rows, matching, random_batch, retail, scores, sensor
+from history_data import (DAY, T0, as_dict, brute_rollups, event_rows, exported_rows, matching, query,
+                          random_batch, retail, scores, sensor, write)
 from services.history.query import BUCKETS, MAX_POINTS, parse
 from services.history.store import BUCKET_FIELDS, RAW_FIELDS, IsoStamps, SqlHistoryStore, iso
-from services.history.writer import HistoryRetention, HistoryWriter
+from services.history.writer import HistoryRetention
 from services.storage.db import Database
 from services.storage.migrate import alembic_config, current, head, upgrade
 
-HOUR, DAY = 3600, 86400
-ALL = {"from": iso(T0 - DAY), "to": iso(T0 + DAY)}      # a range around all of it (whole days)
+HOUR = 3600
 
 
 @pytest.fixture
 def store(database):
     return SqlHistoryStore(database)
-
-
-def write(store, tenant: str, events: list[dict], received: float, seed: int = 0, **score_args) -> list[dict]:
-    """One recorded batch written as the writer thread writes it; its rows, by column name."""
-    scored = scores(len(events), seed=seed, **score_args)
-    HistoryWriter(store).write([(tenant, events, scored, received)])
-    return [as_dict(r) for r in event_rows(tenant, events, scored, received)]
 
 
 @pytest.fixture
@@ -45,10 +36,6 @@ def filled(store) -> list[dict]:
         for tenant in ("acme", "globex"):
             rows += write(store, tenant, random_batch(rng, 25, prefix=f"{tenant}{k}-"), T0 + k * 301.7, seed=k)
     return rows
-
-
-def query(params: dict, now: float = T0 + DAY):
-    return parse({**ALL, **params}, now)
 
 
 def buckets(rows: list[dict], size: int, clock: str = "received") -> list[dict]:
@@ -202,12 +189,6 @@ def test_writes_to_the_same_minute_add_up(store):
 
 
 # -- export ----------------------------------------------------------------------------------------------
-
-def exported_rows(store, tenant: str, q) -> list[list[str]]:
-    text = "".join(store.export(tenant, q))
-    assert text.endswith("\r\n")                       # CRLF records (a line break in a quoted cell stays)
-    return list(csv.reader(io.StringIO(text, newline="")))
-
 
 def test_the_raw_export_is_every_matching_row_with_values_as_received(store, filled):
     e = sensor("=HYPERLINK(\"x\")", "pump-1", "vibration", "pump-1-vibration-1", 0.1)
