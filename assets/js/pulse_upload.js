@@ -87,13 +87,20 @@
     zone.classList.remove("dragging");
     if (e.dataTransfer.files.length) { send(zone, e.dataTransfer.files[0]); }
   });
+  /* The file picker's <input>, referenced while its dialog is open. A detached input that nothing
+   * references can be garbage-collected while the dialog is up: its choice is then lost (and automation
+   * that resolves the dialog's element, as Playwright does, never sees the dialog at all). */
+  var picker = null;
   document.addEventListener("click", function (e) {
     var zone = zoneOf(e.target);
     if (!zone) { return; }
-    var input = document.createElement("input");
+    var input = picker = document.createElement("input");
     input.type = "file";
     input.accept = ".csv,.txt,text/csv";
-    input.onchange = function () { if (input.files.length) { send(zone, input.files[0]); } };
+    input.onchange = function () {
+      if (picker === input) { picker = null; }
+      if (input.files.length) { send(zone, input.files[0]); }
+    };
     input.click();
   });
 })();

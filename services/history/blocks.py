@@ -23,43 +23,75 @@ SCORED = ("seq", "received", "ts", "anomaly", "anomaly_score", "risk_score", "cl
 KINDS = {profile: dict(columns) for profile, columns in NUMERIC.items()}
 # The numeric columns read from the events themselves (read as float64: every value fits one exactly).
 FIELDS = {profile: tuple(name for name, _ in columns if name not in SCORED) for profile, columns in NUMERIC.items()}
+_PROFILE = itemgetter("profile")
 
 
-def batch_columns(profile: str, events: list[dict], scores, positions: list[int] | None, default_received: float,
-                  first_seq: int) -> dict:
-    """The columns of the `profile` events (all of them, or those at `positions`): a few list and array
-    operations per column, no Python per event beyond reading its fields. `seq` numbers the events in
-    the order they were recorded from `first_seq` on."""
-    if positions is not None:
-        events = [events[i] for i in positions]
-        take = np.asarray(positions, dtype=np.intp)
-    else:
-        take = np.arange(len(events))
-    columns = {"received": _received(events, default_received), "seq": take + first_seq}
+def batch_columns(profile: str, parts: list[tuple]) -> dict:
+    """The columns of one tenant's `profile` events over a write's batches, `parts` in recorded order:
+    (events, scores, positions or None for all of them, received default, first seq). The events are
+    gathered first and each column is read over all of them at once: one C loop per column per write,
+    not per batch (a micro-batch is a few hundred events; per-batch calls and the concatenation after
+    them cost as much as reading the fields). `seq` numbers each batch's events from its first seq on."""
+    events, seqs, defaults, taken = [], [], [], []
+    for batch_events, scores, positions, received, seq in parts:
+        if positions is None:
+            events += batch_events
+            take = None
+            size = len(batch_events)
+        else:
+            events += [batch_events[i] for i in positions]
+            take = np.asarray(positions, dtype=np.intp)
+            size = len(positions)
+        seqs.append((np.arange(size) if take is None else take) + seq)
+        defaults.append((received, size))
+        taken.append((scores, take, size))
+    columns = {"received": _received(events, defaults), "seq": _joined(seqs)}
     stamps = list(map(itemgetter("timestamp"), events))
     parsed = {stamp: event_time(stamp) for stamp in set(stamps)}
     columns["ts"] = np.fromiter(map(parsed.__getitem__, stamps), float, len(stamps))
     for name in FIELDS[profile]:
         field = SOURCE[profile].get(name, name)
-        try:                                            # numbers all there: one C loop
-            values = np.fromiter(map(itemgetter(field), events), float, len(events))
-        except KeyError:                                # some without the key (a None is read as NaN)
-            values = np.array(_fields(events, field), dtype=float)
+        if all(s.inputs is not None and field in s.inputs for s, _, _ in taken):    # scoring read it already
+            values = _joined([s.inputs[field] if take is None else s.inputs[field][take] for s, take, _ in taken])
+        else:
+            try:                                        # numbers all there: one C loop
+                values = np.fromiter(map(itemgetter(field), events), float, len(events))
+            except KeyError:                            # some without the key (a None is read as NaN)
+                values = np.array(_fields(events, field), dtype=float)
         columns[name] = _typed(values, KINDS[profile][name])
     for name in TEXT[profile]:
         if name != "risk_level":
-            values = _fields(events, name)
-            columns[name] = object_array([v or None for v in values] if "" in values else values)
-    columns["anomaly"] = np.asarray(scores.anomaly, dtype=np.int32)[take]
-    columns["anomaly_score"] = np.asarray(scores.anomaly_score, dtype=float)[take]
-    columns["risk_score"] = np.asarray(scores.risk_score, dtype=np.int32)[take]
-    columns["risk_level"] = object_array(scores.risk_level)[take]
-    try:
-        columns["cluster"] = np.fromiter(scores.cluster, np.int32, len(scores.cluster))[take]
-    except TypeError:                                   # some have none
-        columns["cluster"] = nullable_array(list(scores.cluster), "<i4")[take]
-    columns["model_version"] = np.full(len(events), int(scores.model_version), dtype=np.int32)
+            values = _fields(events, name)            # checked events: only an optional text can be empty
+            columns[name] = object_array([v or None for v in values] if name in OPTIONAL and "" in values else values)
+    columns.update(_score_columns(taken))
     return columns
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _score_columns(taken: list[tuple]) -> dict:
+    """The scores' columns over the batches: (scores, positions taken or None for all, count) each."""
+    def numbers(name, kind):
+        return _joined([np.asarray(getattr(s, name), dtype=kind) if take is None
+                        else np.asarray(getattr(s, name), dtype=kind)[take] for s, take, _ in taken])
+
+    def items(name):
+        out = []
+        for s, take, _ in taken:
+            values = getattr(s, name)
+            out += values if take is None else [values[i] for i in take.tolist()]
+        return out
+    cluster = items("cluster")
+    try:
+        clusters = np.fromiter(cluster, np.int32, len(cluster))
+    except TypeError:                                   # some have none
+        clusters = nullable_array(cluster, "<i4")
+    return {"anomaly": numbers("anomaly", np.int32), "anomaly_score": numbers("anomaly_score", float),
+            "risk_score": numbers("risk_score", np.int32), "risk_level": object_array(items("risk_level")),
+            "cluster": clusters,
+            "model_version": _joined([np.full(size, int(s.model_version), dtype=np.int32) for s, _, size in taken])}
 
 
 def _fields(events: list[dict], name: str) -> list:
@@ -83,16 +115,17 @@ def _typed(values: np.ndarray, kind: str) -> np.ndarray:
     return values.astype(kind)
 
 
-def _received(events: list[dict], default: float) -> np.ndarray:
+def _received(events: list[dict], defaults: list[tuple]) -> np.ndarray:
     """services.history.rows.received_time of each event, as an array (the pipeline's stamp when every
-    event has one: the usual case, one C loop)."""
+    event has one: the usual case, one C loop); `defaults`: (received, count) per batch, in order."""
     try:
         values = np.fromiter(map(itemgetter("_received"), events), float, len(events))     # None: NaN
         if not np.isnan(values).any():
             return values
     except KeyError:
         pass
-    return np.array([received_time(e, default) for e in events], dtype=float)
+    fallback = np.repeat([received for received, _ in defaults], [count for _, count in defaults])
+    return np.array([received_time(e, d) for e, d in zip(events, fallback.tolist())], dtype=float)
 
 
 def batch_blocks(batches: list, first_seq: int | None = None) -> list[Block]:
@@ -100,22 +133,20 @@ def batch_blocks(batches: list, first_seq: int | None = None) -> list[Block]:
     are gathered over all the batches first: one block per minute per write, not one per batch.
     Events are numbered (`seq`, the tie-break of equal times) from `first_seq`, by default the
     nanosecond clock: later writes number higher, as rows with ids did."""
-    gathered: dict[tuple, list[dict]] = {}
+    gathered: dict[tuple, list[tuple]] = {}
     seq = time.time_ns() if first_seq is None else first_seq
     for tenant, events, scores, received in batches:
-        profiles = [e["profile"] for e in events]
+        profiles = list(map(_PROFILE, events))
         for profile in (RETAIL, SENSOR):
             count = profiles.count(profile)
             if not count:
                 continue
             positions = None if count == len(events) else [i for i, p in enumerate(profiles) if p == profile]
-            gathered.setdefault((tenant, profile), []).append(
-                batch_columns(profile, events, scores, positions, received, seq))
+            gathered.setdefault((tenant, profile), []).append((events, scores, positions, received, seq))
         seq += len(events)
     blocks = []
     for (tenant, profile), parts in gathered.items():
-        columns = parts[0] if len(parts) == 1 else {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-        blocks += split(tenant, profile, columns)
+        blocks += split(tenant, profile, batch_columns(profile, parts))
     return blocks
 
 

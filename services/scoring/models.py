@@ -121,13 +121,17 @@ class Scores:
     expected_sales: np.ndarray
     temp_z: np.ndarray
     model_version: int
+    # The events' fields scoring read, as float arrays by field name (retail: weekly_sales, temperature,
+    # is_holiday; sensor: value): the history writer keeps these columns without reading every event again.
+    inputs: dict | None = None
 
     def take(self, index: list[int]) -> "Scores":
         """The scores of a subset of the batch's events, in the order of `index`."""
         idx = np.asarray(index, dtype=int)
+        inputs = {name: values[idx] for name, values in self.inputs.items()} if self.inputs else None
         return Scores(self.anomaly[idx], self.anomaly_score[idx], self.risk_score[idx],
                       [self.risk_level[i] for i in index], [self.cluster[i] for i in index],
-                      self.sales_z[idx], self.expected_sales[idx], self.temp_z[idx], self.model_version)
+                      self.sales_z[idx], self.expected_sales[idx], self.temp_z[idx], self.model_version, inputs)
 
 
 def features(z: np.ndarray, sales: np.ndarray, temperature: np.ndarray, holiday: np.ndarray) -> np.ndarray:
@@ -181,7 +185,7 @@ class ModelBank(BackgroundThread):
 
     # -- scoring ---------------------------------------------------------------------------
     def _inputs(self, events: list[dict]) -> tuple:
-        """(z, expected, feature rows, temperature or None, quality codes or None) for a batch."""
+        """(z, expected, feature rows, temperature or None, quality codes or None, the fields read) for a batch."""
         n = len(events)
         if self.kind == "sensor":
             level = np.fromiter((e["value"] for e in events), float, n)
@@ -190,17 +194,18 @@ class ModelBank(BackgroundThread):
             # Only good readings teach the baseline; a bad one is not trusted at all.
             z, expected = self.baselines.observe(keys, level, np.zeros(n), learn=quality == 0)
             z[quality == QUALITY_CODES["bad"]] = 0.0
-            return z, expected, sensor_features(z, level, quality), None, quality
+            return z, expected, sensor_features(z, level, quality), None, quality, {"value": level}
         sales = np.fromiter((e["weekly_sales"] for e in events), float, n)
         temperature = np.fromiter((e["temperature"] for e in events), float, n)
         holiday = np.fromiter((e["is_holiday"] for e in events), float, n)
         keys = [(e["tenant"], e["store"], e["dept"]) for e in events]
         z, expected = self.baselines.observe(keys, sales, holiday)
-        return z, expected, features(z, sales, temperature, holiday), temperature, None
+        read = {"weekly_sales": sales, "temperature": temperature, "is_holiday": holiday}
+        return z, expected, features(z, sales, temperature, holiday), temperature, None, read
 
     def score(self, events: list[dict]) -> Scores:
         n = len(events)
-        z, expected, rows, temperature, quality = self._inputs(events)
+        z, expected, rows, temperature, quality, read = self._inputs(events)
         models = self.models
         temp_z = np.zeros(n)
         if models is None:
@@ -226,7 +231,7 @@ class ModelBank(BackgroundThread):
         self._since_fit += n
         self._maybe_request_fit()
         return Scores(anomaly, np.round(anomaly_score, 4), risk, levels, cluster, z, expected, temp_z,
-                      models.version if models else 0)
+                      models.version if models else 0, read)
 
     # -- fitting ---------------------------------------------------------------------------
     def warm_up(self, events: list[dict]) -> None:

@@ -78,11 +78,14 @@ def encode(profile: str, columns: dict) -> bytes:
 def _pack_text(values: list) -> bytes:
     """A text column: its values joined by a unit separator, NULL as a lone NUL (one C call each way);
     as JSON in the rare column where a value holds the separator or is a lone NUL itself."""
-    joined = None
-    if _NUL not in values:
-        joined = _SEP.join([_NUL if v is None else v for v in values] if None in values else values)
-        if joined.count(_SEP) != len(values) - 1:
+    try:
+        joined = _SEP.join(values)                      # every value a text: the usual case, one C call
+        if _NUL in joined and _NUL in values:           # a lone NUL would read back as NULL
             joined = None
+    except TypeError:                                   # a NULL among them
+        joined = None if _NUL in values else _SEP.join([_NUL if v is None else v for v in values])
+    if joined is not None and joined.count(_SEP) != len(values) - 1:
+        joined = None
     mode, data = (_JOINED, joined.encode()) if joined is not None else (_JSON, json.dumps(values).encode())
     return _TEXT.pack(mode, len(data)) + data
 

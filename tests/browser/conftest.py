@@ -18,7 +18,8 @@ def browser(tmp_path):
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+            "--disable-sync", "--no-first-run",
+            "--js-flags=--expose-gc"])          # gc() for tests that collect garbage at a chosen moment
         yield b
         b.close()
 

@@ -45,8 +45,15 @@ def analysis_page(browser, server, **options):
     return page, errors
 
 
+GC_AFTER_CLICK = """() => { if (!window.__gcAfterClick) { window.__gcAfterClick = true;
+    window.addEventListener('click', () => { gc(); setTimeout(gc, 0); }); } }"""
+
+
 def upload(page, path, how="click"):
-    """Open the file picker with the mouse, or with the keyboard (focus the zone, press Enter or Space)."""
+    """Open the file picker with the mouse, or with the keyboard (focus the zone, press Enter or Space).
+    The page collects its garbage right after each click: the picker's <input> must stay referenced
+    while its dialog is open (an unreferenced one was collected at random, and its dialog lost)."""
+    page.evaluate(GC_AFTER_CLICK)
     zone = page.locator("[data-testid=upload-zone]")
     with page.expect_file_chooser() as chooser:
         if how == "click":

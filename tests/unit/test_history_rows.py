@@ -7,12 +7,15 @@ import io
 import math
 import random
 
+import numpy as np
+
 from history_data import T0, as_dict, brute_rollups, event_rows, random_batch, retail, scores, sensor
 from services.history.blocks import batch_blocks, rollup_cells
 from services.history.export import CHUNK_ROWS, csv_chunks
 from services.history.rows import ROLLUP_COLUMNS, RollupDeltas, event_time, received_time
 from services.history.scopes import RETAIL, SENSOR
-from services.storage.event_blocks import NULL_INT, decode
+from services.scoring.models import ModelBank
+from services.storage.event_blocks import NULL_INT, NUMERIC, TEXT, Block, decode, object_array
 
 
 def stored(blocks) -> list[dict]:
@@ -61,6 +64,39 @@ def test_a_mixed_batch_reads_back_as_its_plain_rows_in_the_order_recorded():
     expected = [as_dict(r) for b in batches for r in event_rows(*b)]
     assert [{k: v for k, v in r.items() if v is not None} for r in got] == [
         {k: v for k, v in r.items() if v is not None} for r in expected]
+
+
+def test_batches_scored_by_the_models_keep_what_scoring_read_exactly_as_the_events_say():
+    """Real scoring hands the fields it read (Scores.inputs) to the writer, which keeps them instead of
+    reading the events again; batches without them (and subsets taken from them) read the events."""
+    rng = random.Random(5)
+    events = random_batch(rng, 120, prefix="m-")
+    shop = [e for e in events if e["profile"] == RETAIL]
+    plant = [e for e in events if e["profile"] == SENSOR]
+    for e in shop[::7]:
+        e["weekly_sales"] = -0.0 if e is shop[0] else e["weekly_sales"] + 1e-9      # exact values, -0.0 too
+    shop_scores, plant_scores = ModelBank().score(shop), ModelBank(kind="sensor").score(plant)
+    assert shop_scores.inputs is not None and plant_scores.inputs is not None
+    half = list(range(0, len(shop), 2))
+    batches = [("acme", shop, shop_scores, T0), ("acme", plant, plant_scores, T0 + 1),
+               ("acme", [shop[i] for i in half], shop_scores.take(half), T0 + 2),
+               ("acme", events[:30], scores(30, seed=1), T0 + 3)]                 # mixed, no inputs: read
+    got = sorted(stored(batch_blocks(batches)), key=lambda r: r.pop("seq"))
+    expected = [as_dict(r) for b in batches for r in event_rows(*b)]
+    assert [{k: v for k, v in r.items() if v is not None} for r in got] == [
+        {k: v for k, v in r.items() if v is not None} for r in expected]
+    assert math.copysign(1, next(r["value"] for r in got if r["event_id"] == shop[0]["event_id"])) == -1
+
+
+def test_text_columns_read_back_whatever_they_hold():
+    """Text is joined by a unit separator with NULL as a lone NUL; a column where a value is a lone NUL
+    itself, or holds the separator, is kept as JSON instead: every one reads back as it was."""
+    for values in (["a", "b"], ["a", None, ""], ["\x00", "b"], ["\x00", None], ["a\x00b", None], ["x\x1fy", "z"],
+                   [None], [""]):
+        column = object_array(values)
+        block = Block("t", RETAIL, {**{name: np.zeros(len(values)) for name, _ in NUMERIC[RETAIL]},
+                                    **{name: column for name in TEXT[RETAIL]}})
+        assert list(decode(RETAIL, block.row()["payload"])["event_id"]) == values
 
 
 def test_received_is_the_stream_entry_time_when_there_is_one():
