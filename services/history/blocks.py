@@ -47,7 +47,7 @@ def batch_columns(profile: str, parts: list[tuple]) -> dict:
         taken.append((scores, take, size))
     columns = {"received": _received(events, defaults), "seq": _joined(seqs)}
     stamps = list(map(itemgetter("timestamp"), events))
-    parsed = {stamp: event_time(stamp) for stamp in set(stamps)}
+    parsed = {stamp: event_time(stamp) for stamp in set(stamps)}         # events of a moment share a stamp
     columns["ts"] = np.fromiter(map(parsed.__getitem__, stamps), float, len(stamps))
     for name in FIELDS[profile]:
         field = SOURCE[profile].get(name, name)
@@ -136,6 +136,10 @@ def batch_blocks(batches: list, first_seq: int | None = None) -> list[Block]:
     gathered: dict[tuple, list[tuple]] = {}
     seq = time.time_ns() if first_seq is None else first_seq
     for tenant, events, scores, received in batches:
+        if getattr(scores, "profile", None) in (RETAIL, SENSOR):       # scored by one model: one profile
+            gathered.setdefault((tenant, scores.profile), []).append((events, scores, None, received, seq))
+            seq += len(events)
+            continue
         profiles = list(map(_PROFILE, events))
         for profile in (RETAIL, SENSOR):
             count = profiles.count(profile)

@@ -124,6 +124,7 @@ class Scores:
     # The events' fields scoring read, as float arrays by field name (retail: weekly_sales, temperature,
     # is_holiday; sensor: value): the history writer keeps these columns without reading every event again.
     inputs: dict | None = None
+    profile: str | None = None       # "retail" or "sensor" when every event scored is of that profile
 
     def take(self, index: list[int]) -> "Scores":
         """The scores of a subset of the batch's events, in the order of `index`."""
@@ -131,7 +132,8 @@ class Scores:
         inputs = {name: values[idx] for name, values in self.inputs.items()} if self.inputs else None
         return Scores(self.anomaly[idx], self.anomaly_score[idx], self.risk_score[idx],
                       [self.risk_level[i] for i in index], [self.cluster[i] for i in index],
-                      self.sales_z[idx], self.expected_sales[idx], self.temp_z[idx], self.model_version, inputs)
+                      self.sales_z[idx], self.expected_sales[idx], self.temp_z[idx], self.model_version, inputs,
+                      self.profile)
 
 
 def features(z: np.ndarray, sales: np.ndarray, temperature: np.ndarray, holiday: np.ndarray) -> np.ndarray:
@@ -231,7 +233,7 @@ class ModelBank(BackgroundThread):
         self._since_fit += n
         self._maybe_request_fit()
         return Scores(anomaly, np.round(anomaly_score, 4), risk, levels, cluster, z, expected, temp_z,
-                      models.version if models else 0, read)
+                      models.version if models else 0, read, self.kind)
 
     # -- fitting ---------------------------------------------------------------------------
     def warm_up(self, events: list[dict]) -> None:

@@ -69,13 +69,14 @@ class Block:
 
 def encode(profile: str, columns: dict) -> bytes:
     n = len(columns["received"])
-    parts = [_HEADER.pack(FORMAT, n)]
-    parts += [np.ascontiguousarray(columns[name], dtype=kind).tobytes() for name, kind in NUMERIC[profile]]
-    parts += [_pack_text(columns[name].tolist()) for name in TEXT[profile]]
+    parts = [_HEADER.pack(FORMAT, n)]         # arrays join as they are (their buffers): one copy in all
+    parts += [np.ascontiguousarray(columns[name], dtype=kind) for name, kind in NUMERIC[profile]]
+    for name in TEXT[profile]:
+        parts += _pack_text(columns[name].tolist())
     return b"".join(parts)
 
 
-def _pack_text(values: list) -> bytes:
+def _pack_text(values: list) -> tuple[bytes, bytes]:
     """A text column: its values joined by a unit separator, NULL as a lone NUL (one C call each way);
     as JSON in the rare column where a value holds the separator or is a lone NUL itself."""
     try:
@@ -87,7 +88,7 @@ def _pack_text(values: list) -> bytes:
     if joined is not None and joined.count(_SEP) != len(values) - 1:
         joined = None
     mode, data = (_JOINED, joined.encode()) if joined is not None else (_JSON, json.dumps(values).encode())
-    return _TEXT.pack(mode, len(data)) + data
+    return _TEXT.pack(mode, len(data)), data
 
 
 def _unpack_text(data: bytes, mode: int) -> list:
