@@ -1,7 +1,7 @@
 """Reading the event stream as one consumer of the workers' group: micro-batches, reclaim, attempts.
 
 `read` returns a micro-batch the way the in-process queue does (as soon as `max_events` are there,
-or `max_wait` after the first one), from XREADGROUP. Every `claim_check` seconds it first takes over
+`max_wait` after the first one, or when a poll finds nothing new), from XREADGROUP. Every `claim_check` seconds it first takes over
 entries another consumer read but did not acknowledge for `claim_idle` seconds (XAUTOCLAIM): that
 is how the events of a worker killed between read and ack get processed. Acknowledging is not done
 here but in the batch's atomic commit (services/pipeline/redis_state.py).
@@ -21,6 +21,7 @@ import orjson
 import redis
 
 from services.ingest.events import EventError, validate_event
+from services.ingest.queue import BATCH_QUIET
 from services.redis_keys import RedisKeys
 
 
@@ -90,14 +91,18 @@ class StreamConsumer:
             entries += self._read_new(max_events - len(entries), started, block=None if entries else block)
         if not entries:
             return entries
-        # Micro-batch: top up for at most max_wait, polling a few times rather than once per event.
+        # Micro-batch: top up for at most max_wait, polling every BATCH_QUIET seconds rather than once
+        # per event, until a poll finds nothing new (services.ingest.queue.BATCH_QUIET: why).
         deadline = time.monotonic() + max_wait
         while len(entries) < max_events and not stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            stop.wait(min(remaining, 0.01))
-            entries += self._read_new(max_events - len(entries), started)
+            stop.wait(min(remaining, BATCH_QUIET))
+            more = self._read_new(max_events - len(entries), started)
+            if not more:
+                break
+            entries += more
         return entries
 
     def _read_new(self, count: int, started: float, block: float | None = None) -> list[Entry]:

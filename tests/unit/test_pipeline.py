@@ -98,8 +98,16 @@ def test_micro_batches_close_on_size_or_time():
     started = time.monotonic()
     assert len(queue.next_batch(1000, 0.05)) == 1000           # 1,503 waiting: full batch at once
     assert time.monotonic() - started < 0.04
-    assert len(queue.next_batch(1000, 0.05)) == 503            # the rest after max_wait
+    assert len(queue.next_batch(1000, 0.05)) == 503            # the rest, once no more came
     assert queue.next_batch(1000, 0.05, idle_timeout=0.01) == []
+
+
+def test_a_micro_batch_closes_once_its_burst_is_over_not_max_wait_later():
+    queue = IngestQueue()
+    queue.put([1, 2, 3])
+    started = time.monotonic()
+    assert queue.next_batch(1000, 30.0) == [1, 2, 3]          # BATCH_QUIET after the last event, not 30 s
+    assert time.monotonic() - started < 15
 
 
 def test_queue_accepts_all_or_nothing():
