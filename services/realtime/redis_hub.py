@@ -36,6 +36,7 @@ class RedisHub(Hub):
         self.publish_errors = 0
         self.relayed = 0
         self.generation = 0       # +1 per (re)subscription: messages may have been missed in between
+        self.starting = True      # until the relay's first subscription is made or first fails
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pubsub = None
@@ -63,7 +64,7 @@ class RedisHub(Hub):
 
     def status(self) -> dict:
         return {"kind": "redis", "connected": self.connected, "publish_errors": self.publish_errors,
-                "relayed": self.relayed, "generation": self.generation}
+                "relayed": self.relayed, "generation": self.generation, "starting": self.starting}
 
     # -- relay -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -95,7 +96,7 @@ class RedisHub(Hub):
                 self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
                 self._pubsub.psubscribe(self.prefix + "*")
                 self.generation += 1
-                self.connected, backoff = True, 0.2
+                self.connected, self.starting, backoff = True, False, 0.2
                 log.info("hub relay subscribed to %s*", self.prefix)
                 while not self._stop.is_set():
                     item = self._pubsub.get_message(timeout=1.0)
@@ -106,7 +107,7 @@ class RedisHub(Hub):
                     break
                 if self.connected:
                     log.warning("hub relay lost Redis (%s); reconnecting", exc)
-                self.connected = False
+                self.connected = self.starting = False
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self.connected = False

@@ -9,6 +9,7 @@ a time. Origin and login are checked before the upgrade (services.web.auth), so 
 from __future__ import annotations
 
 import itertools
+import threading
 import logging
 import time
 
@@ -49,6 +50,9 @@ class LiveConnection:
         self._selection_kpis: int | None = None
         self._close_request: tuple[int, str] | None = None
         self._snapshot_owed = False         # a resync's snapshot the database could not give yet
+        self._snapshot_asked: tuple | None = None   # (since_alert_id, id) of a snapshot asked for before
+        self._snapshot_generation: int | None = None  # the hub first subscribed; its generation at the last one
+        self._snapshot_lock = threading.Lock()      # messages and checks run on different workers
         self._hub_seen: tuple | None = None
         self.opened = time.monotonic()
         self._policy_round = tick(self.opened, config.ws_session_check)
@@ -164,18 +168,35 @@ class LiveConnection:
         re-subscribed). The hub is asked once per round (`memo`), not once per socket.
         """
         status = memo["hub"] if "hub" in memo else memo.setdefault("hub", self.runtime.hub.status())
+        if status.get("starting"):      # this process's relay is making its first subscription: nothing
+            return previous             # to tell yet; snapshots asked for wait for it (_snapshot_asked_for)
         ok, generation = bool(status.get("connected", True)), status.get("generation", 0)
-        if previous is not None and ok and generation != previous[1]:
-            self._reply(protocol.status(True, status, resync=True))
-            self._snapshot_owed = True
-        elif ok != (previous[0] if previous else None) and (previous is not None or not ok):
-            self._reply(protocol.status(ok, status))
-        if self._snapshot_owed and ok:
-            snapshot = self._snapshot_if_reachable()
-            if snapshot is not None:
-                self.outbox.direct(snapshot)
-                self._snapshot_owed = False
+        with self._snapshot_lock:
+            if previous is not None and ok and generation != previous[1]:
+                # A snapshot made since the relay (re)subscribed misses nothing: the client has it.
+                stale = generation != self._snapshot_generation
+                if stale or not previous[0]:
+                    self._reply(protocol.status(True, status, resync=stale))
+                self._snapshot_owed = self._snapshot_owed or stale
+            elif ok != (previous[0] if previous else None) and (previous is not None or not ok):
+                self._reply(protocol.status(ok, status))
+            if ok and (self._snapshot_owed or self._snapshot_asked is not None):
+                self._owed_snapshot(generation)
         return ok, generation
+
+    def _owed_snapshot(self, generation: int) -> None:
+        """The snapshot asked for while the hub was starting (it answers a resync too), else the resync's;
+        nothing yet while the database cannot be reached (the next check tries again)."""
+        asked = self._snapshot_asked
+        try:
+            snapshot = self._requested_snapshot(*asked) if asked is not None else self._snapshot_if_reachable()
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            snapshot = None
+        if snapshot is not None:
+            self.outbox.direct(snapshot)
+            self._snapshot_owed, self._snapshot_asked, self._snapshot_generation = False, None, generation
 
     # -- client messages -------------------------------------------------------------------
     def handle(self, text) -> None:
@@ -201,7 +222,7 @@ class LiveConnection:
         elif kind == "ping":
             self.outbox.direct(protocol.encode(protocol.pong(request_id)))
         elif kind == "snapshot":
-            self.outbox.direct(self._requested_snapshot(message.get("since_alert_id"), request_id))
+            self._snapshot_asked_for(message.get("since_alert_id"), request_id)
         elif kind == "calculate":
             if "calculations" not in self.channels:     # results go to the channel: make sure this socket hears them
                 self.runtime.hub.subscribe(self.subscription, self._topics(["calculations"]))
@@ -216,6 +237,21 @@ class LiveConnection:
 
     def _snapshot_json(self) -> str:
         return protocol.encode(self.runtime.snapshot(self.tenant, selection=self.selection))
+
+    def _snapshot_asked_for(self, since_alert_id: int | None, request_id) -> None:
+        """A snapshot now; or, while this process's hub makes its first subscription (a web process just
+        started: after a restart every page asks at once), as soon as it has: one made before the relay
+        subscribed could miss what was published meanwhile, and the subscription would then owe the
+        client a second one. When the hub is away otherwise (Redis down) the client gets the last state
+        now, marked stale, and a fresh one when the hub is back."""
+        status = self.runtime.hub.status()
+        with self._snapshot_lock:
+            if status.get("starting"):
+                self._snapshot_asked = (since_alert_id, request_id)
+                return
+            snapshot = self._requested_snapshot(since_alert_id, request_id)
+            self.outbox.direct(snapshot)
+            self._snapshot_asked, self._snapshot_generation = None, status.get("generation", 0)
 
     def _requested_snapshot(self, since_alert_id: int | None, request_id) -> str:
         """The snapshot a client asked for: the tenant's and filter's, shared with every socket asking

@@ -4,14 +4,11 @@ up; an exception in the periodic check ends the socket with 1011 after the repli
 Nothing escapes either, and `released` frees the registry entry and the hub subscription. A database
 that cannot be reached is not a failure of the socket: the message gets `database_unavailable`."""
 import json
-from types import SimpleNamespace
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from services.config import Config
-from services.realtime.connections import ConnectionRegistry
+from live_connection import opened, replies, runtime
 from services.realtime.hub import InMemoryHub
-from services.web.socket import LiveConnection
 
 
 class FailingHub(InMemoryHub):
@@ -23,29 +20,9 @@ def database_away(*args, **kwargs):
     raise PoolTimeout("QueuePool limit reached, connection timed out")   # what a stopped PostgreSQL gives
 
 
-def runtime(hub=None, snapshot=None):
-    return SimpleNamespace(config=Config(), connections=ConnectionRegistry(), hub=hub or InMemoryHub(), name="test",
-                           snapshot=snapshot or (lambda tenant, since=None, selection=None: {"type": "snapshot"}),
-                           principal_ended=lambda user: None, selections=None)
-
-
-USER = SimpleNamespace(id=1, username="ann", role="viewer", tenant="t1")
-
-
 class BrokenStatusHub(InMemoryHub):
     def status(self):
         raise RuntimeError("hub status broke")
-
-
-def opened(rt) -> LiveConnection:
-    conn = LiveConnection(USER, rt)
-    conn.open()
-    assert rt.connections.all() == [conn]
-    return conn
-
-
-def replies(conn) -> list[dict]:
-    return [json.loads(text) for text in conn.outbox.take_direct()]
 
 
 def test_a_message_whose_handling_fails_gets_an_error_and_the_socket_stays_up():
