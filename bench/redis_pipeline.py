@@ -23,6 +23,7 @@ XREADGROUP (COUNT 1000) + XACK of entries in the same format, with no processing
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -42,7 +43,7 @@ from frames import free_port, measured_frames  # noqa: E402  (bench/frames.py)
 
 PASSWORD = "bench-password-1"
 STORM_ASSETS = 50           # x 4 sensor types: 200 sensors in an alert storm
-STORM_WARM_RATE = 1000      # good readings/s during the warm-up (each sensor needs 5 before it scores)
+STORM_WARM_RATE = 1000      # good readings/s during the warm-up: 15+ per sensor (each needs 5 before it scores)
 
 
 # -- producer (separate process) ------------------------------------------------------------------
@@ -64,13 +65,18 @@ def producer_main(redis_url: str, schedule: list, start_at: float, out, storm: f
     sim = RetailSimulator(seed=1)
     pool = [sim.next_event() for _ in range(5000)]
     sensors = SensorSimulator(seed=2, assets=STORM_ASSETS, anomaly_rate=0.0, bad_quality_rate=0.0)
-    good = [sensors.next_event() for _ in range(5000)]
+    by_sensor: dict = {}
+    for e in (sensors.next_event() for _ in range(5000)):
+        by_sensor.setdefault(e["sensor_id"], []).append(e)
+    # round robin over the sensors, so that the warm-up's readings warm every one of them, not most
+    good = [e for row in itertools.zip_longest(*by_sensor.values()) for e in row if e is not None]
     spikes = [dict(e, value=round(e["value"] * 5, 3), quality="uncertain") for e in good]
     time.sleep(max(0.0, start_at - time.time()))
-    n, report = 0, []
+    n, k, report = 0, 0, []       # events offered; sensor readings offered
     for phase, (rate, seconds) in enumerate(schedule):
-        sensor_rate = 0.0 if not storm else (min(storm, STORM_WARM_RATE) if phase == 0 else storm)
+        sensor_rate = 0.0 if not storm else (STORM_WARM_RATE if phase == 0 else storm)
         readings = spikes if phase and not control else good
+        tag = "x" if readings is spikes else "s"        # a storm alert's event id starts with x
         offered = refused = sensed = 0
         phase_start = time.monotonic()
         while (elapsed := time.monotonic() - phase_start) < seconds:
@@ -85,8 +91,8 @@ def producer_main(redis_url: str, schedule: list, start_at: float, out, storm: f
                 batch.append(dict(pool[n % len(pool)], event_id=f"r{n}", timestamp=ts))
                 n += 1
             for _ in range(max(0, sensor_due)):
-                batch.append(dict(readings[n % len(readings)], event_id=f"s{n}", timestamp=ts))
-                n += 1
+                batch.append(dict(readings[k % len(readings)], event_id=f"{tag}{n}", timestamp=ts))
+                n, k = n + 1, k + 1
             try:
                 producer.add(batch)
             except IngestUnavailable:
@@ -150,15 +156,19 @@ def calibration() -> float:
     return (time.perf_counter() - started) / 20 * 1000
 
 
-def stored_alerts(target) -> int:
-    """How many alerts the database holds (SQLite file or PostgreSQL URL), read as a separate client."""
+def stored_alerts(target, storm_only: bool = False) -> int:
+    """How many alerts the database holds (SQLite file or PostgreSQL URL), read as a separate client;
+    `storm_only`: those raised by the storm's 5x readings (event ids 'x...')."""
     from sqlalchemy import func, select
     from services.storage.db import Database
     from services.storage.schema import alerts
     db = Database(target, migrate=False)
     try:
         with db.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(alerts)).scalar())
+            query = select(func.count()).select_from(alerts)
+            if storm_only:
+                query = query.where(alerts.c.event_id.like("x%"))
+            return int(conn.execute(query).scalar())
     finally:
         db.dispose()
 
@@ -249,7 +259,7 @@ def main() -> int:
         p.start()
         phase_a = (start_at + warm, start_at + warm + args.duration)
         phase_b = (phase_a[1], phase_a[1] + args.duration)
-        a0, a1 = phase_a[0] + 3.0, phase_a[1]         # the latency phase, settled
+        a0, a1 = phase_a[0] + min(3.0, args.duration / 2), phase_a[1]         # the latency phase, settled
         alerts_at = []
         for moment in (a0, a1):
             time.sleep(max(0.0, moment - time.time()))
@@ -262,6 +272,9 @@ def main() -> int:
         p.join(10)
         c.join(10)
         wait_until(lambda: client.xinfo_groups("pulse:events")[0]["lag"] == 0, 120, "the backlog to drain")
+        # alerts are stored before their entries are acknowledged: with nothing pending, all are in
+        wait_until(lambda: client.xinfo_groups("pulse:events")[0]["pending"] == 0, 120, "the last batch")
+        storm_alerts = stored_alerts(args.database_url or tmp / "data" / "pulseboard.db", storm_only=True)
 
         in_a = (arrivals >= a0) & (arrivals < a1)
         lat_a = latencies[in_a] * 1000
@@ -284,6 +297,8 @@ def main() -> int:
             "database": "postgresql" if args.database_url else "sqlite",
             "storm_offered_per_s": round(produced[1][3] / produced[1][2]),
             "alerts_stored_per_s": round((alerts_at[1][1] - alerts_at[0][1]) / (alerts_at[1][0] - alerts_at[0][0])),
+            "storm_readings_offered": produced[1][3] + produced[2][3],
+            "storm_alerts_stored": storm_alerts,
             "throughput_phase_offered_per_s": round(produced[2][0] / produced[2][2]),
             "end_to_end_events_per_s": round(e2e),
             "backlog_at_end_of_throughput_phase": backlog_end_b,

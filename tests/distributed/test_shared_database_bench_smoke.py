@@ -26,5 +26,9 @@ def test_a_storm_run_on_postgresql_stores_the_storm_as_alerts(postgres, tmp_path
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     figures = json.loads(out.read_text())
     assert figures["database"] == "postgresql" and figures["storm_offered_per_s"] >= 290
-    assert figures["alerts_stored_per_s"] >= 250, figures        # every storm reading is CRITICAL
+    # every storm reading is CRITICAL, so each one is an alert once the stream is drained (the rate over the
+    # short quick phase only shows that they are stored while the storm runs: a 2 s window on a busy host)
+    assert figures["refused"] == 0, figures
+    assert figures["storm_alerts_stored"] == figures["storm_readings_offered"] > 0, figures
+    assert figures["alerts_stored_per_s"] > 0, figures
     assert figures["end_to_end_events_per_s"] > 0
