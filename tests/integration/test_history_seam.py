@@ -14,7 +14,7 @@ from datetime import datetime
 
 import requests
 
-from helpers import LiveServer, recv_json
+from helpers import LiveServer, recv_json, wait_for
 from services.security.apikeys import ApiKeyStore
 from services.simulation.retail import RetailSimulator
 from services.storage.db import Database
@@ -80,7 +80,8 @@ def test_history_then_live_has_no_gap_and_no_duplicate(tmp_path):
         producer.start()
         ws = server.ws(session)
         recv_json(ws)
-        time.sleep(1.0)           # history accumulates before the page is opened (a real producer, not a sync)
+        # history accumulates before the page is opened: a second of the producer's events, written
+        wait_for(lambda: len(producer.sent) >= 200 and history(session, server.url, since), 30, "a first history write")
         ws.send(json.dumps({"type": "subscribe", "channels": ["iot"]}))
         reader = LiveReader(ws)
         reader.start()
