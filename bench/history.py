@@ -8,7 +8,8 @@ the history answers and exports with 10,000,000 stored events.
     .venv/bin/python bench/history.py --skip-pipeline        # only the stored-history part (or --skip-store)
 
 1. Pipeline: bench/live_pipeline.py (the real Runtime behind the real server, real WebSocket clients), run
-   as a subprocess with `--history off` and `--history on` alternately in this run: saturated throughput
+   as a subprocess with `--history off` and `--history on` (the default writer: HISTORY_WRITER=auto, a
+   child process; `live_pipeline.py --history thread` runs the thread writer) alternately in this run: saturated throughput
    (`--sat-rate`, 1 client; offered above what even the run without history takes, or it warns) and the
    live p99 at 10,000 events/s with 100 clients.
 2. Generate: `--events` retail events (45 stores x 80 depts, `--days` days up to now), written by the

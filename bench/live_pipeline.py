@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=5, help="seconds before measuring")
     parser.add_argument("--quick", action="store_true", help="2,000 ev/s, 10 clients (unless --clients), 5 s")
-    parser.add_argument("--history", choices=("on", "off"), default="on", help="keep the event history (HISTORY)")
+    parser.add_argument("--history", choices=("on", "off", "thread"), default="on",
+                        help="keep the event history (HISTORY; 'thread': HISTORY_WRITER=thread, in the pipeline's process)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-event-at-a-time baseline")
     args = parser.parse_args(argv)
     if args.quick:
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     # caps (WS_MAX_PER_USER, default 10; WS_MAX_CONNECTIONS) to what was asked, or only 10 would connect.
     defaults = Config()
     config = Config(data_dir=Path(tmp.name), port=port, admin_password=PASSWORD, simulator=False, sim_seed=1,
-                    history=args.history == "on",
+                    history=args.history != "off", history_writer="thread" if args.history == "thread" else "auto",
                     ws_max_per_user=max(defaults.ws_max_per_user, args.clients),
                     ws_max_connections=max(defaults.ws_max_connections, args.clients + 10))
     server = create_app(config)

@@ -132,6 +132,7 @@ class Config:
     history: bool = True                 # keep every scored event (services/history)
     history_raw_hours: float = 48.0      # raw events kept this long
     history_days: float = 400.0          # per-minute and per-hour rollups kept this long
+    history_writer: str = "auto"         # embedded: "process" (a child process writes), "thread", or "auto"
     # WebSocket fan-out: at most one frame per `ws_frame_interval` seconds per connection.
     ws_frame_interval: float = 0.1
     ws_max_points_per_frame: int = 50
@@ -208,6 +209,7 @@ ENV_SETTINGS: tuple[tuple[str, str, Callable], ...] = (
     ("HISTORY", "history", _flag),
     ("HISTORY_RAW_HOURS", "history_raw_hours", _float(0.01)),
     ("HISTORY_DAYS", "history_days", _float(0.01)),
+    ("HISTORY_WRITER", "history_writer", _choice("auto", "process", "thread")),
     ("WS_PING_INTERVAL", "ws_ping_interval", _float(1.0)),
     ("WS_MAX_PER_USER", "ws_max_per_user", _int(1)),
     ("WS_MAX_CONNECTIONS", "ws_max_connections", _int(1)),

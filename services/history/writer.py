@@ -52,6 +52,21 @@ def transactions(batches: list) -> list[list]:
     return groups
 
 
+def settled(cond: threading.Condition, recorded: Callable[[], int], accounted: Callable[[], int],
+            timeout: float) -> bool:
+    """A writer's flush: wait on `cond` until what was `recorded` when called is `accounted` for
+    (written, dropped or failed: both callables read under `cond`); False on timeout."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        target = recorded()
+        while accounted() < target:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            cond.wait(min(remaining, 0.1))
+    return True
+
+
 class HistoryWriter(BackgroundThread):
     thread_name = "history-writer"
 
@@ -68,12 +83,13 @@ class HistoryWriter(BackgroundThread):
         self._urgent = False            # flush(): write what waits now
         self._init_thread()
 
-    def record(self, tenant: str, events: list[dict], scores) -> None:
-        """Hand over a scored batch (`scores` position for position with `events`). Never blocks."""
+    def record(self, tenant: str, events: list[dict], scores, received: float | None = None) -> None:
+        """Hand over a scored batch (`scores` position for position with `events`; `received`: when it
+        was handed over, if not now). Never blocks."""
         if not events:
             return
         with self._cond:
-            self._pending.append((tenant, events, scores, self.clock()))
+            self._pending.append((tenant, events, scores, self.clock() if received is None else received))
             self._pending_events += len(events)
             self.recorded += len(events)
             while self._pending_events > self.max_pending and len(self._pending) > 1:
@@ -151,19 +167,16 @@ class HistoryWriter(BackgroundThread):
             self.written += sum(len(block) for block in blocks)
             self._cond.notify_all()
 
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything recorded so far is written (or dropped, or failed); False on timeout."""
-        deadline = time.monotonic() + timeout
+    def hurry(self) -> None:
+        """Write what waits now, not at the next FLUSH_SECONDS (without waiting for it)."""
         with self._cond:
-            target = self.recorded
             self._urgent = True
             self._cond.notify()
-            while self.written + self.dropped + self.failed < target:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(min(remaining, 0.1))
-        return True
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything recorded so far is written (or dropped, or failed); False on timeout."""
+        self.hurry()
+        return settled(self._cond, lambda: self.recorded, lambda: self.written + self.dropped + self.failed, timeout)
 
     def stats(self) -> dict:
         with self._cond:

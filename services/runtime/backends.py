@@ -21,7 +21,8 @@ import redis
 from services.cluster.reports import Reporter
 from services.cluster.system_stats import EmbeddedStats, WebReport, redis_status
 from services.config import Config
-from services.history.writer import HistoryRetention, HistoryWriter
+from services.history.writer import HistoryRetention
+from services.history.writer_process import embedded_history_writer
 from services.ingest.queue import IngestQueue, QueueIngest
 from services.ingest.stream_producer import StreamProducer
 from services.pipeline.embedded import Pipeline
@@ -87,7 +88,7 @@ class EmbeddedBackend(Backend):
         self.tickets = MemoryTickets(config.ws_ticket_seconds)
         self.models = ModelBank(seed=config.sim_seed or 0)
         history = runtime.history
-        self.history = HistoryWriter(history) if history is not None else None
+        self.history = embedded_history_writer(config.history_writer, runtime.db) if history is not None else None
         self.retention = (HistoryRetention(history, config.history_raw_hours, config.history_days)
                           if history is not None else None)
         self.pipeline = Pipeline(self.queue, self.models, self.hub, runtime.alerts, self.state,
