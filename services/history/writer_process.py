@@ -53,7 +53,7 @@ class HistoryWriterProcess(BackgroundThread):
 
     def __init__(self, target: str, max_pending: int = 500_000, clock: Callable[[], float] = time.time):
         self.target, self.max_pending, self.clock = target, max_pending, clock
-        self._frames: deque = deque()            # (kind, events, bytes) waiting to be sent
+        self._frames: deque = deque()            # (kind, event count, pickle) waiting to be sent
         self._pending_events = 0
         self._cond = threading.Condition()
         self.recorded = self.dropped = self.lost = self.restarts = 0
